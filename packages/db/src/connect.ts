@@ -1,0 +1,41 @@
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+
+export type Db = Kysely<any>;
+
+export interface PgOptions {
+  /** Pool size; several writers need several connections. */
+  max?: number;
+  /** A stuck transaction must not hold the global readers' visibility horizon back for ever. */
+  idleInTransactionTimeoutMs?: number;
+  applicationName?: string;
+}
+
+/** Kysely over a `pg` pool. bigint columns stay strings (pg's default): parse them on purpose. */
+export function createPgDb(url: string, opts: PgOptions = {}): { db: Db; pool: pg.Pool } {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: opts.max ?? 10,
+    application_name: opts.applicationName ?? 'trm',
+    options: `-c idle_in_transaction_session_timeout=${opts.idleInTransactionTimeoutMs ?? 60_000}`,
+  });
+  // A pool error (server restart, dropped connection) must not crash the process: the next
+  // checkout reconnects and the failing request gets a 503.
+  pool.on('error', () => {});
+  return { db: new Kysely<any>({ dialect: new PostgresDialect({ pool }) }), pool };
+}
+
+/**
+ * Kysely over PGlite (PostgreSQL compiled to WASM) for the embedded mode. Connections are
+ * serialised by the dialect, so transactions run one at a time. int8 is returned as a string,
+ * as `pg` does, so the same code runs on both.
+ */
+export async function createPgliteDb(dataDir: string | undefined): Promise<{ db: Db; close(): Promise<void> }> {
+  const { PGlite, types } = await import('@electric-sql/pglite');
+  const { PGliteDialect } = await import('kysely-pglite-dialect');
+  const client = await PGlite.create(dataDir ?? 'memory://', {
+    parsers: { [types.INT8]: (v: string) => v },
+  });
+  const db = new Kysely<any>({ dialect: new PGliteDialect(client) });
+  return { db, close: () => db.destroy() };
+}
