@@ -1,1 +1,3 @@
 export * from './envelope.js';
+export * from "./domain-error.js";
+export * from "./referrals.events.js";

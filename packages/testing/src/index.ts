@@ -1,2 +1,3 @@
 export * from './infra.js';
 export * from './database.js';
+export * from "./decider-spec.js";
