@@ -1,0 +1,73 @@
+import { kebabCase } from '@trm/contracts';
+
+/** One delivery of a message to a durable consumer. Settle it exactly once. */
+export interface Delivery {
+  subject: string;
+  /** The publisher's dedupe id; for events, the event id. */
+  msgId: string;
+  data: Uint8Array;
+  /** 1 on the first delivery. */
+  deliveryCount: number;
+  ack(): void;
+  /** Redeliver after `delayMs` (counts as a delivery). */
+  nak(delayMs?: number): void;
+  /** Never redeliver. */
+  term(reason?: string): void;
+}
+
+export interface OutgoingMessage {
+  subject: string;
+  msgId: string;
+  data: Uint8Array;
+}
+
+export interface ConsumeOptions {
+  /** Durable name: replicas using the same name share the work. */
+  durable: string;
+  filterSubject: string;
+  /** Deliveries after which the transport stops redelivering. Required: JetStream's default is unlimited. */
+  maxDeliver: number;
+  /** Redelivery timeout of an unsettled delivery. Default 30 s. */
+  ackWaitMs?: number;
+  /** Deliveries handled at once by this process. Above 1, order across messages is not kept. Default 1. */
+  concurrency?: number;
+}
+
+export interface Subscription {
+  /** Stops taking new deliveries and waits for the in-flight ones to settle. */
+  stop(): Promise<void>;
+  /** Messages not yet acknowledged by this durable (waiting + in flight), when the transport knows. */
+  pending(): Promise<number | undefined>;
+}
+
+export type DeliveryHandler = (delivery: Delivery) => Promise<void>;
+
+/** What the relay publishes to and consumers read from: NATS JetStream, or in-process in embedded mode. */
+export interface Bus {
+  /** First token of every subject (`trm` in production; random in tests so runs never collide). */
+  readonly subjectsPrefix: string;
+  /** Resolves once the transport has durably accepted the message (JetStream: the PubAck). */
+  publish(message: OutgoingMessage): Promise<void>;
+  consume(options: ConsumeOptions, handler: DeliveryHandler): Promise<Subscription>;
+  /** For `/health/ready`. */
+  ready(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** `<prefix>.<service>.<event in lower-kebab>`; with the default prefix it equals contracts' `subjectFor`. */
+export function eventSubject(prefix: string, service: string, type: string): string {
+  return `${prefix}.${service}.${kebabCase(type)}`;
+}
+
+/** NATS subject matching (`*` one token, `>` one or more trailing tokens). */
+export function subjectMatches(filter: string, subject: string): boolean {
+  const f = filter.split('.');
+  const s = subject.split('.');
+  for (let i = 0; i < f.length; i++) {
+    const token = f[i];
+    if (token === '>') return s.length > i;
+    if (i >= s.length) return false;
+    if (token !== '*' && token !== s[i]) return false;
+  }
+  return f.length === s.length;
+}

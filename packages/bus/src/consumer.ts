@@ -1,0 +1,141 @@
+import { type EventEnvelope, EventEnvelopeSchema } from '@trm/contracts';
+import { type Kysely, type Transaction, sql } from 'kysely';
+import type { Registry } from 'prom-client';
+import type { Bus, Delivery, Subscription } from './bus.js';
+import { type Logger, errorMessage, silentLogger } from './log.js';
+import { counter, gauge } from './metrics.js';
+
+export interface ConsumerOptions {
+  db: Kysely<any>;
+  /** Schema holding this consumer's inbox and dead_letters (the consuming service's). */
+  schema: string;
+  /** Durable name, inbox key and metrics label: keep it stable across releases. */
+  name: string;
+  bus: Bus;
+  filterSubject: string;
+  /** Deliveries before the message is dead-lettered. */
+  maxDeliver?: number;
+  ackWaitMs?: number;
+  /** Messages handled at once; above 1, order across events is not kept. */
+  concurrency?: number;
+  /** Delay before redelivery after the n-th failed delivery. */
+  retryDelayMs?: (deliveryCount: number) => number;
+  /** Runs inside the transaction that records the event in the inbox: its writes commit with it. */
+  handle: (tx: Transaction<any>, envelope: EventEnvelope) => Promise<void>;
+  logger?: Logger;
+  metrics?: Registry;
+  /** How often the pending-messages gauge is refreshed. */
+  lagIntervalMs?: number;
+}
+
+/**
+ * Deliveries the transport may still make after we dead-letter, so that a dead-letter write
+ * that fails (database down) is retried on a later delivery instead of JetStream giving up in
+ * silence.
+ */
+const TRANSPORT_EXTRA_DELIVERIES = 5;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export const defaultRetryDelayMs = (deliveryCount: number): number => Math.min(500 * 2 ** (deliveryCount - 1), 30_000);
+
+class InvalidEnvelope extends Error {}
+
+export async function startConsumer(opts: ConsumerOptions): Promise<Subscription> {
+  const { db, schema, name, bus } = opts;
+  const maxDeliver = opts.maxDeliver ?? 5;
+  const retryDelayMs = opts.retryDelayMs ?? defaultRetryDelayMs;
+  const logger = opts.logger ?? silentLogger;
+  const messages = counter(opts.metrics, 'trm_consumer_messages_total', 'Deliveries by outcome', ['consumer', 'outcome']);
+  const deadLetters = counter(opts.metrics, 'trm_dead_letters_total', 'Messages a consumer gave up on', ['consumer']);
+  const pendingGauge = gauge(opts.metrics, 'trm_consumer_pending', 'Messages not yet acknowledged by the consumer', ['consumer']);
+  const inbox = sql.table(`${schema}.inbox`);
+  const decoder = new TextDecoder();
+
+  const parse = (d: Delivery): EventEnvelope => {
+    let json: unknown;
+    try {
+      json = JSON.parse(decoder.decode(d.data));
+    } catch {
+      throw new InvalidEnvelope('message is not JSON');
+    }
+    const result = EventEnvelopeSchema.safeParse(json);
+    // zod's message names the failing paths, not their values.
+    if (!result.success) throw new InvalidEnvelope(`not an event envelope: ${result.error.issues.map((i) => i.path.join('.')).join(', ')}`);
+    return result.data;
+  };
+
+  const deadLetter = async (d: Delivery, err: unknown) => {
+    const eventId = UUID.test(d.msgId) ? d.msgId : null;
+    let payload: string | null = decoder.decode(d.data);
+    try {
+      JSON.parse(payload);
+    } catch {
+      payload = null;
+    }
+    await sql`
+      insert into ${sql.table(`${schema}.dead_letters`)} (consumer, event_id, subject, payload, error, deliveries)
+      values (${name}, ${eventId}::uuid, ${d.subject}, ${payload}::jsonb, ${errorMessage(err)}, ${d.deliveryCount})
+      on conflict (consumer, event_id) do update
+        set error = excluded.error, deliveries = excluded.deliveries, dead_at = now()`.execute(db);
+    deadLetters.inc({ consumer: name });
+    messages.inc({ consumer: name, outcome: 'dead_letter' });
+    logger.error({ consumer: name, eventId: d.msgId, deliveries: d.deliveryCount }, 'message dead-lettered');
+  };
+
+  const onDelivery = async (d: Delivery): Promise<void> => {
+    try {
+      const envelope = parse(d);
+      const handled = await db.transaction().execute(async (tx) => {
+        const { rows } = await sql`insert into ${inbox} (consumer, event_id) values (${name}, ${envelope.eventId}::uuid)
+          on conflict do nothing returning event_id`.execute(tx);
+        if (rows.length === 0) return false;
+        await opts.handle(tx, envelope);
+        return true;
+      });
+      d.ack();
+      messages.inc({ consumer: name, outcome: handled ? 'handled' : 'duplicate' });
+    } catch (err) {
+      const poison = err instanceof InvalidEnvelope;
+      if (poison || d.deliveryCount >= maxDeliver) {
+        try {
+          await deadLetter(d, err);
+          d.term(errorMessage(err));
+        } catch (dlErr) {
+          logger.error({ consumer: name, eventId: d.msgId, err: errorMessage(dlErr) }, 'could not record dead letter, will retry');
+          d.nak(retryDelayMs(d.deliveryCount));
+        }
+        return;
+      }
+      messages.inc({ consumer: name, outcome: 'retry' });
+      logger.warn({ consumer: name, eventId: d.msgId, deliveries: d.deliveryCount, err: errorMessage(err) }, 'handler failed, will retry');
+      d.nak(retryDelayMs(d.deliveryCount));
+    }
+  };
+
+  const subscription = await bus.consume(
+    {
+      durable: name,
+      filterSubject: opts.filterSubject,
+      maxDeliver: maxDeliver + TRANSPORT_EXTRA_DELIVERIES,
+      ackWaitMs: opts.ackWaitMs,
+      concurrency: opts.concurrency,
+    },
+    onDelivery,
+  );
+
+  const refreshLag = async () => {
+    const pending = await subscription.pending();
+    if (pending !== undefined) pendingGauge.set({ consumer: name }, pending);
+  };
+  const timer = setInterval(() => void refreshLag().catch(() => {}), opts.lagIntervalMs ?? 10_000);
+  timer.unref();
+
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await subscription.stop();
+    },
+    pending: () => subscription.pending(),
+  };
+}

@@ -1,0 +1,209 @@
+import {
+  AckPolicy,
+  type ConsumerMessages,
+  DeliverPolicy,
+  type JetStreamClient,
+  type JetStreamManager,
+  JetStreamApiError,
+  StorageType,
+  jetstream,
+  jetstreamManager,
+} from '@nats-io/jetstream';
+import { type NatsConnection, nanos } from '@nats-io/nats-core';
+import { connect } from '@nats-io/transport-node';
+import type { Bus, ConsumeOptions, DeliveryHandler, OutgoingMessage, Subscription } from './bus.js';
+import { type Logger, errorMessage, silentLogger, sleep } from './log.js';
+
+export interface JetStreamBusOptions {
+  servers: string | string[];
+  streamName?: string;
+  subjectsPrefix?: string;
+  /** JetStream drops a repeated msgId within this window; the relay's retries fall well inside it. */
+  duplicateWindowMs?: number;
+  /** Time to wait for one PubAck before publishing again with the same msgId. */
+  publishTimeoutMs?: number;
+  /** Attempts per publish before giving up (the relay then retries the whole batch). */
+  publishAttempts?: number;
+  name?: string;
+  logger?: Logger;
+}
+
+const STREAM_NOT_FOUND = 10059;
+const CONSUMER_NOT_FOUND = 10014;
+
+export async function connectJetStreamBus(opts: JetStreamBusOptions): Promise<JetStreamBus> {
+  const nc = await connect({
+    servers: opts.servers,
+    name: opts.name ?? 'trm',
+    // A NATS restart must never need ours: reconnect for ever, a message of ours is never only in NATS.
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 500,
+    waitOnFirstConnect: true,
+  });
+  const bus = new JetStreamBus(nc, await jetstreamManager(nc), opts);
+  await bus.ensureStream();
+  return bus;
+}
+
+export class JetStreamBus implements Bus {
+  readonly subjectsPrefix: string;
+  readonly streamName: string;
+  private readonly js: JetStreamClient;
+  private readonly logger: Logger;
+  private readonly subscriptions = new Set<Subscription>();
+
+  constructor(
+    readonly nc: NatsConnection,
+    private readonly jsm: JetStreamManager,
+    private readonly opts: JetStreamBusOptions,
+  ) {
+    this.subjectsPrefix = opts.subjectsPrefix ?? 'trm';
+    this.streamName = opts.streamName ?? 'TRM';
+    this.js = jetstream(nc);
+    this.logger = opts.logger ?? silentLogger;
+  }
+
+  async ensureStream(): Promise<void> {
+    const config = {
+      name: this.streamName,
+      subjects: [`${this.subjectsPrefix}.>`],
+      storage: StorageType.File,
+      duplicate_window: nanos(this.opts.duplicateWindowMs ?? 120_000),
+    };
+    try {
+      const info = await this.jsm.streams.info(this.streamName);
+      if (!info.config.subjects?.includes(config.subjects[0]!)) {
+        await this.jsm.streams.update(this.streamName, { ...info.config, subjects: [...(info.config.subjects ?? []), config.subjects[0]!] });
+      }
+    } catch (err) {
+      if (!(err instanceof JetStreamApiError && err.code === STREAM_NOT_FOUND)) throw err;
+      await this.jsm.streams.add(config);
+    }
+  }
+
+  async deleteStream(): Promise<void> {
+    await this.jsm.streams.delete(this.streamName);
+  }
+
+  async publish(message: OutgoingMessage): Promise<void> {
+    const attempts = this.opts.publishAttempts ?? 6;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        // Same msgID on every attempt: a publish that timed out may have been stored, and the
+        // server then answers the retry with `duplicate` instead of storing it twice.
+        await this.js.publish(message.subject, message.data, { msgID: message.msgId, timeout: this.opts.publishTimeoutMs ?? 5_000 });
+        return;
+      } catch (err) {
+        if (attempt >= attempts || this.nc.isClosed()) throw err;
+        this.logger.warn({ msgId: message.msgId, attempt, err: errorMessage(err) }, 'publish failed, retrying');
+        await sleep(Math.min(250 * 2 ** (attempt - 1), 3_000));
+      }
+    }
+  }
+
+  async consume(options: ConsumeOptions, handler: DeliveryHandler): Promise<Subscription> {
+    await this.ensureConsumer(options);
+    const concurrency = Math.max(1, options.concurrency ?? 1);
+    const abort = new AbortController();
+    let messages: ConsumerMessages | undefined;
+    const inFlight = new Set<Promise<void>>();
+
+    const run = async () => {
+      while (!abort.signal.aborted) {
+        try {
+          const consumer = await this.js.consumers.get(this.streamName, options.durable);
+          messages = await consumer.consume({ max_messages: Math.max(concurrency * 2, 16) });
+          if (abort.signal.aborted) await messages.close();
+          for await (const m of messages) {
+            const delivery = {
+              subject: m.subject,
+              msgId: m.headers?.get('Nats-Msg-Id') ?? String(m.seq),
+              data: m.data,
+              deliveryCount: m.info.deliveryCount,
+              ack: () => m.ack(),
+              nak: (delayMs?: number) => m.nak(delayMs),
+              term: (reason?: string) => m.term(reason),
+            };
+            const p = handler(delivery)
+              .catch((err) => {
+                this.logger.error({ durable: options.durable, msgId: delivery.msgId, err: errorMessage(err) }, 'delivery handler failed');
+                m.nak();
+              })
+              .finally(() => inFlight.delete(p));
+            inFlight.add(p);
+            if (inFlight.size >= concurrency) await Promise.race(inFlight);
+          }
+          await Promise.all(inFlight);
+        } catch (err) {
+          if (abort.signal.aborted) break;
+          this.logger.warn({ durable: options.durable, err: errorMessage(err) }, 'consumer interrupted, resuming');
+        }
+        // The iterator only ends on stop or on an error it could not recover from by itself.
+        if (!abort.signal.aborted) await sleep(1_000, abort.signal);
+      }
+      await Promise.all(inFlight);
+    };
+    const loop = run();
+
+    const subscription: Subscription = {
+      stop: async () => {
+        abort.abort();
+        await messages?.close().catch(() => {});
+        await loop;
+        this.subscriptions.delete(subscription);
+      },
+      pending: async () => {
+        try {
+          const info = await this.jsm.consumers.info(this.streamName, options.durable);
+          return info.num_pending + info.num_ack_pending;
+        } catch {
+          return undefined;
+        }
+      },
+    };
+    this.subscriptions.add(subscription);
+    return subscription;
+  }
+
+  private async ensureConsumer(options: ConsumeOptions): Promise<void> {
+    const config = {
+      durable_name: options.durable,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      filter_subject: options.filterSubject,
+      max_deliver: options.maxDeliver,
+      ack_wait: nanos(options.ackWaitMs ?? 30_000),
+      max_ack_pending: Math.max(1_000, (options.concurrency ?? 1) * 4),
+    };
+    try {
+      const info = await this.jsm.consumers.info(this.streamName, options.durable);
+      const c = info.config;
+      if (c.filter_subject !== config.filter_subject || c.max_deliver !== config.max_deliver || c.ack_wait !== config.ack_wait) {
+        await this.jsm.consumers.update(this.streamName, options.durable, {
+          filter_subject: config.filter_subject,
+          max_deliver: config.max_deliver,
+          ack_wait: config.ack_wait,
+          max_ack_pending: config.max_ack_pending,
+        });
+      }
+    } catch (err) {
+      if (!(err instanceof JetStreamApiError && err.code === CONSUMER_NOT_FOUND)) throw err;
+      await this.jsm.consumers.add(this.streamName, config);
+    }
+  }
+
+  async ready(): Promise<boolean> {
+    if (this.nc.isClosed()) return false;
+    try {
+      await Promise.race([this.nc.flush(), sleep(2_000).then(() => Promise.reject(new Error('flush timeout')))]);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const s of [...this.subscriptions]) await s.stop();
+    if (!this.nc.isClosed()) await this.nc.drain();
+  }
+}
