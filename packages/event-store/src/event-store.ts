@@ -1,0 +1,430 @@
+import { sql } from 'kysely';
+import { v7 as uuidv7 } from 'uuid';
+import type { Decider, DomainEvent, EvolveEvent, Evolver, RecordedOf } from './decider.js';
+import { ConcurrencyError } from './errors.js';
+import { canonicalJson, checkChainLink, computeEventHash } from './hash-chain.js';
+import type {
+  AppendResult,
+  DbOrTx,
+  EventMetadata,
+  ExpectedVersion,
+  GlobalCheckpoint,
+  NewEvent,
+  RecordedEvent,
+} from './types.js';
+
+export interface EventStoreOptions {
+  /** The service's schema, where the common migration created `events`. */
+  schema: string;
+  /**
+   * Called after an append the store committed itself (when `db` was not a transaction). The
+   * embedded mode wakes its relay with it instead of LISTEN. A caller that appends inside its own
+   * transaction must call `store.notifyAppended()` after its commit: only then can the relay see
+   * the events. It is a wake-up hint (the relay also polls), so it must not throw; if it does, the
+   * error is swallowed rather than make a committed append look failed.
+   */
+  onAppended?: () => void;
+}
+
+export interface AppendOptions {
+  expectedVersion: ExpectedVersion;
+  metadata: EventMetadata;
+  /** recorded_at of every event of the append; millisecond precision, part of the hash. */
+  now?: Date;
+}
+
+export interface ReadStreamOptions {
+  /** Inclusive; defaults to 1. */
+  fromVersion?: number;
+  /** Inclusive; defaults to the last version. */
+  toVersion?: number;
+}
+
+export type VerifyStreamResult = { ok: true; version: number } | { ok: false; version: number; reason: string };
+
+export type VerifyAllResult =
+  | { ok: true; streams: number; events: number }
+  | { ok: false; streamId: string; version: number; reason: string; streams: number; events: number };
+
+export interface HandleCommandOptions {
+  /** A number (HTTP If-Match) must equal the stream's version; omitted or 'any' decides on the current state. */
+  expectedVersion?: number | 'any';
+  metadata: EventMetadata;
+  now?: Date;
+}
+
+export interface CommandResult<Event extends DomainEvent, State> {
+  events: RecordedOf<Event>[];
+  nextVersion: number;
+  state: State;
+}
+
+export interface EventStore {
+  readonly schema: string;
+  append(db: DbOrTx, streamId: string, events: NewEvent[], options: AppendOptions): Promise<AppendResult>;
+  readStream(db: DbOrTx, streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
+  /** Current version of a stream, 0 when it has no events (for ETags). */
+  streamVersion(db: DbOrTx, streamId: string): Promise<number>;
+  /**
+   * Committed events after `after` in (transaction id, global position) order, never past the
+   * oldest transaction still running, so a late commit is never skipped. A transaction open
+   * anywhere in the cluster holds readers back until it ends (hence idle_in_transaction_session_timeout).
+   */
+  readGlobal(db: DbOrTx, after: GlobalCheckpoint, limit: number): Promise<RecordedEvent[]>;
+  checkpointOf(event: Pick<RecordedEvent, 'transactionId' | 'globalPosition'>): GlobalCheckpoint;
+  aggregateStream<Event extends DomainEvent, State>(
+    db: DbOrTx,
+    streamId: string,
+    evolver: Evolver<Event, State>,
+  ): Promise<{ state: State; version: number }>;
+  /**
+   * Load, decide, append in one transaction (the caller's, or one opened here). The stream is
+   * locked before it is loaded, so concurrent commands on one stream queue instead of failing;
+   * a ConcurrencyError then only means a stale If-Match. Errors thrown by `decide` propagate
+   * unchanged and nothing is written.
+   */
+  handleCommand<Command, Event extends DomainEvent, State>(
+    db: DbOrTx,
+    streamId: string,
+    decider: Decider<Command, Event, State>,
+    command: Command,
+    options: HandleCommandOptions,
+  ): Promise<CommandResult<Event, State>>;
+  verifyStream(db: DbOrTx, streamId: string): Promise<VerifyStreamResult>;
+  /** Walks every stream in (stream id, version) order, `batchSize` rows per query. */
+  verifyAll(db: DbOrTx, options?: { batchSize?: number }): Promise<VerifyAllResult>;
+  /** Calls `onAppended`; for callers that appended inside their own transaction, after commit. */
+  notifyAppended(): void;
+}
+
+/** Position of an event in the global order. */
+export function checkpointOf(event: Pick<RecordedEvent, 'transactionId' | 'globalPosition'>): GlobalCheckpoint {
+  return { transactionId: event.transactionId, globalPosition: event.globalPosition };
+}
+
+/** Negative, zero or positive as `a` is before, at or after `b`. */
+export function compareCheckpoints(a: GlobalCheckpoint, b: GlobalCheckpoint): number {
+  const tx = BigInt(a.transactionId) - BigInt(b.transactionId);
+  if (tx !== 0n) return tx < 0n ? -1 : 1;
+  const pos = BigInt(a.globalPosition) - BigInt(b.globalPosition);
+  return pos === 0n ? 0 : pos < 0n ? -1 : 1;
+}
+
+interface EventRow {
+  global_position: string;
+  transaction_id: string;
+  stream_id: string;
+  stream_version: number;
+  event_id: string;
+  event_type: string;
+  schema_version: number;
+  data: unknown;
+  metadata: EventMetadata;
+  recorded_at: string;
+  prev_hash: string | null;
+  hash: string;
+}
+
+// Everything through ::text or to_char so pg and PGlite return the same strings: bigint and xid8
+// must not become numbers, and recorded_at must come back byte-identical to what was hashed.
+const EVENT_COLUMNS = sql`global_position::text as global_position, transaction_id::text as transaction_id,
+  stream_id, stream_version, event_id::text as event_id, event_type, schema_version, data, metadata,
+  to_char(recorded_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as recorded_at, prev_hash, hash`;
+
+function toRecorded(row: EventRow): RecordedEvent {
+  return {
+    globalPosition: row.global_position,
+    transactionId: row.transaction_id,
+    streamId: row.stream_id,
+    streamVersion: row.stream_version,
+    eventId: row.event_id,
+    type: row.event_type,
+    schemaVersion: row.schema_version,
+    data: row.data,
+    metadata: row.metadata,
+    recordedAt: row.recorded_at,
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  };
+}
+
+function isStreamVersionConflict(err: unknown): boolean {
+  const e = err as { code?: unknown; constraint?: unknown; message?: unknown } | null;
+  if (!e || e.code !== '23505') return false;
+  if (typeof e.constraint === 'string') return e.constraint === 'events_stream_version_unique';
+  return typeof e.message === 'string' && e.message.includes('events_stream_version_unique');
+}
+
+function assertStreamId(streamId: string): void {
+  if (typeof streamId !== 'string' || streamId === '') throw new TypeError('streamId must be a non-empty string');
+}
+
+function assertVersion(name: string, v: number | undefined): void {
+  if (v !== undefined && !(Number.isInteger(v) && v >= 0)) throw new TypeError(`${name} must be an integer >= 0, got ${String(v)}`);
+}
+
+/** Runs `fn` in the caller's transaction, or in a new one; says which. */
+async function inTransaction<T>(db: DbOrTx, fn: (tx: DbOrTx) => Promise<T>): Promise<{ result: T; owned: boolean }> {
+  if (db.isTransaction) return { result: await fn(db), owned: false };
+  return { result: await db.transaction().execute(fn), owned: true };
+}
+
+export function createEventStore(options: EventStoreOptions): EventStore {
+  const { schema, onAppended } = options;
+  if (!schema) throw new TypeError('createEventStore: schema is required');
+  const events = sql.id(schema, 'events');
+
+  function notifyAppended(): void {
+    if (!onAppended) return;
+    try {
+      onAppended();
+    } catch {
+      // See EventStoreOptions.onAppended: a hint, and the append has committed already.
+    }
+  }
+
+  /**
+   * Serialises writers of one stream for the rest of the transaction. Under READ COMMITTED the
+   * next statement then sees the previous writer's commit, so 'any' never fails spuriously and a
+   * ConcurrencyError reports the real version. Re-entrant within a transaction. The unique
+   * constraint stays the guarantee (REPEATABLE READ callers, writers without the lock).
+   */
+  async function lockStream(tx: DbOrTx, streamId: string): Promise<void> {
+    await sql`select pg_advisory_xact_lock(hashtextextended(${`trm.events:${schema}:${streamId}`}, 0))`.execute(tx);
+  }
+
+  async function readHead(db: DbOrTx, streamId: string): Promise<{ version: number; hash: string | null }> {
+    const { rows } = await sql<{ stream_version: number; hash: string }>`
+      select stream_version, hash from ${events}
+      where stream_id = ${streamId} order by stream_version desc limit 1`.execute(db);
+    const head = rows[0];
+    return head ? { version: head.stream_version, hash: head.hash } : { version: 0, hash: null };
+  }
+
+  function checkExpected(streamId: string, expected: ExpectedVersion, actual: number): void {
+    const ok = expected === 'any' || (expected === 'no_stream' ? actual === 0 : actual === expected);
+    if (!ok) throw new ConcurrencyError(streamId, expected, actual);
+  }
+
+  async function appendLocked(
+    tx: DbOrTx,
+    streamId: string,
+    newEvents: NewEvent[],
+    opts: AppendOptions,
+  ): Promise<AppendResult> {
+    await lockStream(tx, streamId);
+    const head = await readHead(tx, streamId);
+    checkExpected(streamId, opts.expectedVersion, head.version);
+    if (newEvents.length === 0) return { nextVersion: head.version, events: [] };
+
+    const recordedAt = (opts.now ?? new Date()).toISOString();
+    const metadataJson = canonicalJson(opts.metadata);
+    const metadata = JSON.parse(metadataJson) as EventMetadata;
+    let prevHash = head.hash;
+    const prepared = newEvents.map((e, i) => {
+      if (typeof e.type !== 'string' || e.type === '') throw new TypeError(`event ${i}: type must be a non-empty string`);
+      const schemaVersion = e.schemaVersion ?? 1;
+      if (!(Number.isInteger(schemaVersion) && schemaVersion >= 1)) throw new TypeError(`event ${i}: schemaVersion must be an integer >= 1`);
+      if (e.data === undefined) throw new TypeError(`event ${i}: data is undefined`);
+      // Hash and return what jsonb will give back (toJSON applied, undefined members dropped), so
+      // the appended events equal the ones read later; canonicalJson also refuses NaN and friends.
+      const dataJson = canonicalJson(e.data);
+      const data: unknown = JSON.parse(dataJson);
+      const fields = {
+        eventId: uuidv7(),
+        streamId,
+        streamVersion: head.version + 1 + i,
+        type: e.type,
+        schemaVersion,
+        data,
+        metadata,
+        recordedAt,
+      };
+      const hash = computeEventHash(prevHash, fields);
+      const event = { ...fields, prevHash, hash, dataJson };
+      prevHash = hash;
+      return event;
+    });
+
+    const values = prepared.map(
+      (e) => sql`(${e.streamId}, ${e.streamVersion}::int, ${e.eventId}::uuid, ${e.type}, ${e.schemaVersion}::int,
+        ${e.dataJson}::jsonb, ${metadataJson}::jsonb, ${e.recordedAt}::timestamptz,
+        ${e.prevHash}::text, ${e.hash}::text)`,
+    );
+    const { rows } = await sql<{ global_position: string; transaction_id: string; stream_version: number }>`
+      insert into ${events}
+        (stream_id, stream_version, event_id, event_type, schema_version, data, metadata, recorded_at, prev_hash, hash)
+      values ${sql.join(values)}
+      returning global_position::text as global_position, transaction_id::text as transaction_id, stream_version`.execute(tx);
+    const positions = new Map(rows.map((r) => [r.stream_version, r]));
+    const recorded = prepared.map((e): RecordedEvent => {
+      const row = positions.get(e.streamVersion);
+      if (!row) throw new Error(`insert returned no row for ${streamId}@${e.streamVersion}`);
+      const { dataJson: _, ...event } = e;
+      return { ...event, globalPosition: row.global_position, transactionId: row.transaction_id };
+    });
+    return { nextVersion: head.version + newEvents.length, events: recorded };
+  }
+
+  /** Turns a unique violation from a concurrent writer into a ConcurrencyError. */
+  async function conflictToError(db: DbOrTx, owned: boolean, streamId: string, expected: ExpectedVersion, err: unknown): Promise<never> {
+    if (!isStreamVersionConflict(err)) throw err;
+    // Our own transaction is rolled back by now, so `db` is free to read the winner's version.
+    const actual = owned ? await readHead(db, streamId).then((h) => h.version) : null;
+    throw new ConcurrencyError(streamId, expected, actual);
+  }
+
+  async function append(db: DbOrTx, streamId: string, newEvents: NewEvent[], opts: AppendOptions): Promise<AppendResult> {
+    assertStreamId(streamId);
+    if (typeof opts.expectedVersion === 'number') assertVersion('expectedVersion', opts.expectedVersion);
+    const owned = !db.isTransaction;
+    let result: AppendResult;
+    try {
+      ({ result } = await inTransaction(db, (tx) => appendLocked(tx, streamId, newEvents, opts)));
+    } catch (err) {
+      return conflictToError(db, owned, streamId, opts.expectedVersion, err);
+    }
+    if (owned && result.events.length > 0) notifyAppended();
+    return result;
+  }
+
+  async function readStream(db: DbOrTx, streamId: string, opts: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
+    assertStreamId(streamId);
+    assertVersion('fromVersion', opts.fromVersion);
+    assertVersion('toVersion', opts.toVersion);
+    const { rows } = await sql<EventRow>`
+      select ${EVENT_COLUMNS} from ${events}
+      where stream_id = ${streamId}
+        and stream_version >= ${opts.fromVersion ?? 1}::int
+        and stream_version <= ${opts.toVersion ?? 2147483647}::int
+      order by stream_version`.execute(db);
+    return rows.map(toRecorded);
+  }
+
+  async function streamVersion(db: DbOrTx, streamId: string): Promise<number> {
+    assertStreamId(streamId);
+    return (await readHead(db, streamId)).version;
+  }
+
+  async function readGlobal(db: DbOrTx, after: GlobalCheckpoint, limit: number): Promise<RecordedEvent[]> {
+    if (!(Number.isInteger(limit) && limit > 0)) throw new TypeError(`limit must be a positive integer, got ${String(limit)}`);
+    // The xmin bound is what makes the checkpoint safe: every transaction below it has ended, so
+    // no event can still appear behind the checkpoint. Do not drop it to "see events sooner".
+    const { rows } = await sql<EventRow>`
+      select ${EVENT_COLUMNS} from ${events}
+      where (transaction_id, global_position) > (${after.transactionId}::xid8, ${after.globalPosition}::bigint)
+        and transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+      order by transaction_id, global_position
+      limit ${limit}::int`.execute(db);
+    return rows.map(toRecorded);
+  }
+
+  async function load<Event extends DomainEvent, State>(
+    db: DbOrTx,
+    streamId: string,
+    evolver: Evolver<Event, State>,
+  ): Promise<{ state: State; version: number }> {
+    let state = evolver.initialState();
+    let version = 0;
+    for (const event of await readStream(db, streamId)) {
+      // Stored events are trusted to be members of the union: they were decided by this decider.
+      state = evolver.evolve(state, event as unknown as EvolveEvent<Event>);
+      version = event.streamVersion;
+    }
+    return { state, version };
+  }
+
+  async function aggregateStream<Event extends DomainEvent, State>(
+    db: DbOrTx,
+    streamId: string,
+    evolver: Evolver<Event, State>,
+  ): Promise<{ state: State; version: number }> {
+    assertStreamId(streamId);
+    return load(db, streamId, evolver);
+  }
+
+  async function handleCommand<Command, Event extends DomainEvent, State>(
+    db: DbOrTx,
+    streamId: string,
+    decider: Decider<Command, Event, State>,
+    command: Command,
+    opts: HandleCommandOptions,
+  ): Promise<CommandResult<Event, State>> {
+    assertStreamId(streamId);
+    const ifMatch = opts.expectedVersion === 'any' ? undefined : opts.expectedVersion;
+    assertVersion('expectedVersion', ifMatch);
+    const owned = !db.isTransaction;
+    let outcome: CommandResult<Event, State>;
+    try {
+      ({ result: outcome } = await inTransaction(db, async (tx) => {
+        await lockStream(tx, streamId);
+        const loaded = await load(tx, streamId, decider);
+        if (ifMatch !== undefined && ifMatch !== loaded.version) throw new ConcurrencyError(streamId, ifMatch, loaded.version);
+        const decided = decider.decide(command, loaded.state);
+        const appended = await appendLocked(tx, streamId, decided, {
+          expectedVersion: loaded.version,
+          metadata: opts.metadata,
+          ...(opts.now ? { now: opts.now } : {}),
+        });
+        let state = loaded.state;
+        for (const event of appended.events) state = decider.evolve(state, event as unknown as EvolveEvent<Event>);
+        return { events: appended.events as RecordedOf<Event>[], nextVersion: appended.nextVersion, state };
+      }));
+    } catch (err) {
+      return conflictToError(db, owned, streamId, ifMatch ?? 'any', err);
+    }
+    if (owned && outcome.events.length > 0) notifyAppended();
+    return outcome;
+  }
+
+  async function verifyStream(db: DbOrTx, streamId: string): Promise<VerifyStreamResult> {
+    assertStreamId(streamId);
+    let previous: RecordedEvent | null = null;
+    for (const event of await readStream(db, streamId)) {
+      const check = checkChainLink(previous, event);
+      if (!check.ok) return { ok: false, version: event.streamVersion, reason: check.reason };
+      previous = event;
+    }
+    return { ok: true, version: previous?.streamVersion ?? 0 };
+  }
+
+  async function verifyAll(db: DbOrTx, opts: { batchSize?: number } = {}): Promise<VerifyAllResult> {
+    const batchSize = opts.batchSize ?? 1000;
+    if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new TypeError('batchSize must be a positive integer');
+    let streams = 0;
+    let count = 0;
+    let previous: RecordedEvent | null = null;
+    // Keyset over the (stream_id, stream_version) unique index: one ordered pass, constant memory.
+    for (;;) {
+      const { rows } = await sql<EventRow>`
+        select ${EVENT_COLUMNS} from ${events}
+        where ${previous ? sql`(stream_id, stream_version) > (${previous.streamId}, ${previous.streamVersion}::int)` : sql`true`}
+        order by stream_id, stream_version
+        limit ${batchSize}::int`.execute(db);
+      for (const row of rows) {
+        const event = toRecorded(row);
+        const sameStream: boolean = previous !== null && previous.streamId === event.streamId;
+        if (!sameStream) streams++;
+        count++;
+        const check = checkChainLink(sameStream ? previous : null, event);
+        if (!check.ok) return { ok: false, streamId: event.streamId, version: event.streamVersion, reason: check.reason, streams, events: count };
+        previous = event;
+      }
+      if (rows.length < batchSize) return { ok: true, streams, events: count };
+    }
+  }
+
+  return {
+    schema,
+    append,
+    readStream,
+    streamVersion,
+    readGlobal,
+    checkpointOf,
+    aggregateStream,
+    handleCommand,
+    verifyStream,
+    verifyAll,
+    notifyAppended,
+  };
+}
