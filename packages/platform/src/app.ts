@@ -1,0 +1,171 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify';
+import {
+  jsonSchemaTransform,
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import type { LoggerOptions } from 'pino';
+import type { Registry } from 'prom-client';
+import { z } from 'zod';
+import { installAccessControl, principalOf } from './access.js';
+import { createAuthenticator, type AuthOptions } from './auth.js';
+import type { OrgDirectory } from './identity.js';
+import { genReqId, loggerOptions } from './logging.js';
+import { createMetricsRegistry, installHttpMetrics } from './metrics.js';
+import { installProblemHandlers } from './problem-handler.js';
+import { ProblemError, problemCode, problemCodes } from './problems.js';
+import { validatorCompiler } from './validation.js';
+
+export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, ZodTypeProvider>;
+
+export interface ReadinessCheck {
+  name: string;
+  /** Resolves when the dependency is usable; throws (or times out) when not. */
+  check(): Promise<void>;
+}
+
+export interface CreateAppOptions {
+  logger: LoggerOptions | false;
+  auth: AuthOptions;
+  orgs: OrgDirectory;
+  readiness?: ReadinessCheck[];
+  readinessTimeoutMs?: number;
+  metrics?: Registry;
+  /** Bytes; default 256 KiB. */
+  bodyLimit?: number;
+  /** Per organisation (per IP on public routes); default 600 per minute. */
+  rateLimit?: { max: number; timeWindowMs: number };
+  /** Whole-request deadline enforced by the HTTP server; default 30 s. */
+  requestTimeoutMs?: number;
+  trustProxy?: boolean | string | string[];
+  openapi: { title: string; version: string; description?: string };
+}
+
+const DOCS_PREFIX = '/docs';
+const INFRA = { access: { public: true }, rateLimit: false } as const;
+
+/**
+ * Builds the HTTP shell every service plugs into. Async because plugin order matters: helmet's
+ * headers must be set before our auth hook can refuse a request, and the access and swagger
+ * onRoute hooks must exist before any service route is added.
+ */
+export async function createApp(opts: CreateAppOptions): Promise<App> {
+  const app = Fastify({
+    logger: loggerOptions(opts.logger),
+    genReqId,
+    requestIdLogLabel: 'requestId',
+    bodyLimit: opts.bodyLimit ?? 256 * 1024,
+    requestTimeout: opts.requestTimeoutMs ?? 30_000,
+    trustProxy: opts.trustProxy ?? false,
+    return503OnClosing: true,
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installProblemHandlers(app);
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  await app.register(helmet, { global: true });
+
+  installAccessControl(app, createAuthenticator(opts.auth, opts.orgs, app.log), [DOCS_PREFIX]);
+  const metrics = opts.metrics ?? createMetricsRegistry();
+  installHttpMetrics(app, metrics);
+
+  const limit = opts.rateLimit ?? { max: 600, timeWindowMs: 60_000 };
+  await app.register(rateLimit, {
+    global: true,
+    max: limit.max,
+    timeWindow: limit.timeWindowMs,
+    // After authentication, so the budget is the organisation's, and before the body is parsed.
+    hook: 'preParsing',
+    keyGenerator: (request) => {
+      const principal = principalOf(request);
+      return principal ? `org:${principal.orgId}` : `ip:${request.ip}`;
+    },
+    errorResponseBuilder: (_request, ctx) => new ProblemError(429, 'rate-limited', `Retry in ${ctx.after}.`),
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: opts.openapi.title, version: opts.openapi.version, description: opts.openapi.description },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      security: [{ bearerAuth: [] }],
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  });
+  await app.register(swaggerUi, { routePrefix: DOCS_PREFIX, staticCSP: true });
+
+  app.get('/openapi.json', { config: INFRA, schema: { hide: true } }, async () => app.swagger());
+  app.get('/health/live', { config: INFRA, schema: { hide: true } }, async () => ({ status: 'live' }));
+
+  const checks = opts.readiness ?? [];
+  const readinessTimeoutMs = opts.readinessTimeoutMs ?? 3000;
+  app.get('/health/ready', { config: INFRA, schema: { hide: true } }, async (request) => {
+    const failed: string[] = [];
+    await Promise.all(
+      checks.map(async ({ name, check }) => {
+        try {
+          await withTimeout(check(), readinessTimeoutMs);
+        } catch (err) {
+          request.log.warn({ err, check: name }, 'readiness check failed');
+          failed.push(name);
+        }
+      }),
+    );
+    if (failed.length > 0) throw new ProblemError(503, 'not-ready', `Not ready: ${failed.join(', ')}.`, { failed });
+    return { status: 'ready', checks: checks.map((c) => c.name) };
+  });
+
+  app.get('/metrics', { config: INFRA, schema: { hide: true } }, async (_request, reply) => {
+    reply.type(metrics.contentType);
+    return metrics.metrics();
+  });
+
+  app.get('/problems', { config: INFRA, schema: { hide: true } }, async () =>
+    [...problemCodes()].map(([code, def]) => ({ code, type: `/problems/${code}`, ...def })),
+  );
+  app.get(
+    '/problems/:code',
+    { config: INFRA, schema: { hide: true, params: z.object({ code: z.string().max(64) }) } },
+    async (request, reply) => {
+      const def = problemCode(request.params.code);
+      if (!def) throw new ProblemError(404, 'not-found', 'No such problem code.');
+      const accept = request.headers.accept ?? '';
+      if (accept.includes('text/html') && !/application\/(problem\+)?json/.test(accept)) {
+        reply.type('text/html; charset=utf-8');
+        return problemHtml(request.params.code, def.status, def.title, def.description);
+      }
+      return { code: request.params.code, type: `/problems/${request.params.code}`, ...def };
+    },
+  );
+
+  return app;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function problemHtml(code: string, status: number, title: string, description: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head><body><h1>${escapeHtml(title)}</h1><p>HTTP ${status} · <code>${escapeHtml(code)}</code></p><p>${escapeHtml(description)}</p></body></html>`;
+}

@@ -1,0 +1,63 @@
+import { z } from 'zod';
+
+// These enums belong to @trm/contracts; they live here until contracts adopts them.
+
+export const Role = z.enum([
+  'notifier',
+  'case_officer',
+  'consular_officer',
+  'service_provider',
+  'child_protection_officer',
+  'proceedings_coordinator',
+  'auditor',
+  'statistics_reader',
+  'admin',
+]);
+export type Role = z.infer<typeof Role>;
+export const ALL_ROLES: readonly Role[] = Role.options;
+
+export const OrgType = z.enum([
+  'national_contact_point',
+  'consulate',
+  'law_enforcement',
+  'international_organisation',
+  'ngo',
+  'child_protection',
+  'service_provider',
+  'auditor',
+  'statistics_consumer',
+]);
+export type OrgType = z.infer<typeof OrgType>;
+
+export const OrgId = z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/);
+export const CountryCode = z.string().regex(/^[A-Z]{2}$/);
+
+export interface Organisation {
+  id: string;
+  type: OrgType;
+  country: string;
+  name: string;
+  parentId: string | null;
+  active: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** The authenticated caller, as established from a verified token and the organisation registry. */
+export interface Principal {
+  subject: string;
+  orgId: string;
+  orgType: OrgType;
+  country: string;
+  parentOrgId: string | null;
+  roles: Role[];
+}
+
+export interface OrgDirectory {
+  get(id: string): Promise<Organisation | undefined>;
+  list(): Promise<Organisation[]>;
+  /** Active national contact points of a country (the central one and its regional centres). */
+  nationalContactPoints(country: string): Promise<Organisation[]>;
+  /** Drops cached entries so this process sees a registry change at once. */
+  invalidate?(id?: string): void;
+}
