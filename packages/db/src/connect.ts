@@ -32,10 +32,10 @@ export function createPgDb(url: string, opts: PgOptions = {}): { db: Db; pool: p
  */
 export async function createPgliteDb(dataDir: string | undefined): Promise<{ db: Db; close(): Promise<void> }> {
   const { PGlite, types } = await import('@electric-sql/pglite');
-  const { PGliteDialect } = await import('kysely-pglite-dialect');
+  const { PgliteDialect } = await import('./pglite-dialect.js');
   const client = await PGlite.create(dataDir ?? 'memory://', {
     parsers: { [types.INT8]: (v: string) => v },
   });
-  const db = new Kysely<any>({ dialect: new PGliteDialect(client) });
+  const db = new Kysely<any>({ dialect: new PgliteDialect(client) });
   return { db, close: () => db.destroy() };
 }

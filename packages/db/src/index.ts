@@ -1,2 +1,3 @@
 export * from './connect.js';
 export * from './migrate.js';
+export { SCRIPT_MARKER } from './pglite-dialect.js';

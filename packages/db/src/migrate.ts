@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
 import type { Db } from './connect.js';
+import { SCRIPT_MARKER } from './pglite-dialect.js';
 
 /** The repository's migrations/ folder (…/packages/db/{src,dist} → …/migrations). */
 export const MIGRATIONS_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../migrations');
@@ -37,7 +38,7 @@ class SqlDirectoryProvider implements MigrationProvider {
         migrations[name] = {
           async up(db) {
             await sql`select set_config('search_path', ${`"${schema}", public`}, true)`.execute(db);
-            await sql.raw(text).execute(db);
+            await sql.raw(`${SCRIPT_MARKER}\n${text}`).execute(db);
           },
         };
       }
@@ -52,6 +53,8 @@ export interface MigrateOptions {
   /** Service folder under migrations/ (defaults to the schema name); `common` is always applied. */
   service?: string;
   root?: string;
+  /** Apply migrations/common too (events, inbox, idempotency, vault). Off for reference-data schemas. */
+  common?: boolean;
 }
 
 export async function migrate(db: Db, opts: MigrateOptions): Promise<string[]> {
@@ -59,7 +62,10 @@ export async function migrate(db: Db, opts: MigrateOptions): Promise<string[]> {
   await sql`create schema if not exists ${sql.id(opts.schema)}`.execute(db);
   const migrator = new Migrator({
     db,
-    provider: new SqlDirectoryProvider(opts.schema, [path.join(root, 'common'), path.join(root, opts.service ?? opts.schema)]),
+    provider: new SqlDirectoryProvider(opts.schema, [
+      ...(opts.common === false ? [] : [path.join(root, 'common')]),
+      path.join(root, opts.service ?? opts.schema),
+    ]),
     migrationTableSchema: opts.schema,
     // common/ and service files interleave by date; a late-added common file must still apply.
     allowUnorderedMigrations: true,
