@@ -583,3 +583,39 @@ describe('dev keys', () => {
     expect(key.publicJwk).not.toHaveProperty('d');
   });
 });
+
+describe('logging', () => {
+  it('carries the request id, redacts credentials and personal fields, and never logs bodies', async () => {
+    const lines: string[] = [];
+    const logged = await createApp({
+      logger: { level: 'info', stream: { write: (line: string) => void lines.push(line) } },
+      auth: { jwks: { keys: devJwks(key).keys }, issuer: ISSUER, audience: AUDIENCE },
+      orgs: createOrgDirectory(db),
+      openapi: { title: 't', version: '1' },
+    });
+    logged.post('/v1/log-me', { config: { access: { roles: ['case_officer'] } }, schema: { body: ThingBody } }, async (request) => {
+      request.log.info({ command: { person: request.body.person, headers: request.headers } }, 'handling');
+      const err = Object.assign(new Error('duplicate key'), { detail: `Key (name)=(${SECRET}) already exists` });
+      throw err;
+    });
+    await logged.ready();
+    try {
+      const tok = await officer();
+      const res = await logged.inject({
+        method: 'POST',
+        url: `/v1/log-me?q=${SECRET}`,
+        headers: { ...bearer(tok), 'x-request-id': 'log-test-0001' },
+        payload: { name: SECRET, person: { givenName: SECRET, birthDate: '1990-01-01' } },
+      });
+      expect(res.statusCode).toBe(500);
+      const text = lines.join('');
+      expect(text).toContain('"requestId":"log-test-0001"');
+      expect(text).toContain('"msg":"handling"');
+      expect(text).toContain('[redacted]');
+      expect(text).not.toContain(SECRET);
+      expect(text).not.toContain(tok);
+    } finally {
+      await logged.close();
+    }
+  });
+});

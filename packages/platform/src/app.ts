@@ -3,14 +3,14 @@ import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify';
 import {
   jsonSchemaTransform,
   jsonSchemaTransformObject,
   serializerCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
-import type { LoggerOptions } from 'pino';
+import type { DestinationStream, LoggerOptions } from 'pino';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import { installAccessControl, principalOf } from './access.js';
@@ -31,7 +31,8 @@ export interface ReadinessCheck {
 }
 
 export interface CreateAppOptions {
-  logger: LoggerOptions | false;
+  /** pino options (plus an optional destination `stream`), or false for silence. */
+  logger: (LoggerOptions & { stream?: DestinationStream }) | false;
   auth: AuthOptions;
   orgs: OrgDirectory;
   readiness?: ReadinessCheck[];
@@ -59,7 +60,7 @@ export async function createApp(opts: CreateAppOptions): Promise<App> {
   const app = Fastify({
     logger: loggerOptions(opts.logger),
     genReqId,
-    requestIdLogLabel: 'requestId',
+    logController: new LogController({ requestIdLogLabel: 'requestId' }),
     bodyLimit: opts.bodyLimit ?? 256 * 1024,
     requestTimeout: opts.requestTimeoutMs ?? 30_000,
     trustProxy: opts.trustProxy ?? false,

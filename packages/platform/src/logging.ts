@@ -19,8 +19,7 @@ export const PERSONAL_FIELDS = [
 
 // pino's redaction has no recursive wildcard, so the paths go three levels deep explicitly.
 export const REDACT_PATHS = [
-  'req.headers.authorization',
-  'req.headers.cookie',
+  ...['authorization', 'cookie'].flatMap((h) => [`headers.${h}`, `*.headers.${h}`, `*.*.headers.${h}`]),
   'res.headers["set-cookie"]',
   // pg puts offending values in `detail` ("Key (name)=(…) already exists").
   'err.detail',
@@ -35,7 +34,7 @@ export function genReqId(req: IncomingMessage): string {
   return typeof header === 'string' && SANE_REQUEST_ID.test(header) ? header : randomUUID();
 }
 
-export function loggerOptions(base: LoggerOptions | false): LoggerOptions | false {
+export function loggerOptions<T extends LoggerOptions>(base: T | false): T | false {
   if (base === false) return false;
   return {
     level: 'info',
