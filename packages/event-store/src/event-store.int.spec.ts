@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PgFixture, metadata, pgFixture, sleep } from '../test/database.js';
-import { ConcurrencyError, type Decider, type GlobalCheckpoint, type RecordedEvent, START_OF_LOG, createEventStore } from './index.js';
+import { ConcurrencyError, type Decider, type GlobalCheckpoint, type RecordedEvent, START_OF_LOG, compareCheckpoints, createEventStore } from './index.js';
 
 const schema = 'es_test';
 const events = sql.id(schema, 'events');
@@ -156,6 +156,10 @@ describe('readGlobal', () => {
     const { events: written } = await store.append(fx.db, id, [ev('A', 1), ev('B', 2)], { expectedVersion: 'no_stream', metadata });
     const mine = await readGlobalUntil(START_OF_LOG, (e) => e.streamId === id, 2);
     expect(mine).toEqual(written);
+    // Positions are compared as numbers, not as the decimal strings they travel as (9 < 10).
+    const all = await store.readGlobal(fx.db, START_OF_LOG, 100_000);
+    expect(all.length).toBeGreaterThan(10);
+    for (let i = 1; i < all.length; i++) expect(compareCheckpoints(all[i - 1] as RecordedEvent, all[i] as RecordedEvent)).toBeLessThan(0);
     const first = written[0];
     if (!first) throw new Error('no event');
     const after = await store.readGlobal(fx.db, store.checkpointOf(first), 1);

@@ -127,9 +127,11 @@ interface EventRow {
 
 // Everything through ::text or to_char so pg and PGlite return the same strings: bigint and xid8
 // must not become numbers, and recorded_at must come back byte-identical to what was hashed.
-const EVENT_COLUMNS = sql`global_position::text as global_position, transaction_id::text as transaction_id,
-  stream_id, stream_version, event_id::text as event_id, event_type, schema_version, data, metadata,
-  to_char(recorded_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as recorded_at, prev_hash, hash`;
+// Queries alias the table `e` and ORDER BY e.<column>: a bare name in ORDER BY means the output
+// column first, and ordering the text aliases would put position 10 before 2.
+const EVENT_COLUMNS = sql`e.global_position::text as global_position, e.transaction_id::text as transaction_id,
+  e.stream_id, e.stream_version, e.event_id::text as event_id, e.event_type, e.schema_version, e.data, e.metadata,
+  to_char(e.recorded_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as recorded_at, e.prev_hash, e.hash`;
 
 function toRecorded(row: EventRow): RecordedEvent {
   return {
@@ -195,8 +197,8 @@ export function createEventStore(options: EventStoreOptions): EventStore {
 
   async function readHead(db: DbOrTx, streamId: string): Promise<{ version: number; hash: string | null }> {
     const { rows } = await sql<{ stream_version: number; hash: string }>`
-      select stream_version, hash from ${events}
-      where stream_id = ${streamId} order by stream_version desc limit 1`.execute(db);
+      select e.stream_version, e.hash from ${events} e
+      where e.stream_id = ${streamId} order by e.stream_version desc limit 1`.execute(db);
     const head = rows[0];
     return head ? { version: head.stream_version, hash: head.hash } : { version: 0, hash: null };
   }
@@ -293,11 +295,11 @@ export function createEventStore(options: EventStoreOptions): EventStore {
     assertVersion('fromVersion', opts.fromVersion);
     assertVersion('toVersion', opts.toVersion);
     const { rows } = await sql<EventRow>`
-      select ${EVENT_COLUMNS} from ${events}
-      where stream_id = ${streamId}
-        and stream_version >= ${opts.fromVersion ?? 1}::int
-        and stream_version <= ${opts.toVersion ?? 2147483647}::int
-      order by stream_version`.execute(db);
+      select ${EVENT_COLUMNS} from ${events} e
+      where e.stream_id = ${streamId}
+        and e.stream_version >= ${opts.fromVersion ?? 1}::int
+        and e.stream_version <= ${opts.toVersion ?? 2147483647}::int
+      order by e.stream_version`.execute(db);
     return rows.map(toRecorded);
   }
 
@@ -311,10 +313,10 @@ export function createEventStore(options: EventStoreOptions): EventStore {
     // The xmin bound is what makes the checkpoint safe: every transaction below it has ended, so
     // no event can still appear behind the checkpoint. Do not drop it to "see events sooner".
     const { rows } = await sql<EventRow>`
-      select ${EVENT_COLUMNS} from ${events}
-      where (transaction_id, global_position) > (${after.transactionId}::xid8, ${after.globalPosition}::bigint)
-        and transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-      order by transaction_id, global_position
+      select ${EVENT_COLUMNS} from ${events} e
+      where (e.transaction_id, e.global_position) > (${after.transactionId}::xid8, ${after.globalPosition}::bigint)
+        and e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+      order by e.transaction_id, e.global_position
       limit ${limit}::int`.execute(db);
     return rows.map(toRecorded);
   }
@@ -397,9 +399,9 @@ export function createEventStore(options: EventStoreOptions): EventStore {
     // Keyset over the (stream_id, stream_version) unique index: one ordered pass, constant memory.
     for (;;) {
       const { rows } = await sql<EventRow>`
-        select ${EVENT_COLUMNS} from ${events}
-        where ${previous ? sql`(stream_id, stream_version) > (${previous.streamId}, ${previous.streamVersion}::int)` : sql`true`}
-        order by stream_id, stream_version
+        select ${EVENT_COLUMNS} from ${events} e
+        where ${previous ? sql`(e.stream_id, e.stream_version) > (${previous.streamId}, ${previous.streamVersion}::int)` : sql`true`}
+        order by e.stream_id, e.stream_version
         limit ${batchSize}::int`.execute(db);
       for (const row of rows) {
         const event = toRecorded(row);
