@@ -1,4 +1,4 @@
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type Db, MIGRATIONS_ROOT, createPgDb, migrate } from '@trm/db';
@@ -8,31 +8,18 @@ import type { EventMetadata } from '../src/index.js';
 export const MIGRATION_FILE = '2026-11-22T0001_event-store.sql';
 
 /**
- * A migrations root holding only the event store's migration: other packages' common migrations
- * are being written at the same time and must not make these tests fail. `wrapForPglite` puts the
- * file into one DO block, because PGlite's extended-protocol query() refuses several statements.
+ * Migrates `schema` from a migrations root holding only the event store's migration: other
+ * packages' common migrations are being written at the same time and must not break these tests.
+ * Runs on pg and PGlite alike (@trm/db sends migration scripts through PGlite's simple-query exec).
  */
-async function eventStoreOnlyRoot(wrapForPglite = false): Promise<{ root: string; cleanup(): Promise<void> }> {
+export async function migrateEventStore(db: Db, schema: string): Promise<void> {
   const root = await mkdtemp(path.join(tmpdir(), 'trm-es-migrations-'));
-  await mkdir(path.join(root, 'common'));
-  const src = path.join(MIGRATIONS_ROOT, 'common', MIGRATION_FILE);
-  const dest = path.join(root, 'common', MIGRATION_FILE);
-  if (wrapForPglite) {
-    const text = await readFile(src, 'utf8');
-    if (text.includes('$trm_migration$')) throw new Error('migration text clashes with the wrapper quote');
-    await writeFile(dest, `do $trm_wrap$ begin execute $trm_migration$${text}$trm_migration$; end $trm_wrap$;`);
-  } else {
-    await copyFile(src, dest);
-  }
-  return { root, cleanup: () => rm(root, { recursive: true, force: true }) };
-}
-
-export async function migrateEventStore(db: Db, schema: string, opts: { pglite?: boolean } = {}): Promise<void> {
-  const { root, cleanup } = await eventStoreOnlyRoot(opts.pglite);
   try {
+    await mkdir(path.join(root, 'common'));
+    await copyFile(path.join(MIGRATIONS_ROOT, 'common', MIGRATION_FILE), path.join(root, 'common', MIGRATION_FILE));
     await migrate(db, { schema, root });
   } finally {
-    await cleanup();
+    await rm(root, { recursive: true, force: true });
   }
 }
 
