@@ -26,13 +26,15 @@ afterAll(async () => {
 const encode = (e: unknown) => new TextEncoder().encode(typeof e === 'string' ? e : JSON.stringify(e));
 
 describe.each([
-  ['JetStream', () => jetStream as Bus],
-  ['in-process', () => new InProcessBus({ subjectsPrefix: 'inproc' }) as Bus],
-])('startConsumer over %s', (label, makeBus) => {
+  ['JetStream', 1, () => jetStream as Bus],
+  ['JetStream', 10, () => jetStream as Bus],
+  ['in-process', 1, () => new InProcessBus({ subjectsPrefix: 'inproc' }) as Bus],
+  ['in-process', 10, () => new InProcessBus({ subjectsPrefix: 'inproc' }) as Bus],
+])('startConsumer over %s, batches of %i', (label, batchSize, makeBus) => {
   it('retries a poison message maxDeliver times, dead-letters it with its error, and goes on with the next ones', async () => {
     const bus = makeBus();
     const { db } = database;
-    const name = `poison-${label}`;
+    const name = `poison-${label}-${batchSize}`;
     const registry = new Registry();
     const attempts = new Map<string, number>();
     const handled: string[] = [];
@@ -41,8 +43,11 @@ describe.each([
       schema: SCHEMA,
       name,
       bus,
-      filterSubject: `${bus.subjectsPrefix}.referrals.>`,
+      // Its own subject: the durables of the other cases read the same stream from its start.
+      filterSubject: `${bus.subjectsPrefix}.referrals.${name.toLowerCase()}`,
       maxDeliver: 3,
+      batchSize,
+      concurrency: batchSize,
       retryDelayMs: () => 50,
       metrics: registry,
       handle: async (tx, e: EventEnvelope) => {
@@ -55,14 +60,16 @@ describe.each([
     });
     const poison = envelope({ poison: true, caseId: 'c1' });
     const good = [1, 2, 3].map((i) => envelope({ caseId: `c${i}` }));
-    const subject = `${bus.subjectsPrefix}.referrals.case-notified`;
+    const subject = `${bus.subjectsPrefix}.referrals.${name.toLowerCase()}`;
     const publishing = Promise.all([poison, ...good].map((e) => bus.publish({ subject, msgId: e.eventId, data: encode(e) })));
     // Not JSON at all: dead-lettered on its first delivery, retrying cannot help.
-    const garbage = bus.publish({ subject, msgId: 'not-a-uuid', data: encode('{oops') });
+    const garbage = bus.publish({ subject, msgId: `not-a-uuid-${name}`, data: encode('{oops') });
     await Promise.all([publishing, garbage]);
 
-    await waitFor('dead letters', async () => (await count(db, 'dead_letters', `consumer = '${name}'`)) === 2 && handled.length === 3);
-    expect(attempts.get(poison.eventId)).toBe(3);
+    await waitFor('dead letters', async () => (await count(db, 'dead_letters', `consumer = '${name}'`)) === 2 && handled.length === 3));
+    // A failed batch runs each of its messages again on its own, in the same delivery.
+    if (batchSize === 1) expect(attempts.get(poison.eventId)).toBe(3);
+    else expect(attempts.get(poison.eventId)).toBeGreaterThanOrEqual(3);
     expect(handled.sort()).toEqual(good.map((e) => e.eventId).sort());
     const { rows } = await sql<{ event_id: string | null; subject: string; error: string; deliveries: number; payload: unknown }>`
       select event_id, subject, error, deliveries, payload from ${sql.table(`${SCHEMA}.dead_letters`)}

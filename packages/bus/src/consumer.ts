@@ -18,6 +18,11 @@ export interface ConsumerOptions {
   ackWaitMs?: number;
   /** Messages handled at once; above 1, order across events is not kept. */
   concurrency?: number;
+  /**
+   * Deliveries handled in one transaction (when that many are waiting), all or nothing; a failed
+   * batch falls back to one transaction per delivery. Default 1.
+   */
+  batchSize?: number;
   /** Delay before redelivery after the n-th failed delivery. */
   retryDelayMs?: (deliveryCount: number) => number;
   /** Runs inside the transaction that records the event in the inbox: its writes commit with it. */
@@ -83,7 +88,7 @@ export async function startConsumer(opts: ConsumerOptions): Promise<Subscription
     logger.error({ consumer: name, eventId: d.msgId, deliveries: d.deliveryCount }, 'message dead-lettered');
   };
 
-  const onDelivery = async (d: Delivery): Promise<void> => {
+  const handleOne = async (d: Delivery): Promise<void> => {
     try {
       const envelope = parse(d);
       const handled = await db.transaction().execute(async (tx) => {
@@ -113,13 +118,82 @@ export async function startConsumer(opts: ConsumerOptions): Promise<Subscription
     }
   };
 
+  /**
+   * Several deliveries in one transaction: one inbox insert and one commit for all of them. If
+   * anything in it fails, nothing of it commits and each delivery is handled again on its own,
+   * so a failing message neither holds back nor changes the outcome of the others.
+   */
+  const handleBatch = async (deliveries: Delivery[]): Promise<void> => {
+    const parsed: Array<{ d: Delivery; envelope: EventEnvelope; id: string }> = [];
+    for (const d of deliveries) {
+      try {
+        const envelope = parse(d);
+        parsed.push({ d, envelope, id: envelope.eventId.toLowerCase() });
+      } catch {
+        await handleOne(d);
+      }
+    }
+    if (parsed.length === 0) return;
+    let handled: Set<string>;
+    try {
+      handled = await db.transaction().execute(async (tx) => {
+        // Sorted: two batches inserting the same ids (a redelivery racing) lock them in one order.
+        const ids = [...new Set(parsed.map((p) => p.id))].sort();
+        const { rows } = await sql<{ event_id: string }>`insert into ${inbox} (consumer, event_id)
+          values ${sql.join(ids.map((id) => sql`(${name}, ${id}::uuid)`))}
+          on conflict do nothing returning event_id::text as event_id`.execute(tx);
+        const fresh = new Set(rows.map((r) => r.event_id));
+        const done = new Set<string>();
+        for (const p of parsed) {
+          if (!fresh.has(p.id) || done.has(p.id)) continue;
+          await opts.handle(tx, p.envelope);
+          done.add(p.id);
+        }
+        return done;
+      });
+    } catch {
+      for (const p of parsed) await handleOne(p.d);
+      return;
+    }
+    for (const p of parsed) {
+      p.d.ack();
+      const first = handled.delete(p.id);
+      messages.inc({ consumer: name, outcome: first ? 'handled' : 'duplicate' });
+    }
+  };
+
+  const batchSize = Math.max(1, opts.batchSize ?? 1);
+  let open: Array<{ d: Delivery; settled: () => void }> = [];
+  let flushScheduled = false;
+  const flush = () => {
+    flushScheduled = false;
+    const batch = open;
+    open = [];
+    if (batch.length === 0) return;
+    const run = batch.length === 1 ? handleOne(batch[0]!.d) : handleBatch(batch.map((b) => b.d));
+    void run.finally(() => batch.forEach((b) => b.settled()));
+  };
+  const onDelivery = (d: Delivery): Promise<void> => {
+    if (batchSize === 1) return handleOne(d);
+    return new Promise<void>((settled) => {
+      open.push({ d, settled });
+      if (open.length >= batchSize) flush();
+      else if (!flushScheduled) {
+        // Whatever else arrives in this turn joins the batch; a lone message does not wait.
+        flushScheduled = true;
+        setImmediate(flush);
+      }
+    });
+  };
+
   const subscription = await bus.consume(
     {
       durable: name,
       filterSubject: opts.filterSubject,
       maxDeliver: maxDeliver + TRANSPORT_EXTRA_DELIVERIES,
       ackWaitMs: opts.ackWaitMs,
-      concurrency: opts.concurrency,
+      // Deliveries waiting in an open batch count against the transport's concurrency.
+      concurrency: Math.max(opts.concurrency ?? 1, batchSize),
     },
     onDelivery,
   );

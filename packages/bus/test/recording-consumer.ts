@@ -9,7 +9,7 @@ import { SCHEMA } from './helpers.js';
  * A consumer whose effect is a row per handled event in a table without a unique key, so any
  * effect applied twice shows up as a repeated event id.
  */
-export async function recordingConsumer(db: Db, bus: Bus, name: string, opts: { concurrency?: number; metrics?: Registry } = {}) {
+export async function recordingConsumer(db: Db, bus: Bus, name: string, opts: { concurrency?: number; batchSize?: number; metrics?: Registry } = {}) {
   await sql`create table if not exists ${sql.table(`${SCHEMA}.handled`)} (consumer text not null, event_id uuid not null)`.execute(db);
   const subscription = await startConsumer({
     db,
@@ -20,6 +20,7 @@ export async function recordingConsumer(db: Db, bus: Bus, name: string, opts: { 
     maxDeliver: 20,
     retryDelayMs: () => 100,
     concurrency: opts.concurrency,
+    batchSize: opts.batchSize,
     metrics: opts.metrics,
     handle: async (tx, envelope) => {
       await sql`insert into ${sql.table(`${SCHEMA}.handled`)} (consumer, event_id) values (${name}, ${envelope.eventId}::uuid)`.execute(tx);
