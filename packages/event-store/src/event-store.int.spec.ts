@@ -53,6 +53,14 @@ describe('append', () => {
     expect(await store.streamVersion(fx.db, id)).toBe(3);
   });
 
+  it('appends a batch larger than one INSERT can carry', async () => {
+    const id = stream();
+    const batch = Array.from({ length: 2500 }, (_, i) => ev('Bulk', i));
+    const result = await store.append(fx.db, id, batch, { expectedVersion: 'no_stream', metadata });
+    expect(result.nextVersion).toBe(2500);
+    expect(await store.verifyStream(fx.db, id)).toEqual({ ok: true, version: 2500 });
+  });
+
   it('writes nothing when one event of the batch fails', async () => {
     const id = stream();
     await expect(
@@ -218,7 +226,7 @@ describe('verification', () => {
   it('finds a row changed behind the triggers’ back, naming the stream and version', async () => {
     const id = stream();
     await store.append(fx.db, id, [ev('A', 1), ev('B', 2), ev('C', 3)], { expectedVersion: 'no_stream', metadata });
-    expect(await store.verifyAll(fx.db, { batchSize: 7 })).toMatchObject({ ok: true });
+    expect(await store.verifyAll(fx.db, { batchSize: 100 })).toMatchObject({ ok: true });
 
     await fx.db.transaction().execute(async (tx) => {
       await sql`alter table ${events} disable trigger user`.execute(tx);
@@ -227,7 +235,7 @@ describe('verification', () => {
     });
 
     expect(await store.verifyStream(fx.db, id)).toMatchObject({ ok: false, version: 2, reason: expect.stringMatching(/hash mismatch/) });
-    const all = await store.verifyAll(fx.db, { batchSize: 7 });
+    const all = await store.verifyAll(fx.db, { batchSize: 100 });
     expect(all).toMatchObject({ ok: false, streamId: id, version: 2 });
     // Other streams before it in the walk were fine.
     expect(all.streams).toBeGreaterThan(0);

@@ -110,6 +110,8 @@ export function compareCheckpoints(a: GlobalCheckpoint, b: GlobalCheckpoint): nu
   return pos === 0n ? 0 : pos < 0n ? -1 : 1;
 }
 
+const INSERT_CHUNK = 1000;
+
 interface EventRow {
   global_position: string;
   transaction_id: string;
@@ -248,16 +250,22 @@ export function createEventStore(options: EventStoreOptions): EventStore {
       return event;
     });
 
-    const values = prepared.map(
-      (e) => sql`(${e.streamId}, ${e.streamVersion}::int, ${e.eventId}::uuid, ${e.type}, ${e.schemaVersion}::int,
-        ${e.dataJson}::jsonb, ${metadataJson}::jsonb, ${e.recordedAt}::timestamptz,
-        ${e.prevHash}::text, ${e.hash}::text)`,
-    );
-    const { rows } = await sql<{ global_position: string; transaction_id: string; stream_version: number }>`
-      insert into ${events}
-        (stream_id, stream_version, event_id, event_type, schema_version, data, metadata, recorded_at, prev_hash, hash)
-      values ${sql.join(values)}
-      returning global_position::text as global_position, transaction_id::text as transaction_id, stream_version`.execute(tx);
+    // PostgreSQL allows 65535 bind parameters per statement (10 per row here): insert in chunks,
+    // still one transaction, so a long batch stays atomic.
+    const rows: { global_position: string; transaction_id: string; stream_version: number }[] = [];
+    for (let start = 0; start < prepared.length; start += INSERT_CHUNK) {
+      const values = prepared.slice(start, start + INSERT_CHUNK).map(
+        (e) => sql`(${e.streamId}, ${e.streamVersion}::int, ${e.eventId}::uuid, ${e.type}, ${e.schemaVersion}::int,
+          ${e.dataJson}::jsonb, ${metadataJson}::jsonb, ${e.recordedAt}::timestamptz,
+          ${e.prevHash}::text, ${e.hash}::text)`,
+      );
+      const inserted = await sql<{ global_position: string; transaction_id: string; stream_version: number }>`
+        insert into ${events}
+          (stream_id, stream_version, event_id, event_type, schema_version, data, metadata, recorded_at, prev_hash, hash)
+        values ${sql.join(values)}
+        returning global_position::text as global_position, transaction_id::text as transaction_id, stream_version`.execute(tx);
+      rows.push(...inserted.rows);
+    }
     const positions = new Map(rows.map((r) => [r.stream_version, r]));
     const recorded = prepared.map((e): RecordedEvent => {
       const row = positions.get(e.streamVersion);
