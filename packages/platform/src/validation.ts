@@ -70,6 +70,8 @@ function describe(issue: $ZodIssue): string {
     case 'not_multiple_of':
       return `Expected a multiple of ${String(issue.divisor)}.`;
     case 'invalid_value':
+      // Long closed lists (countries, currencies) are named by size: the schema has them all.
+      if (issue.values.length > 20) return `Expected one of the ${issue.values.length} allowed values (see the OpenAPI schema).`;
       return `Expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}.`;
     case 'invalid_union':
       return 'Does not match any allowed shape.';

@@ -41,7 +41,7 @@ export type CaseCommand =
       data: { keyContactId: string; alternateContactId: string; regionalCentre: RegionalCentreRef };
       metadata: CommandMetadata;
     }
-  | { type: 'RecordPersonalDataAccess'; data: { purpose: string; fields: string[] }; metadata: CommandMetadata };
+;
 
 export interface CaseState {
   status: 'none' | 'notified' | 'acknowledged';
@@ -104,15 +104,6 @@ export function createCaseDecider(policy: ReferralsPolicy = DEFAULT_REFERRALS_PO
           return notify(command.data, command.metadata, state, policy);
         case 'AcknowledgeNotification':
           return acknowledge(command.data, command.metadata, state);
-        case 'RecordPersonalDataAccess': {
-          requireCase(state);
-          return [
-            {
-              type: 'PersonalDataAccessed',
-              data: { caseId: state.caseId!, organisationId: command.metadata.organisationId, ...command.data },
-            },
-          ];
-        }
         default: {
           const unknown: never = command;
           throw new Error(`Unknown command ${(unknown as { type: string }).type}`);

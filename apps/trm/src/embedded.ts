@@ -1,0 +1,32 @@
+/** `make run`: every service in one process on embedded PGlite, data under ./.data. */
+import { loadOrCreateDevKey, serve, signToken } from '@trm/platform';
+import { loadConfig } from './config.js';
+import { createEmbeddedHost } from './host.js';
+
+const config = loadConfig();
+const host = await createEmbeddedHost(config);
+const address = await serve(host.app, { port: config.PORT, host: config.HOST });
+const base = typeof address === 'string' ? address : `http://${config.HOST}:${config.PORT}`;
+
+const lines = [
+  '',
+  `TRM is running on ${base} (embedded: PGlite in ${config.dataDir}, in-process bus)`,
+  `  OpenAPI: ${base}/openapi.json   docs: ${base}/docs`,
+];
+if (!config.JWKS_URL && !config.JWKS_FILE) {
+  const key = await loadOrCreateDevKey(config.dataDir);
+  const token = await signToken(key, {
+    org: 'anitp',
+    orgType: 'national_contact_point',
+    roles: ['case_officer'],
+    sub: 'demo-anitp-officer',
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE,
+  });
+  lines.push(
+    '  A token for an ANITP case officer (8 h):',
+    `  ${token}`,
+    '  More: npm run -s token -- --org ngo-it --roles notifier,case_officer',
+  );
+}
+process.stdout.write(`${lines.join('\n')}\n\n`);

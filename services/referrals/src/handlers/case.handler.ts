@@ -1,0 +1,87 @@
+import type { FastifyRequest } from 'fastify';
+import { DomainError } from '@trm/contracts';
+import { ConcurrencyError, type DbOrTx, type EventMetadata } from '@trm/event-store';
+import { ProblemError } from '@trm/platform';
+import type { CaseCommand, CommandMetadata } from '../domain/case.decider.js';
+import { projectCaseEvents } from '../projections/case.projection.js';
+import type { ReferralsContext } from '../context.js';
+
+export function metadataOf(request: FastifyRequest, now: Date): CommandMetadata {
+  const p = request.principal;
+  return { now, actor: p.subject, organisationId: p.orgId, organisationType: p.orgType };
+}
+
+const SAFE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** A caller-supplied correlation id is kept only when it cannot carry anything but an id. */
+function correlationIdOf(request: FastifyRequest): string {
+  const given = request.headers['x-correlation-id'];
+  return typeof given === 'string' && SAFE_ID.test(given) ? given : request.id;
+}
+
+function eventMetadata(request: FastifyRequest): EventMetadata {
+  return {
+    actor: request.principal.subject,
+    organisation: request.principal.orgId,
+    correlationId: correlationIdOf(request),
+    causationId: null,
+    requestId: request.id,
+  };
+}
+
+/**
+ * Every read of personal data is itself an event (who, which case, which purpose), on its own
+ * stream so that reading never changes the case's version (its ETag).
+ */
+export async function recordPersonalDataAccess(
+  ctx: ReferralsContext,
+  tx: DbOrTx,
+  caseId: string,
+  read: { purpose: string; fields: string[] },
+  request: FastifyRequest,
+): Promise<void> {
+  await ctx.store.append(
+    tx,
+    `case-access-${caseId}`,
+    [{ type: 'PersonalDataAccessed', data: { caseId, organisationId: request.principal.orgId, ...read } }],
+    { expectedVersion: 'any', metadata: eventMetadata(request), now: ctx.clock() },
+  );
+}
+
+const STATUS = { conflict: 409, invalid: 422, not_found: 404, forbidden: 403 } as const;
+
+/** Domain refusals become problems naming every unmet condition; nothing was written. */
+export function domainProblem(err: DomainError): ProblemError {
+  return new ProblemError(STATUS[err.kind], err.code, err.message, err.unmet.length > 0 ? { unmet: [...err.unmet] } : {});
+}
+
+/**
+ * Load the case stream, decide, append and project, inside the caller's transaction.
+ * `expected` is the client's If-Match version (412 on mismatch), 'no_stream' for a new case, or
+ * 'any' for records that must never fail on concurrency (an access log entry).
+ */
+export async function executeCaseCommand(
+  ctx: ReferralsContext,
+  tx: DbOrTx,
+  caseId: string,
+  command: CaseCommand,
+  expected: number | 'any' | undefined,
+  request: FastifyRequest,
+): Promise<void> {
+  const m = command.metadata;
+  try {
+    const result = await ctx.store.handleCommand(tx, `case-${caseId}`, ctx.decider, command, {
+      ...(expected === undefined ? {} : { expectedVersion: expected }),
+      now: m.now,
+      metadata: eventMetadata(request),
+    });
+    await projectCaseEvents(tx, ctx.schema, result.events);
+  } catch (err) {
+    if (err instanceof DomainError) throw domainProblem(err);
+    if (err instanceof ConcurrencyError) {
+      if (typeof expected === 'number') throw new ProblemError(412, 'precondition-failed', 'The case changed since you read it: read it again and retry.');
+      throw new ProblemError(409, 'concurrency-conflict', 'The case changed while your command ran: retry.');
+    }
+    throw err;
+  }
+}

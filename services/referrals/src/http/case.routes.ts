@@ -1,0 +1,238 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { v7 as uuidv7 } from 'uuid';
+import { z } from 'zod';
+import { ProblemError, decodeCursor, encodeCursor, etag, notFound, parseIfMatch, runIdempotent, sendIdempotent } from '@trm/platform';
+import type { CaseRecord } from '../repositories/case.repository.js';
+import { findCaseForOrganisation, listCasesForOrganisation } from '../repositories/case.repository.js';
+import type { ReferralsContext } from '../context.js';
+import { AcknowledgeBody, CaseIdParams, CaseList, CaseListQuery, CaseView, NotifyCaseBody, PersonalDataQuery, PersonalDataView } from './case.schemas.js';
+import { executeCaseCommand, metadataOf, recordPersonalDataAccess } from '../handlers/case.handler.js';
+
+const TAG = ['cases'];
+
+export function toCaseView(c: CaseRecord, now: Date): CaseView {
+  const a = c.acknowledgement as CaseView['acknowledgement'] & { caseId?: string } | null;
+  const attributes = { ...(c.attributes as CaseView['attributes'] & Record<string, unknown>) };
+  delete (attributes as Record<string, unknown>).nationalContactPointIds;
+  return {
+    caseId: c.caseId,
+    version: c.version,
+    status: c.status as CaseView['status'],
+    situation: c.situation as CaseView['situation'],
+    notifyingOrganisationId: c.notifyingOrganisationId,
+    notifiedAt: c.notifiedAt,
+    acknowledgementDueAt: c.acknowledgementDueAt,
+    acknowledgementOverdue: c.acknowledgedAt === null && new Date(c.acknowledgementDueAt) < now,
+    ...(a
+      ? {
+          acknowledgement: {
+            acknowledgedBy: a.acknowledgedBy,
+            acknowledgedAt: a.acknowledgedAt,
+            keyContactId: a.keyContactId,
+            alternateContactId: a.alternateContactId,
+            regionalCentreId: a.regionalCentreId,
+            late: a.late,
+          },
+        }
+      : {}),
+    minor: c.minor,
+    attributes,
+    participants: c.participants,
+  };
+}
+
+const PERSONAL_READERS = new Set(['notifier', 'national_contact_point', 'regional_centre']);
+const CursorSchema = z.object({ before: z.uuid() });
+
+export async function caseRoutes(app: FastifyInstance, ctx: ReferralsContext): Promise<void> {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const { schema } = ctx;
+
+  r.post(
+    '/v1/cases',
+    {
+      config: { access: { roles: ['notifier'] } },
+      schema: {
+        tags: TAG,
+        summary: 'Notify a case',
+        description:
+          'Records `CaseNotified`. Personal data under `person` is encrypted into the vault; the event carries only non-identifying attributes. Send `Idempotency-Key` so a retry returns the first answer.',
+        body: NotifyCaseBody,
+        response: { 201: CaseView },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      const principal = request.principal;
+      const now = ctx.clock();
+      // Registry reads happen before the transaction: on PGlite there is one connection, and the
+      // transaction holds it.
+      const ncps = await ctx.contactPointsFor(body.citizenship, body.countryOfIdentification);
+      const answer = await runIdempotent({ db: ctx.db, schema, request }, async (tx) => {
+        const caseId = uuidv7();
+        const person = body.person ?? {};
+        const personalDataFields = Object.keys(person).sort();
+        const birthYear = body.birthYear ?? (person.birthDate ? Number(person.birthDate.slice(0, 4)) : null);
+        await executeCaseCommand(ctx, tx, caseId, {
+          type: 'NotifyCase',
+          data: {
+            caseId,
+            situation: body.situation,
+            countryOfIdentification: body.countryOfIdentification,
+            countryOfExploitation: body.countryOfExploitation,
+            identificationDate: body.identificationDate,
+            formsOfExploitation: body.formsOfExploitation,
+            sex: body.sex,
+            ageAtIdentification: body.age ?? null,
+            birthYear,
+            citizenship: body.citizenship,
+            traffickedAcrossBorders: body.traffickedAcrossBorders,
+            recruiterRelation: body.recruiterRelation,
+            returnWanted: body.returnWanted,
+            plannedReturnDate: body.plannedReturnDate ?? null,
+            nationalContactPointIds: ncps,
+            personalDataFields,
+          },
+          metadata: metadataOf(request, now),
+        }, undefined, request);
+        if (personalDataFields.length > 0) await ctx.vault.put(tx, caseId, person);
+        const created = await findCaseForOrganisation(tx, schema, caseId, principal.orgId);
+        if (!created) throw new Error('notified case missing from the read model');
+        return {
+          statusCode: 201,
+          headers: { location: `/v1/cases/${caseId}`, etag: etag(created.version) },
+          body: toCaseView(created, now),
+        };
+      });
+      ctx.committed();
+      return sendIdempotent(reply as unknown as FastifyReply, answer);
+    },
+  );
+
+  r.get(
+    '/v1/cases/:caseId',
+    {
+      config: { access: { roles: ['case_officer', 'notifier', 'consular_officer', 'service_provider', 'child_protection_officer', 'proceedings_coordinator'] } },
+      schema: { tags: TAG, summary: 'Read a case', params: CaseIdParams, response: { 200: CaseView } },
+    },
+    async (request, reply) => {
+      const found = await findCaseForOrganisation(ctx.db, schema, request.params.caseId, request.principal.orgId);
+      if (!found) throw notFound('case');
+      return reply.header('etag', etag(found.version)).send(toCaseView(found, ctx.clock()));
+    },
+  );
+
+  r.get(
+    '/v1/cases',
+    {
+      config: { access: { roles: ['case_officer', 'notifier', 'consular_officer', 'service_provider', 'child_protection_officer', 'proceedings_coordinator'] } },
+      schema: {
+        tags: TAG,
+        summary: 'List the cases your organisation takes part in',
+        description: 'Newest first. Pass `nextCursor` back as `cursor` for the next page.',
+        querystring: CaseListQuery,
+        response: { 200: CaseList },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const now = ctx.clock();
+      const cursor = q.cursor ? decodeCursor(q.cursor, CursorSchema) : undefined;
+      const rows = await listCasesForOrganisation(ctx.db, schema, request.principal.orgId, {
+        status: q.status,
+        situation: q.situation,
+        overdue: q.overdue === undefined ? undefined : q.overdue === 'true',
+        before: cursor?.before,
+        limit: q.limit + 1,
+        now,
+      });
+      const page = rows.slice(0, q.limit);
+      const last = page.at(-1);
+      return {
+        items: page.map((c) => toCaseView(c, now)),
+        nextCursor: rows.length > q.limit && last ? encodeCursor({ before: last.caseId }) : null,
+      };
+    },
+  );
+
+  r.post(
+    '/v1/cases/:caseId/acknowledgement',
+    {
+      config: { access: { roles: ['case_officer'] } },
+      schema: {
+        tags: TAG,
+        summary: 'Acknowledge a notification (national contact point)',
+        description: 'Records `NotificationAcknowledged`. Send `If-Match` with the case ETag to act only on the version you read.',
+        params: CaseIdParams,
+        body: AcknowledgeBody,
+        response: { 200: CaseView },
+      },
+    },
+    async (request, reply) => {
+      const { caseId } = request.params;
+      const ifMatch = parseIfMatch(request);
+      const now = ctx.clock();
+      const rc = await ctx.orgs.get(request.body.regionalCentreId);
+      const answer = await runIdempotent({ db: ctx.db, schema, request }, async (tx) => {
+        await visibleOr404(ctx, tx, caseId, request);
+        if (!rc) throw new ProblemError(422, 'unknown-organisation-reference', 'The regional centre is not a registered organisation.', {
+          errors: [{ pointer: '/regionalCentreId', in: 'body', code: 'unknown_organisation', message: 'not a registered organisation' }],
+        });
+        await executeCaseCommand(ctx, tx, caseId, {
+          type: 'AcknowledgeNotification',
+          data: {
+            keyContactId: request.body.keyContactId,
+            alternateContactId: request.body.alternateContactId,
+            regionalCentre: { id: rc.id, type: rc.type, parentOrgId: rc.parentId, active: rc.active },
+          },
+          metadata: metadataOf(request, now),
+        }, ifMatch, request);
+        const updated = await findCaseForOrganisation(tx, schema, caseId, request.principal.orgId);
+        return { statusCode: 200, headers: { etag: etag(updated!.version) }, body: toCaseView(updated!, now) };
+      });
+      ctx.committed();
+      return sendIdempotent(reply as unknown as FastifyReply, answer);
+    },
+  );
+
+  r.get(
+    '/v1/cases/:caseId/personal-data',
+    {
+      config: { access: { roles: ['case_officer', 'notifier'] } },
+      schema: {
+        tags: TAG,
+        summary: 'Read the personal data of a case (recorded)',
+        description:
+          'Decrypts the vault for the notifying organisation and the contact points of the case. Every read is recorded as `PersonalDataAccessed` (who, which case, which purpose) before the data is returned.',
+        params: CaseIdParams,
+        querystring: PersonalDataQuery,
+        response: { 200: PersonalDataView },
+      },
+    },
+    async (request) => {
+      const { caseId } = request.params;
+      const now = ctx.clock();
+      const result = await ctx.db.transaction().execute(async (tx) => {
+        const c = await visibleOr404(ctx, tx, caseId, request);
+        if (!c.callerPurposes.some((p) => PERSONAL_READERS.has(p))) {
+          throw new ProblemError(403, 'purpose-not-allowed', 'Your organisation does not take part in this case for a purpose that needs personal data.');
+        }
+        const data = await ctx.vault.get(tx, caseId);
+        const fields = data.status === 'present' ? Object.keys(data.data).sort() : [];
+        await recordPersonalDataAccess(ctx, tx, caseId, { purpose: request.query.purpose, fields }, request);
+        return data;
+      });
+      ctx.committed();
+      if (result.status === 'present') return { caseId, status: 'present' as const, data: result.data };
+      if (result.status === 'erased') return { caseId, status: 'erased' as const, erasedAt: String(result.erasedAt) };
+      return { caseId, status: 'absent' as const };
+    },
+  );
+}
+
+async function visibleOr404(ctx: ReferralsContext, tx: Parameters<typeof findCaseForOrganisation>[0], caseId: string, request: FastifyRequest): Promise<CaseRecord> {
+  const c = await findCaseForOrganisation(tx, ctx.schema, caseId, request.principal.orgId);
+  if (!c) throw notFound('case');
+  return c;
+}

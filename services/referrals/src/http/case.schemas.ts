@@ -1,0 +1,164 @@
+import { z } from 'zod';
+import {
+  CountryCode,
+  ExploitationForm,
+  IsoDate,
+  RecruiterRelation,
+  ReferralSituation,
+  Sex,
+} from '@trm/contracts';
+
+/**
+ * Personal data of the person notified. It goes to the vault (encrypted per case) and never into
+ * an event, a log line or an error body.
+ */
+export const PersonInput = z
+  .strictObject({
+    givenName: z.string().min(1).max(200).optional(),
+    familyName: z.string().min(1).max(200).optional(),
+    otherNames: z.array(z.string().min(1).max(200)).max(10).optional(),
+    birthDate: IsoDate.optional(),
+    birthPlace: z.string().min(1).max(200).optional(),
+    contacts: z
+      .strictObject({
+        phone: z.string().min(3).max(50).optional(),
+        email: z.string().email().max(320).optional(),
+        address: z.string().min(1).max(500).optional(),
+      })
+      .optional(),
+    documents: z
+      .array(
+        z.strictObject({
+          kind: z.enum(['passport', 'identity_card', 'birth_certificate', 'residence_permit', 'other']),
+          number: z.string().min(1).max(100),
+          issuingCountry: CountryCode,
+          expiryDate: IsoDate.optional(),
+        }),
+      )
+      .max(10)
+      .optional(),
+    narrative: z.string().min(1).max(20_000).optional(),
+    health: z.string().min(1).max(5_000).optional(),
+  })
+  .describe('Personal data: stored encrypted in the vault, never in events.');
+export type PersonInput = z.infer<typeof PersonInput>;
+
+const notifyExample = {
+  situation: 'identified_by_international_ngo',
+  countryOfIdentification: 'IT',
+  countryOfExploitation: 'IT',
+  identificationDate: '2026-11-18',
+  formsOfExploitation: ['forced_labour'],
+  sex: 'female',
+  age: 24,
+  citizenship: 'RO',
+  traffickedAcrossBorders: true,
+  recruiterRelation: 'friend_or_acquaintance',
+  returnWanted: true,
+  plannedReturnDate: '2026-12-10',
+  person: {
+    givenName: 'Ana',
+    familyName: 'Example',
+    birthDate: '2002-03-14',
+    contacts: { phone: '+39 333 000 0000' },
+    narrative: 'Recruited with a promise of farm work.',
+  },
+};
+
+export const NotifyCaseBody = z
+  .strictObject({
+    situation: ReferralSituation,
+    countryOfIdentification: CountryCode,
+    countryOfExploitation: CountryCode,
+    identificationDate: IsoDate,
+    formsOfExploitation: z
+      .array(ExploitationForm)
+      .min(1)
+      .max(12)
+      .refine((a) => new Set(a).size === a.length, 'forms of exploitation must not repeat'),
+    sex: Sex,
+    age: z.number().int().min(0).max(120).optional().describe('Age at identification, when known.'),
+    birthYear: z.number().int().min(1900).max(2100).optional().describe('When the exact age is not known.'),
+    citizenship: CountryCode,
+    traffickedAcrossBorders: z.boolean(),
+    recruiterRelation: RecruiterRelation,
+    returnWanted: z.boolean(),
+    plannedReturnDate: IsoDate.optional(),
+    person: PersonInput.default({}),
+  })
+  .meta({ examples: [notifyExample] });
+export type NotifyCaseBody = z.infer<typeof NotifyCaseBody>;
+
+export const AcknowledgeBody = z
+  .strictObject({
+    keyContactId: z.string().min(1).max(200).describe('User id (token subject) of the key contact at the contact point.'),
+    alternateContactId: z.string().min(1).max(200),
+    regionalCentreId: z.string().min(1).max(63),
+  })
+  .meta({ examples: [{ keyContactId: 'officer-ionescu', alternateContactId: 'officer-popa', regionalCentreId: 'anitp-rc-bucharest' }] });
+
+export const CaseIdParams = z.strictObject({ caseId: z.uuid() });
+
+export const CaseView = z.object({
+  caseId: z.uuid(),
+  version: z.number().int(),
+  status: z.enum(['notified', 'acknowledged']),
+  situation: ReferralSituation,
+  notifyingOrganisationId: z.string(),
+  notifiedAt: z.string(),
+  acknowledgementDueAt: z.string(),
+  acknowledgementOverdue: z.boolean(),
+  acknowledgement: z
+    .object({
+      acknowledgedBy: z.string(),
+      acknowledgedAt: z.string(),
+      keyContactId: z.string(),
+      alternateContactId: z.string(),
+      regionalCentreId: z.string(),
+      late: z.boolean(),
+    })
+    .optional(),
+  minor: z.boolean(),
+  attributes: z.object({
+    countryOfIdentification: CountryCode,
+    countryOfExploitation: CountryCode,
+    identificationDate: IsoDate,
+    formsOfExploitation: z.array(ExploitationForm),
+    sex: Sex,
+    ageAtIdentification: z.number().int().nullable(),
+    birthYear: z.number().int().nullable(),
+    ageBand: z.string().nullable(),
+    citizenship: CountryCode,
+    traffickedAcrossBorders: z.boolean(),
+    recruiterRelation: RecruiterRelation,
+    returnWanted: z.boolean(),
+    plannedReturnDate: IsoDate.nullable(),
+    personalDataFields: z.array(z.string()),
+  }),
+  participants: z.array(z.object({ organisationId: z.string(), purpose: z.string() })),
+});
+export type CaseView = z.infer<typeof CaseView>;
+
+export const CaseListQuery = z.strictObject({
+  status: z.enum(['notified', 'acknowledged']).optional(),
+  situation: ReferralSituation.optional(),
+  overdue: z.enum(['true', 'false']).optional().describe('Acknowledgement overdue (policy: 2 days after notification).'),
+  limit: z.coerce.number().int().min(1).max(100).default(25),
+  cursor: z.string().max(200).optional(),
+});
+
+export const CaseList = z.object({
+  items: z.array(CaseView),
+  nextCursor: z.string().nullable(),
+});
+
+export const PersonalDataQuery = z.strictObject({
+  purpose: z.enum(['case_management', 'assistance', 'return']).describe('Why the data is read; the read is recorded.'),
+});
+
+export const PersonalDataView = z.object({
+  caseId: z.uuid(),
+  status: z.enum(['present', 'erased', 'absent']),
+  data: PersonInput.optional(),
+  erasedAt: z.string().optional(),
+});
