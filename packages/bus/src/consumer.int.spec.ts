@@ -66,7 +66,7 @@ describe.each([
     const garbage = bus.publish({ subject, msgId: `not-a-uuid-${name}`, data: encode('{oops') });
     await Promise.all([publishing, garbage]);
 
-    await waitFor('dead letters', async () => (await count(db, 'dead_letters', `consumer = '${name}'`)) === 2 && handled.length === 3));
+    await waitFor('dead letters', async () => (await count(db, 'dead_letters', `consumer = '${name}'`)) === 2 && handled.length === 3);
     // A failed batch runs each of its messages again on its own, in the same delivery.
     if (batchSize === 1) expect(attempts.get(poison.eventId)).toBe(3);
     else expect(attempts.get(poison.eventId)).toBeGreaterThanOrEqual(3);

@@ -11,7 +11,7 @@ import {
 } from '@nats-io/jetstream';
 import { type NatsConnection, nanos } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
-import type { Bus, ConsumeOptions, DeliveryHandler, OutgoingMessage, Subscription } from './bus.js';
+import type { Bus, ConsumeOptions, Delivery, DeliveryHandler, OutgoingMessage, Subscription } from './bus.js';
 import { type Logger, errorMessage, silentLogger, sleep } from './log.js';
 
 export interface JetStreamBusOptions {
@@ -108,26 +108,42 @@ export class JetStreamBus implements Bus {
     let messages: ConsumerMessages | undefined;
     const inFlight = new Set<Promise<void>>();
 
+    const settle = (what: string, msgId: string, fn: () => void) => {
+      try {
+        fn();
+      } catch (err) {
+        // Connection gone: the message comes back after ack wait and the inbox drops the repeat.
+        this.logger.warn({ durable: options.durable, msgId, err: errorMessage(err) }, `could not ${what}`);
+      }
+    };
     const run = async () => {
+      let first = true;
       while (!abort.signal.aborted) {
         try {
+          // Whatever ended the last iterator (stream or consumer deleted, server wiped) is repaired here.
+          if (!first) {
+            await this.ensureStream();
+            await this.ensureConsumer(options);
+          }
+          first = false;
           const consumer = await this.js.consumers.get(this.streamName, options.durable);
           messages = await consumer.consume({ max_messages: Math.max(concurrency * 2, 16) });
           if (abort.signal.aborted) await messages.close();
           for await (const m of messages) {
-            const delivery = {
+            const msgId = m.headers?.get('Nats-Msg-Id') || String(m.seq);
+            const d: Delivery = {
               subject: m.subject,
-              msgId: m.headers?.get('Nats-Msg-Id') ?? String(m.seq),
+              msgId,
               data: m.data,
               deliveryCount: m.info.deliveryCount,
-              ack: () => m.ack(),
-              nak: (delayMs?: number) => m.nak(delayMs),
-              term: (reason?: string) => m.term(reason),
+              ack: () => settle('ack', msgId, () => m.ack()),
+              nak: (delayMs?: number) => settle('nak', msgId, () => m.nak(delayMs)),
+              term: (reason?: string) => settle('term', msgId, () => m.term(reason)),
             };
-            const p = handler(delivery)
+            const p = handler(d)
               .catch((err) => {
-                this.logger.error({ durable: options.durable, msgId: delivery.msgId, err: errorMessage(err) }, 'delivery handler failed');
-                m.nak();
+                this.logger.error({ durable: options.durable, msgId, err: errorMessage(err) }, 'delivery handler failed');
+                d.nak();
               })
               .finally(() => inFlight.delete(p));
             inFlight.add(p);

@@ -141,7 +141,8 @@ class RelayLoop implements Relay {
         if (this.leader && !(await this.leader.acquire())) {
           this.metrics.leader.set(0);
           this.checkpoint = undefined; // Another replica moves it meanwhile.
-          await this.idle(this.opts.standbyRetryMs ?? 2_000);
+          // Not woken by appends: a standby would otherwise query the lock on every notification.
+          await sleep(this.opts.standbyRetryMs ?? 2_000, this.stopping.signal);
           continue;
         }
         this.metrics.leader.set(1);
