@@ -2,7 +2,8 @@
  * Prints the OpenAPI document of every service (`--write` stores it in openapi/openapi.json,
  * `--check` exits 1 when the committed file differs from the code).
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from './config.js';
@@ -10,13 +11,17 @@ import { createEmbeddedHost } from './host.js';
 
 export const OPENAPI_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../openapi/openapi.json');
 
+/** Built from a throw-away in-memory host: the document depends on the code only. */
 export async function generateOpenApi(): Promise<string> {
-  const host = await createEmbeddedHost(loadConfig({ ...process.env, LOG_LEVEL: 'silent' }), { inMemory: true });
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'trm-openapi-'));
+  const env = { ...process.env, LOG_LEVEL: 'silent', TRM_DATA_DIR: dataDir, JWKS_URL: undefined, JWKS_FILE: undefined };
+  const host = await createEmbeddedHost(loadConfig(env), { inMemory: true });
   try {
     await host.app.ready();
     return `${JSON.stringify(host.app.swagger(), null, 2)}\n`;
   } finally {
     await host.close();
+    await rm(dataDir, { recursive: true, force: true });
   }
 }
 
