@@ -38,12 +38,13 @@ it(`delivers every committed event exactly once and no rolled-back one: ${WRITER
   // Two replicas sharing one durable, as two processes of a service would.
   const consumerA = await recordingConsumer(db, bus, 'load-test', { concurrency: 100, batchSize: 50, metrics: registry });
   const consumerB = await recordingConsumer(db, bus, 'load-test', { concurrency: 100, batchSize: 50, metrics: registry });
-  relay = await startRelay({ db, store, schema: SCHEMA, service: 'referrals', bus, listen: url, batchSize: 500, pollMs: 250, metrics: registry });
+  relay = await startRelay({ db, store, schema: SCHEMA, service: 'referrals', bus, listen: url, batchSize: 500, pollMs: 250, metrics: registry, lagIntervalMs: 500 });
 
   const started = Date.now();
   const progress = setInterval(async () => {
     const published = (await registry.getSingleMetric('trm_relay_published_total')!.get()).values[0]?.value;
-    console.info(`${Date.now() - started} ms: committed ${committed}, published ${published}, handled ${await consumerA.handledCount()}`);
+    const lag = (await registry.getSingleMetric('trm_relay_lag_events')!.get()).values[0]?.value;
+    console.info(`${Date.now() - started} ms: committed ${committed}, published ${published}, relay lag ${lag}, handled ${await consumerA.handledCount()}`);
   }, 5_000);
   let committed = 0;
   let rolledBack = 0;
@@ -84,6 +85,8 @@ it(`delivers every committed event exactly once and no rolled-back one: ${WRITER
   expect(result).toEqual({ duplicates: 0, missing: 0, extra: 0, handled: committed });
   const published = (await registry.getSingleMetric('trm_relay_published_total')!.get()).values[0]?.value;
   expect(published).toBe(committed);
+  await new Promise((r) => setTimeout(r, 600));
+  expect((await registry.getSingleMetric('trm_relay_lag_events')!.get()).values[0]?.value).toBe(0);
   await consumerA.subscription.stop();
   await consumerB.subscription.stop();
 }, 120_000);

@@ -1,6 +1,6 @@
 import { type EventEnvelope, type ServiceName } from '@trm/contracts';
 import { type GlobalCheckpoint, type RecordedEvent, START_OF_LOG } from '@trm/event-store';
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import pg from 'pg';
 import type { Registry } from 'prom-client';
 import { type Bus, eventSubject } from './bus.js';
@@ -34,6 +34,8 @@ export interface RelayOptions {
   standbyRetryMs?: number;
   logger?: Logger;
   metrics?: Registry;
+  /** How often the lag gauges are refreshed. */
+  lagIntervalMs?: number;
   /** Fault injection for tests: runs after a batch is published and before its checkpoint is saved. */
   beforeCheckpoint?: (last: RecordedEvent) => void | Promise<void>;
 }
@@ -67,6 +69,7 @@ export function toEnvelope(service: ServiceName, e: RecordedEvent): EventEnvelop
 }
 
 const encoder = new TextEncoder();
+const LAG_COUNT_LIMIT = 1_000_000;
 
 export async function startRelay(opts: RelayOptions): Promise<Relay> {
   const relay = new RelayLoop(opts);
@@ -87,6 +90,7 @@ class RelayLoop implements Relay {
   private checkpoint: GlobalCheckpoint | undefined;
   private idleWaiters: Array<{ resolve(): void; reject(err: Error): void }> = [];
   private readonly metrics;
+  private lagTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: RelayOptions) {
     this.name = opts.name ?? opts.service;
@@ -96,8 +100,8 @@ class RelayLoop implements Relay {
     const labels = { service: opts.service };
     this.metrics = {
       published: counter(opts.metrics, 'trm_relay_published_total', 'Events published by the relay', ['service']).labels(labels),
-      lagSeconds: gauge(opts.metrics, 'trm_relay_lag_seconds', 'Age of the oldest event not yet published (0 when caught up)', ['service']).labels(labels),
-      lagEvents: gauge(opts.metrics, 'trm_relay_lag_events', 'Events read but not yet checkpointed (at most one batch; 0 when caught up)', ['service']).labels(labels),
+      lagSeconds: gauge(opts.metrics, 'trm_relay_lag_seconds', 'Age of the oldest committed event not yet published (0 when caught up)', ['service']).labels(labels),
+      lagEvents: gauge(opts.metrics, 'trm_relay_lag_events', `Committed events not yet published (counted up to ${LAG_COUNT_LIMIT})`, ['service']).labels(labels),
       leader: gauge(opts.metrics, 'trm_relay_leader', '1 when this replica is the active relay', ['service']).labels(labels),
     };
     if (opts.listen) this.leader = new LeaderSession(opts.listen, `trm.relay.${opts.schema}.${this.name}`, opts.schema, () => this.wake(), this.logger);
@@ -105,6 +109,28 @@ class RelayLoop implements Relay {
 
   start(): void {
     this.loop = this.run();
+    this.lagTimer = setInterval(() => void this.refreshLag(), this.opts.lagIntervalMs ?? 10_000);
+    this.lagTimer.unref();
+  }
+
+  /**
+   * Reads the outbox table directly (the store's API has no count): bounded, on the
+   * (transaction_id, global_position) index, and only on the leader.
+   */
+  private async refreshLag(): Promise<void> {
+    if (!this.isLeader() || !this.checkpoint) return;
+    const at = this.checkpoint;
+    try {
+      const { rows } = await sql<{ behind: number; seconds: number | null }>`
+        select count(*)::int as behind, extract(epoch from now() - min(recorded_at))::float8 as seconds
+        from (select recorded_at from ${sql.table(`${this.opts.schema}.events`)}
+              where (transaction_id, global_position) > (${at.transactionId}::xid8, ${at.globalPosition}::bigint)
+              order by transaction_id, global_position limit ${LAG_COUNT_LIMIT}) unpublished`.execute(this.opts.db);
+      this.metrics.lagEvents.set(rows[0]?.behind ?? 0);
+      this.metrics.lagSeconds.set(Math.max(0, rows[0]?.seconds ?? 0));
+    } catch (err) {
+      this.logger.debug({ relay: this.name, err: errorMessage(err) }, 'relay lag query failed');
+    }
   }
 
   wake(): void {
@@ -124,6 +150,7 @@ class RelayLoop implements Relay {
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.lagTimer);
     this.stopping.abort();
     this.wakeUp?.();
     await this.loop;
@@ -178,8 +205,6 @@ class RelayLoop implements Relay {
       this.metrics.lagEvents.set(0);
       return 0;
     }
-    this.metrics.lagEvents.set(batch.length);
-    this.metrics.lagSeconds.set(Math.max(0, (Date.now() - Date.parse(batch[0]!.recordedAt)) / 1000));
     await Promise.all(
       batch.map((e) =>
         bus.publish({
@@ -194,7 +219,6 @@ class RelayLoop implements Relay {
     await saveRelayCheckpoint(db, schema, this.name, next);
     this.checkpoint = next;
     this.metrics.published.inc(batch.length);
-    this.metrics.lagEvents.set(0);
     return batch.length;
   }
 
