@@ -48,6 +48,8 @@ class InvalidEnvelope extends Error {}
 
 export async function startConsumer(opts: ConsumerOptions): Promise<Subscription> {
   const { db, schema, name, bus } = opts;
+  // JetStream durable names cannot hold '.', '*', '>' or spaces; the in-process bus keeps the same rule.
+  if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new TypeError(`Consumer name ${JSON.stringify(name)} must match [A-Za-z0-9_-]+`);
   const maxDeliver = opts.maxDeliver ?? 5;
   const retryDelayMs = opts.retryDelayMs ?? defaultRetryDelayMs;
   const logger = opts.logger ?? silentLogger;
