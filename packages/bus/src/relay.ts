@@ -133,6 +133,15 @@ class RelayLoop implements Relay {
     }
   }
 
+  private async hasHeldBackEvents(): Promise<boolean> {
+    const at = this.checkpoint;
+    if (!at) return false;
+    const { rows } = await sql<{ held: boolean }>`
+      select exists (select 1 from ${sql.table(`${this.opts.schema}.events`)}
+        where (transaction_id, global_position) > (${at.transactionId}::xid8, ${at.globalPosition}::bigint)) as held`.execute(this.opts.db);
+    return rows[0]?.held === true;
+  }
+
   wake(): void {
     this.woken = true;
     this.wakeUp?.();
@@ -161,6 +170,7 @@ class RelayLoop implements Relay {
 
   private async run(): Promise<void> {
     let failures = 0;
+    let heldBackStreak = 0;
     let waiting: typeof this.idleWaiters = [];
     while (!this.stopping.signal.aborted) {
       this.idleWaiters.unshift(...waiting.splice(0));
@@ -179,7 +189,14 @@ class RelayLoop implements Relay {
         failures = 0;
         if (published === 0) {
           for (const w of waiting.splice(0)) w.resolve();
-          await this.idle(this.pollMs);
+          // Committed events may be held back by an older transaction still open anywhere in the
+          // cluster (the visibility horizon). Their NOTIFY has already been spent, so look again
+          // soon instead of waiting a whole poll interval.
+          const heldBack = await this.hasHeldBackEvents();
+          heldBackStreak = heldBack ? heldBackStreak + 1 : 0;
+          await this.idle(heldBack ? Math.min(25 * 2 ** Math.min(heldBackStreak, 6), this.pollMs) : this.pollMs);
+        } else {
+          heldBackStreak = 0;
         }
       } catch (err) {
         failures++;
