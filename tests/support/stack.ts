@@ -2,23 +2,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { connectJetStreamBus, startRelay, type JetStreamBus, type Relay } from '@trm/bus';
-import { createPgDb, migrate, type Db } from '@trm/db';
-import { createEventStore } from '@trm/event-store';
-import {
-  type App,
-  createApp,
-  createMetricsRegistry,
-  createOrgDirectory,
-  devJwks,
-  loadOrCreateDevKey,
-  registryRoutes,
-  seedDemoOrganisations,
-  signToken,
-  type OrgType,
-  type Role,
-} from '@trm/platform';
-import { REFERRALS_SCHEMA, createReferralsContext, referralsService } from '@trm/referrals';
+import { connectJetStreamBus, type JetStreamBus, type Relay } from '@trm/bus';
+import { createPgDb, type Db } from '@trm/db';
+import { type App, devJwks, loadOrCreateDevKey, signToken, type OrgType, type Role } from '@trm/platform';
+import { referralsModule } from '@trm/referrals';
+import { buildHost, loadHostConfig } from '@trm/runtime';
 import { createTestDatabase, natsUrl, randomSuffix, type TestDatabase } from '@trm/testing';
 import { createVault, generateMasterKey } from '@trm/vault';
 import { DEMO_ORGANISATION_TYPES } from '../../apps/trm/src/demo.js';
@@ -47,10 +35,6 @@ export interface Stack {
 export async function startReferralsStack(opts: { now?: Date } = {}): Promise<Stack> {
   const testDb: TestDatabase = await createTestDatabase();
   const { db } = createPgDb(testDb.url, { max: 12, applicationName: 'trm-test' });
-  await migrate(db, { schema: 'registry', common: false });
-  await migrate(db, { schema: REFERRALS_SCHEMA });
-  await seedDemoOrganisations(db);
-
   const suffix = randomSuffix();
   const streamName = `TRM_TEST_${suffix}`;
   const subjectsPrefix = `trmtest${suffix}`;
@@ -66,35 +50,29 @@ export async function startReferralsStack(opts: { now?: Date } = {}): Promise<St
     },
   });
   const clock = { now: opts.now ?? new Date() };
-  const metrics = createMetricsRegistry();
-  const orgs = createOrgDirectory(db, { schema: 'registry', cacheTtlMs: 0 });
-  const store = createEventStore({ schema: REFERRALS_SCHEMA });
-  const app = await createApp({
-    logger: { level: 'info', stream } as never,
-    auth: { jwks: { keys: devJwks(devKey).keys }, issuer: ISSUER, audience: AUDIENCE },
-    orgs,
-    metrics,
-    rateLimit: { max: 100_000, timeWindowMs: 60_000 },
-    openapi: { title: 'test', version: '0' },
-  });
-  const relay = await startRelay({ db, store, schema: REFERRALS_SCHEMA, service: 'referrals', bus, listen: testDb.url, metrics, pollMs: 200 });
-  const ctx = createReferralsContext({
-    db,
-    store,
-    orgs,
-    vault: createVault({ schema: REFERRALS_SCHEMA, masterKeys: `test-1:${generateMasterKey()}` }),
-    clock: () => clock.now,
-    onCommitted: () => relay.wake(),
-  });
-  await app.register(registryRoutes, { db, schema: 'registry' });
-  await app.register(referralsService, ctx);
-  await app.ready();
-
-  return {
-    app,
+  const env = { LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '100000' };
+  const host = await buildHost({
+    mode: 'distributed',
+    modules: [referralsModule],
+    config: loadHostConfig(env),
     db,
     bus,
-    relay,
+    auth: { jwks: { keys: devJwks(devKey).keys }, issuer: ISSUER, audience: AUDIENCE },
+    masterKeys: `test-1:${generateMasterKey()}`,
+    env,
+    listen: testDb.url,
+    seedDemoOrganisations: true,
+    logger: { level: 'info', stream } as never,
+    clock: () => clock.now,
+    relayPollMs: 200,
+  });
+  await host.app.ready();
+
+  return {
+    app: host.app,
+    db,
+    bus,
+    relay: host.relays[0]!,
     logs,
     streamName,
     subjectsPrefix,
@@ -109,11 +87,8 @@ export async function startReferralsStack(opts: { now?: Date } = {}): Promise<St
         audience: AUDIENCE,
       }),
     async close() {
-      await app.close();
-      await relay.stop();
       await bus.deleteStream().catch(() => {});
-      await bus.close();
-      await db.destroy();
+      await host.close();
       await testDb.drop();
       await rm(keyDir, { recursive: true, force: true });
     },

@@ -1,12 +1,13 @@
 /** `make run`: every service in one process on embedded PGlite, data under ./.data. */
 import { loadOrCreateDevKey, serve, signToken } from '@trm/platform';
-import { loadConfig } from './config.js';
-import { createEmbeddedHost } from './host.js';
+import { createEmbeddedHost } from '@trm/runtime';
+import { MODULES } from './modules.js';
 
-const config = loadConfig();
-const host = await createEmbeddedHost(config);
-const address = await serve(host.app, { port: config.PORT, host: config.HOST });
-const base = typeof address === 'string' ? address : `http://${config.HOST}:${config.PORT}`;
+const host = await createEmbeddedHost(MODULES);
+const { config } = host;
+const port = config.PORT ?? 8080;
+await serve(host.app, { port, host: config.HOST });
+const base = `http://${config.HOST}:${port}`;
 
 const lines = [
   '',
@@ -23,10 +24,6 @@ if (!config.JWKS_URL && !config.JWKS_FILE) {
     issuer: config.JWT_ISSUER,
     audience: config.JWT_AUDIENCE,
   });
-  lines.push(
-    '  A token for an ANITP case officer (8 h):',
-    `  ${token}`,
-    '  More: npm run -s token -- --org ngo-it --roles notifier,case_officer',
-  );
+  lines.push('  A token for an ANITP case officer (8 h):', `  ${token}`, '  More: npm run -s token -- --org ngo-it --roles notifier,case_officer');
 }
 process.stdout.write(`${lines.join('\n')}\n\n`);

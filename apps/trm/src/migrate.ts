@@ -3,18 +3,18 @@
  * PGlite database in the data folder when DATABASE_URL is not set.
  */
 import path from 'node:path';
-import { createPgDb, createPgliteDb, migrate } from '@trm/db';
-import { loadConfig } from './config.js';
-import { SCHEMAS } from './host.js';
+import { createPgDb, createPgliteDb } from '@trm/db';
+import { loadHostConfig, migrateAll } from '@trm/runtime';
+import { MODULES } from './modules.js';
 
-const config = loadConfig();
+const config = loadHostConfig();
 const { db } = config.DATABASE_URL
   ? createPgDb(config.DATABASE_URL, { max: 2, applicationName: 'trm-migrate' })
   : await createPgliteDb(path.join(config.dataDir, 'pglite'));
 try {
-  for (const schema of SCHEMAS) {
-    const applied = await migrate(db, { schema, common: schema !== 'registry' });
-    process.stdout.write(`${schema}: ${applied.length === 0 ? 'up to date' : `applied ${applied.join(', ')}`}\n`);
+  const applied = await migrateAll(db, MODULES);
+  for (const [schema, names] of Object.entries(applied)) {
+    process.stdout.write(`${schema}: ${names.length === 0 ? 'up to date' : `applied ${names.join(', ')}`}\n`);
   }
 } finally {
   await db.destroy();

@@ -6,8 +6,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from './config.js';
-import { createEmbeddedHost } from './host.js';
+import { createEmbeddedHost } from '@trm/runtime';
+import { MODULES } from './modules.js';
 
 export const OPENAPI_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../openapi/openapi.json');
 
@@ -15,7 +15,7 @@ export const OPENAPI_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.
 export async function generateOpenApi(): Promise<string> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'trm-openapi-'));
   const env = { ...process.env, LOG_LEVEL: 'silent', TRM_DATA_DIR: dataDir, JWKS_URL: undefined, JWKS_FILE: undefined };
-  const host = await createEmbeddedHost(loadConfig(env), { inMemory: true });
+  const host = await createEmbeddedHost(MODULES, env, { inMemory: true });
   try {
     await host.app.ready();
     return `${JSON.stringify(host.app.swagger(), null, 2)}\n`;

@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { ALL_ROLES, loadOrCreateDevKey, signToken, type Role } from '@trm/platform';
-import { loadConfig } from './config.js';
+import { loadHostConfig } from '@trm/runtime';
 import { DEMO_ORGANISATION_TYPES } from './demo.js';
 
 const fail = (msg: string): never => {
@@ -17,7 +17,7 @@ const { values } = parseArgs({
   options: { org: { type: 'string' }, roles: { type: 'string' }, sub: { type: 'string' }, ttl: { type: 'string' }, 'org-type': { type: 'string' } },
   strict: true,
 });
-const config = loadConfig();
+const config = loadHostConfig();
 if (config.JWKS_URL || config.JWKS_FILE) fail('a JWKS is configured (JWKS_URL/JWKS_FILE): get tokens from your identity provider.');
 if (!values.org) fail('--org <organisation id> is required, e.g. --org ngo-it');
 const org = values.org!;

@@ -1,33 +1,13 @@
 import { z } from 'zod';
 
-// These enums belong to @trm/contracts; they live here until contracts adopts them.
+import { OrganisationType, Role } from '@trm/contracts';
 
-export const Role = z.enum([
-  'notifier',
-  'case_officer',
-  'consular_officer',
-  'service_provider',
-  'child_protection_officer',
-  'proceedings_coordinator',
-  'auditor',
-  'statistics_reader',
-  'admin',
-]);
-export type Role = z.infer<typeof Role>;
+// One definition of roles and organisation types, in contracts; re-exported under the names the
+// platform has always used.
+export { Role };
 export const ALL_ROLES: readonly Role[] = Role.options;
-
-export const OrgType = z.enum([
-  'national_contact_point',
-  'consulate',
-  'law_enforcement',
-  'international_organisation',
-  'ngo',
-  'child_protection',
-  'service_provider',
-  'auditor',
-  'statistics_consumer',
-]);
-export type OrgType = z.infer<typeof OrgType>;
+export const OrgType = OrganisationType;
+export type OrgType = OrganisationType;
 
 export const OrgId = z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/);
 export const CountryCode = z.string().regex(/^[A-Z]{2}$/);

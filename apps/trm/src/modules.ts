@@ -1,0 +1,5 @@
+import { referralsModule } from '@trm/referrals';
+import type { ServiceModule } from '@trm/runtime';
+
+/** Every service the embedded host runs, in mount order. */
+export const MODULES: readonly ServiceModule[] = [referralsModule];

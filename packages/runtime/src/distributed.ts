@@ -1,0 +1,59 @@
+import { connectJetStreamBus } from '@trm/bus';
+import { createPgDb } from '@trm/db';
+import { serve } from '@trm/platform';
+import { ConfigError, loadHostConfig } from './config.js';
+import { type Host, buildHost } from './host.js';
+import type { ServiceModule } from './service-module.js';
+
+/**
+ * Distributed mode: one service in its own process on PostgreSQL and NATS JetStream.
+ * `node services/<name>/dist/main.js` with DATABASE_URL, NATS_URL, JWKS_URL | JWKS_FILE,
+ * JWT_ISSUER, JWT_AUDIENCE, TRM_MASTER_KEYS. Replicas may run side by side.
+ */
+export async function startDistributed(module: ServiceModule, env: NodeJS.ProcessEnv = process.env): Promise<Host> {
+  const config = loadHostConfig(env);
+  const missing = [
+    !config.DATABASE_URL && 'DATABASE_URL',
+    !config.NATS_URL && 'NATS_URL',
+    !config.JWKS_URL && !config.JWKS_FILE && 'JWKS_URL or JWKS_FILE',
+    !config.TRM_MASTER_KEYS && 'TRM_MASTER_KEYS',
+  ].filter(Boolean);
+  if (missing.length > 0) throw new ConfigError(`${module.name}: set ${missing.join(', ')}`);
+  const { db } = createPgDb(config.DATABASE_URL!, { max: config.DATABASE_POOL_SIZE, applicationName: `trm-${module.name}` });
+  const bus = await connectJetStreamBus({
+    servers: config.NATS_URL!,
+    streamName: config.NATS_STREAM,
+    subjectsPrefix: config.NATS_SUBJECT_PREFIX,
+    name: `trm-${module.name}`,
+  });
+  return buildHost({
+    mode: 'distributed',
+    modules: [module],
+    config,
+    db,
+    bus,
+    auth: {
+      jwks: config.JWKS_URL ? { url: config.JWKS_URL } : { file: config.JWKS_FILE! },
+      issuer: config.JWT_ISSUER,
+      audience: config.JWT_AUDIENCE,
+    },
+    masterKeys: config.TRM_MASTER_KEYS!,
+    env,
+    listen: config.DATABASE_URL!,
+  });
+}
+
+/** Entry point of a service's main.ts: start, listen, shut down gracefully on SIGTERM. */
+export async function runDistributed(module: ServiceModule, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  try {
+    const host = await startDistributed(module, env);
+    const config = loadHostConfig(env);
+    await serve(host.app, { port: config.PORT ?? module.defaultPort, host: config.HOST });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,128 @@
+import { type Bus, type Relay, startRelay } from '@trm/bus';
+import { type Db, migrate } from '@trm/db';
+import { createEventStore } from '@trm/event-store';
+import {
+  type App,
+  type AuthOptions,
+  createApp,
+  createMetricsRegistry,
+  createOrgDirectory,
+  seedDemoOrganisations,
+} from '@trm/platform';
+import type { LoggerOptions } from 'pino';
+import type { HostConfig } from './config.js';
+import type { MountedService, ServiceModule } from './service-module.js';
+
+export const REGISTRY_SCHEMA = 'registry';
+
+export interface BuildHostOptions {
+  mode: 'embedded' | 'distributed';
+  modules: readonly ServiceModule[];
+  config: HostConfig;
+  db: Db;
+  bus: Bus;
+  auth: AuthOptions;
+  masterKeys: string;
+  env: NodeJS.ProcessEnv;
+  /** PostgreSQL URL for the relays' LISTEN and leader lock; none on PGlite. */
+  listen?: string;
+  seedDemoOrganisations?: boolean;
+  logger?: LoggerOptions | false;
+  clock?: () => Date;
+  /** Relay poll interval (LISTEN or the store's wake-up normally make it react at once). */
+  relayPollMs?: number;
+  openapi?: { title: string; version: string; description?: string };
+}
+
+export interface Host {
+  app: App;
+  db: Db;
+  bus: Bus;
+  relays: Relay[];
+  close(): Promise<void>;
+}
+
+/** Migrates the registry and every module's schema, in order. */
+export async function migrateAll(db: Db, modules: readonly ServiceModule[]): Promise<Record<string, string[]>> {
+  const applied: Record<string, string[]> = {};
+  applied[REGISTRY_SCHEMA] = await migrate(db, { schema: REGISTRY_SCHEMA, common: false });
+  for (const m of modules) applied[m.schema] = await migrate(db, { schema: m.schema, service: m.name });
+  return applied;
+}
+
+/**
+ * Builds the HTTP app, mounts every service (routes and consumers), then starts one relay per
+ * service. Shutdown order (STYLE.md): preClose stops schedulers, consumers and relays while
+ * in-flight requests finish; onClose closes the bus and the database.
+ */
+export async function buildHost(opts: BuildHostOptions): Promise<Host> {
+  const { db, bus, config } = opts;
+  await migrateAll(db, opts.modules);
+  if (opts.seedDemoOrganisations) await seedDemoOrganisations(db, REGISTRY_SCHEMA);
+
+  const metrics = createMetricsRegistry();
+  const orgs = createOrgDirectory(db, { schema: REGISTRY_SCHEMA });
+  const app = await createApp({
+    logger: opts.logger ?? (config.LOG_LEVEL === 'silent' ? false : { level: config.LOG_LEVEL }),
+    auth: opts.auth,
+    orgs,
+    metrics,
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    rateLimit: { max: config.RATE_LIMIT_PER_MINUTE, timeWindowMs: 60_000 },
+    readiness: [
+      { name: 'database', check: async () => void (await db.selectNoFrom((eb) => eb.lit(1).as('one')).execute()) },
+      {
+        name: 'bus',
+        check: async () => {
+          if (!(await bus.ready())) throw new Error('bus not connected');
+        },
+      },
+    ],
+    openapi: opts.openapi ?? {
+      title: 'TRM — Transnational Referral Mechanism API',
+      version: '0.1.0',
+      description: 'One shared, verifiable record of each trafficking case across organisations and countries.',
+    },
+  });
+
+  const relays: Relay[] = [];
+  const wake = () => {
+    for (const r of relays) r.wake();
+  };
+  const clock = opts.clock ?? (() => new Date());
+  const mounted: MountedService[] = [];
+  const stores = new Map<string, ReturnType<typeof createEventStore>>();
+  for (const m of opts.modules) {
+    const store = createEventStore({ schema: m.schema, onAppended: wake });
+    stores.set(m.schema, store);
+    mounted.push(
+      await m.mount({ mode: opts.mode, app, db, bus, orgs, metrics, masterKeys: opts.masterKeys, env: opts.env, clock, store, committed: wake }),
+    );
+  }
+  for (const m of opts.modules) {
+    relays.push(
+      await startRelay({
+        db,
+        store: stores.get(m.schema)!,
+        schema: m.schema,
+        service: m.name,
+        bus,
+        ...(opts.listen ? { listen: opts.listen } : {}),
+        ...(opts.relayPollMs ? { pollMs: opts.relayPollMs } : {}),
+        logger: app.log,
+        metrics,
+      }),
+    );
+  }
+
+  app.addHook('preClose', async () => {
+    await Promise.all(mounted.map((m) => m.stop?.()));
+    await Promise.all(mounted.flatMap((m) => m.consumers ?? []).map((c) => c.stop()));
+    await Promise.all(relays.map((r) => r.stop()));
+  });
+  app.addHook('onClose', async () => {
+    await bus.close();
+    await db.destroy();
+  });
+  return { app, db, bus, relays, close: () => app.close() };
+}

@@ -1,0 +1,60 @@
+import type { FastifyInstance } from 'fastify';
+import type { CountryCode } from '@trm/contracts';
+import type { Db } from '@trm/db';
+import { createEventStore, type EventStore } from '@trm/event-store';
+import type { OrgDirectory } from '@trm/platform';
+import type { Vault } from '@trm/vault';
+import type { ReferralsContext } from './context.js';
+import { DEFAULT_REFERRALS_POLICY, type ReferralsPolicy, createCaseDecider } from './domain/case.decider.js';
+import { caseRoutes } from './http/case.routes.js';
+import { registerReferralsProblems } from './problems.js';
+import { REFERRALS_SCHEMA } from './constants.js';
+
+export interface ReferralsOptions {
+  db: Db;
+  vault: Vault;
+  orgs: OrgDirectory;
+  store?: EventStore;
+  schema?: string;
+  policy?: Partial<ReferralsPolicy> & { homeNationalContactPoint?: string };
+  clock?: () => Date;
+  onCommitted?: () => void;
+}
+
+export function createReferralsContext(opts: ReferralsOptions): ReferralsContext {
+  const schema = opts.schema ?? REFERRALS_SCHEMA;
+  const policy = { ...DEFAULT_REFERRALS_POLICY, ...opts.policy };
+  const home = opts.policy?.homeNationalContactPoint ?? 'anitp';
+  return {
+    db: opts.db,
+    schema,
+    store: opts.store ?? createEventStore({ schema }),
+    decider: createCaseDecider(policy),
+    vault: opts.vault,
+    orgs: opts.orgs,
+    clock: opts.clock ?? (() => new Date()),
+    /**
+     * The central contact points of the victim's citizenship and of the country of
+     * identification receive the notification; when neither country has one registered, the
+     * home contact point (policy, ANITP) does, so no notification is ever addressed to nobody.
+     */
+    async contactPointsFor(citizenship: CountryCode, identification: CountryCode) {
+      const ids = new Set<string>();
+      for (const country of new Set([citizenship, identification])) {
+        for (const org of await opts.orgs.nationalContactPoints(country)) {
+          if (org.active && !org.parentId) ids.add(org.id);
+        }
+      }
+      if (ids.size === 0) ids.add(home);
+      return [...ids].sort();
+    },
+    committed: opts.onCommitted ?? (() => {}),
+  };
+}
+
+/** The referrals routes as a Fastify plugin, for the embedded host and the service's own main. */
+export async function referralsService(app: FastifyInstance, ctx: ReferralsContext): Promise<void> {
+  registerReferralsProblems();
+  await caseRoutes(app, ctx);
+}
+export { referralsModule } from './module.js';
