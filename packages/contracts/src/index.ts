@@ -2,3 +2,4 @@ export * from './envelope.js';
 export * from "./domain-error.js";
 export * from "./referrals.events.js";
 export * from './values.js';
+export * from './repatriation.contract.js';

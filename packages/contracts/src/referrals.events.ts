@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  ConsentPurpose,
   CountryCode,
   ExploitationForm,
   IsoDate,
@@ -60,11 +61,62 @@ export const NotificationAcknowledgedData = z.object({
 });
 export type NotificationAcknowledgedData = z.infer<typeof NotificationAcknowledgedData>;
 
+/**
+ * Why an organisation takes part in a case; each purpose sees only the fields it needs.
+ * `notifier`, `national_contact_point` and `regional_centre` are implied by CaseNotified and
+ * NotificationAcknowledged; the others arrive with ParticipantAdded.
+ */
+export const ParticipantPurpose = z.enum([
+  'notifier',
+  'national_contact_point',
+  'regional_centre',
+  'travel_documents',
+  'service_provision',
+  'child_protection',
+  'return',
+  'proceedings_support',
+  'law_enforcement',
+]);
+export type ParticipantPurpose = z.infer<typeof ParticipantPurpose>;
+
 export const ParticipantAddedData = z.object({
   caseId: z.string(),
   organisationId: z.string(),
-  purpose: z.string(),
+  organisationType: OrganisationType,
+  purpose: ParticipantPurpose,
 });
+export type ParticipantAddedData = z.infer<typeof ParticipantAddedData>;
+
+export const ParticipantRemovedData = z.object({
+  caseId: z.string(),
+  organisationId: z.string(),
+  purpose: ParticipantPurpose,
+});
+export type ParticipantRemovedData = z.infer<typeof ParticipantRemovedData>;
+
+/**
+ * Informed consent, per purpose. `sharing` names the organisation the data may be shared with
+ * (`sharingWith`); the other purposes leave it null. Notification never implies consent to
+ * cooperate with law enforcement (that is `proceedings`).
+ */
+export const ConsentRecordedData = z.object({
+  caseId: z.string(),
+  purpose: ConsentPurpose,
+  sharingWith: z.string().nullable(),
+  /** Date the person gave consent (YYYY-MM-DD). */
+  givenOn: IsoDate,
+  recordedBy: z.string(),
+});
+export type ConsentRecordedData = z.infer<typeof ConsentRecordedData>;
+
+export const ConsentWithdrawnData = z.object({
+  caseId: z.string(),
+  purpose: ConsentPurpose,
+  sharingWith: z.string().nullable(),
+  withdrawnOn: IsoDate,
+  recordedBy: z.string(),
+});
+export type ConsentWithdrawnData = z.infer<typeof ConsentWithdrawnData>;
 
 export const PersonalDataAccessedData = z.object({
   caseId: z.string(),
@@ -77,11 +129,17 @@ export const ReferralsEventSchemas = {
   CaseNotified: CaseNotifiedData,
   NotificationAcknowledged: NotificationAcknowledgedData,
   ParticipantAdded: ParticipantAddedData,
+  ParticipantRemoved: ParticipantRemovedData,
+  ConsentRecorded: ConsentRecordedData,
+  ConsentWithdrawn: ConsentWithdrawnData,
   PersonalDataAccessed: PersonalDataAccessedData,
 } as const;
 
 export type ReferralsEvent =
   | { type: 'CaseNotified'; data: CaseNotifiedData }
   | { type: 'NotificationAcknowledged'; data: NotificationAcknowledgedData }
-  | { type: 'ParticipantAdded'; data: z.infer<typeof ParticipantAddedData> }
+  | { type: 'ParticipantAdded'; data: ParticipantAddedData }
+  | { type: 'ParticipantRemoved'; data: ParticipantRemovedData }
+  | { type: 'ConsentRecorded'; data: ConsentRecordedData }
+  | { type: 'ConsentWithdrawn'; data: ConsentWithdrawnData }
   | { type: 'PersonalDataAccessed'; data: z.infer<typeof PersonalDataAccessedData> };

@@ -196,6 +196,9 @@ export function evolve(state: CaseState, event: ReferralsEvent): CaseState {
     case 'NotificationAcknowledged':
       return { ...state, status: 'acknowledged', regionalCentreId: event.data.regionalCentreId };
     case 'ParticipantAdded':
+    case 'ParticipantRemoved':
+    case 'ConsentRecorded':
+    case 'ConsentWithdrawn':
     case 'PersonalDataAccessed':
       return state;
     default: {

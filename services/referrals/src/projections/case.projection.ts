@@ -62,6 +62,9 @@ export async function projectCaseEvents(tx: DbOrTx, schema: string, events: Reco
         break;
       }
       case 'ParticipantAdded':
+    case 'ParticipantRemoved':
+    case 'ConsentRecorded':
+    case 'ConsentWithdrawn':
       case 'PersonalDataAccessed':
         await db.updateTable('cases').set({ version: recorded.streamVersion, updated_at: at }).where('case_id', '=', event.data.caseId).execute();
         break;
