@@ -6,7 +6,7 @@ import { connectJetStreamBus, type JetStreamBus, type Relay } from '@trm/bus';
 import { createPgDb, type Db } from '@trm/db';
 import { type App, devJwks, loadOrCreateDevKey, signToken, type OrgType, type Role } from '@trm/platform';
 import { referralsModule } from '@trm/referrals';
-import { buildHost, loadHostConfig } from '@trm/runtime';
+import { buildHost, loadHostConfig, type ServiceModule } from '@trm/runtime';
 import { createTestDatabase, natsUrl, randomSuffix, type TestDatabase } from '@trm/testing';
 import { createVault, generateMasterKey } from '@trm/vault';
 import { DEMO_ORGANISATION_TYPES } from '../../apps/trm/src/demo.js';
@@ -18,7 +18,9 @@ export interface Stack {
   app: App;
   db: Db;
   bus: JetStreamBus;
+  /** The first module's relay. */
   relay: Relay;
+  relays: Relay[];
   /** Every log line the app wrote, as text. */
   logs: string[];
   streamName: string;
@@ -29,10 +31,11 @@ export interface Stack {
 }
 
 /**
- * The referrals service as it runs in distributed mode: real PostgreSQL (a fresh database), real
- * NATS JetStream (a fresh stream and subject prefix), the relay publishing, logs captured.
+ * Services as they run in distributed mode (one host here, several modules allowed): real
+ * PostgreSQL (a fresh database), real NATS JetStream (a fresh stream and subject prefix), the
+ * relays publishing and the consumers consuming, logs captured. `env` sets policies.
  */
-export async function startReferralsStack(opts: { now?: Date } = {}): Promise<Stack> {
+export async function startStack(opts: { modules: readonly ServiceModule[]; now?: Date; env?: Record<string, string> }): Promise<Stack> {
   const testDb: TestDatabase = await createTestDatabase();
   const { db } = createPgDb(testDb.url, { max: 12, applicationName: 'trm-test' });
   const suffix = randomSuffix();
@@ -50,10 +53,10 @@ export async function startReferralsStack(opts: { now?: Date } = {}): Promise<St
     },
   });
   const clock = { now: opts.now ?? new Date() };
-  const env = { LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '100000' };
+  const env = { LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '100000', TRM_DATA_DIR: keyDir, ...opts.env };
   const host = await buildHost({
     mode: 'distributed',
-    modules: [referralsModule],
+    modules: opts.modules,
     config: loadHostConfig(env),
     db,
     bus,
@@ -73,6 +76,7 @@ export async function startReferralsStack(opts: { now?: Date } = {}): Promise<St
     db,
     bus,
     relay: host.relays[0]!,
+    relays: host.relays,
     logs,
     streamName,
     subjectsPrefix,
@@ -93,6 +97,10 @@ export async function startReferralsStack(opts: { now?: Date } = {}): Promise<St
       await rm(keyDir, { recursive: true, force: true });
     },
   };
+}
+
+export function startReferralsStack(opts: { now?: Date; env?: Record<string, string> } = {}): Promise<Stack> {
+  return startStack({ modules: [referralsModule], ...opts });
 }
 
 /** A valid notification; tests override what they exercise. */
