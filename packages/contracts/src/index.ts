@@ -3,3 +3,4 @@ export * from "./domain-error.js";
 export * from "./referrals.events.js";
 export * from './values.js';
 export * from './repatriation.contract.js';
+export * from './proceedings.events.js';
