@@ -4,3 +4,4 @@ export * from "./referrals.events.js";
 export * from './values.js';
 export * from './repatriation.contract.js';
 export * from './proceedings.events.js';
+export * from './repatriation.events.js';
