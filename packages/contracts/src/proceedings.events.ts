@@ -95,6 +95,8 @@ export const CriminalCaseLinkedData = z.object({
   country: CountryCode,
   authorityType: ProceedingsAuthorityType,
   offence: ProceedingsOffence,
+  /** Stage the criminal case is at when linked (it may be linked late, at trial). */
+  stage: ProceedingsStage,
   /** The reference itself is in the proceedings vault; this only says one is kept. */
   referenceKept: z.boolean(),
   linkedBy: z.string(),
@@ -106,7 +108,7 @@ export const StageChangedData = z.object({
   caseId: z.string(),
   criminalCaseId: z.string(),
   stage: ProceedingsStage,
-  previousStage: ProceedingsStage.nullable(),
+  previousStage: ProceedingsStage,
   changedOn: IsoDate,
   changedBy: z.string(),
   changedAt: z.string(),
