@@ -59,21 +59,30 @@ export interface MigrateOptions {
 
 export async function migrate(db: Db, opts: MigrateOptions): Promise<string[]> {
   const root = opts.root ?? MIGRATIONS_ROOT;
-  await sql`create schema if not exists ${sql.id(opts.schema)}`.execute(db);
-  const migrator = new Migrator({
-    db,
-    provider: new SqlDirectoryProvider(opts.schema, [
-      ...(opts.common === false ? [] : [path.join(root, 'common')]),
-      path.join(root, opts.service ?? opts.schema),
-    ]),
-    migrationTableSchema: opts.schema,
-    // common/ and service files interleave by date; a late-added common file must still apply.
-    allowUnorderedMigrations: true,
+  // Replicas starting together must not race on `create schema` (pg_namespace is unique) or on
+  // the migration tables: one process migrates at a time, on one connection holding a session lock.
+  return db.connection().execute(async (conn) => {
+    await sql`select pg_advisory_lock(hashtextextended('trm.migrate', 0))`.execute(conn);
+    try {
+      await sql`create schema if not exists ${sql.id(opts.schema)}`.execute(conn);
+      const migrator = new Migrator({
+        db: conn,
+        provider: new SqlDirectoryProvider(opts.schema, [
+          ...(opts.common === false ? [] : [path.join(root, 'common')]),
+          path.join(root, opts.service ?? opts.schema),
+        ]),
+        migrationTableSchema: opts.schema,
+        // common/ and service files interleave by date; a late-added common file must still apply.
+        allowUnorderedMigrations: true,
+      });
+      const { error, results } = await migrator.migrateToLatest();
+      if (error) {
+        const failed = results?.find((r) => r.status === 'Error');
+        throw new Error(`Migration ${failed?.migrationName ?? '?'} of schema ${opts.schema} failed: ${(error as Error).message}`, { cause: error });
+      }
+      return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+    } finally {
+      await sql`select pg_advisory_unlock(hashtextextended('trm.migrate', 0))`.execute(conn);
+    }
   });
-  const { error, results } = await migrator.migrateToLatest();
-  if (error) {
-    const failed = results?.find((r) => r.status === 'Error');
-    throw new Error(`Migration ${failed?.migrationName ?? '?'} of schema ${opts.schema} failed: ${(error as Error).message}`, { cause: error });
-  }
-  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
