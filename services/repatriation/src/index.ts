@@ -1,1 +1,2 @@
-export {};
+export * from './domain/case-facts.js';
+export * from './domain/return.decider.js';

@@ -1,0 +1,614 @@
+import {
+  DomainError,
+  type FamilyAssessmentOutcome,
+  type FollowUpSituation,
+  type IsoDate,
+  type RepatriationEvent,
+  type ReturnCancellationReason,
+  type RiskFactor,
+  type RiskLevel,
+  type RiskRecommendation,
+  type ServiceType,
+  type TravelDocumentRefusalReason,
+  type TravelMode,
+  type CountryCode,
+  unmetConditions,
+} from '@trm/contracts';
+import type { Decider } from '@trm/event-store';
+import {
+  type CommandMetadata,
+  hasPurpose,
+  isCaseParticipant,
+  isChildOn,
+  isChildProtection,
+  isDestinationPartner,
+  isNationalContactPoint,
+  type CaseFacts,
+} from './case-facts.js';
+
+export interface RepatriationPolicy {
+  /** Days of notice the national contact point needs before a departure (DOMAIN: 10). */
+  noticeDays: number;
+  /** Days the national contact point has to acknowledge a return request (DOMAIN: 2). */
+  acknowledgementDays: number;
+  /** Follow-ups after arrival, in days (DOMAIN: 30, 90, 180). */
+  followUpDays: number[];
+}
+
+export const DEFAULT_REPATRIATION_POLICY: RepatriationPolicy = { noticeDays: 10, acknowledgementDays: 2, followUpDays: [30, 90, 180] };
+
+export type ReturnCommand =
+  | {
+      type: 'RequestReturn';
+      data: { returnId: string; plannedDepartureDate: IsoDate; needs: ServiceType[]; escortRequired: boolean; travelDocumentNeeded: boolean };
+      metadata: CommandMetadata;
+    }
+  | { type: 'AcknowledgeReturnRequest'; data: { keyContactId: string; alternateContactId: string }; metadata: CommandMetadata }
+  | {
+      type: 'RecordRiskAssessment';
+      data: { assessmentId: string; assessedOn: IsoDate; level: RiskLevel; factors: RiskFactor[]; recommendation: RiskRecommendation };
+      metadata: CommandMetadata;
+    }
+  | { type: 'CommentRiskAssessment'; data: { assessmentId: string; concurs: boolean; additionalFactors: RiskFactor[] }; metadata: CommandMetadata }
+  | { type: 'RequestTravelDocument'; data: { consulateId: string }; metadata: CommandMetadata }
+  | { type: 'IssueTravelDocument'; data: { validFrom: IsoDate; validUntil: IsoDate }; metadata: CommandMetadata }
+  | { type: 'RefuseTravelDocument'; data: { reason: TravelDocumentRefusalReason }; metadata: CommandMetadata }
+  | {
+      type: 'PlanTravel';
+      data: {
+        departureDate: IsoDate;
+        mode: TravelMode;
+        departureCountry: CountryCode;
+        transitCountries: CountryCode[];
+        escortOrganisationId: string | null;
+        pointOfArrival: string;
+      };
+      metadata: CommandMetadata;
+    }
+  | { type: 'ArrangeReception'; data: { receivingOrganisationId: string; pointOfArrival: string }; metadata: CommandMetadata }
+  | { type: 'AppointGuardian'; data: { appointedOn: IsoDate }; metadata: CommandMetadata }
+  | { type: 'DetermineBestInterests'; data: { determinedOn: IsoDate; returnInBestInterests: boolean }; metadata: CommandMetadata }
+  | { type: 'AssessFamily'; data: { assessedOn: IsoDate; outcome: FamilyAssessmentOutcome }; metadata: CommandMetadata }
+  | { type: 'Depart'; data: Record<string, never>; metadata: CommandMetadata }
+  | { type: 'RecordTransit'; data: { country: CountryCode }; metadata: CommandMetadata }
+  | { type: 'RecordArrival'; data: { pointOfArrival: string | null }; metadata: CommandMetadata }
+  | { type: 'HandOverToAssistance'; data: { services: ServiceType[] }; metadata: CommandMetadata }
+  | { type: 'RecordFollowUp'; data: { afterDays: number; situation: FollowUpSituation }; metadata: CommandMetadata }
+  | { type: 'CancelReturn'; data: { reason: ReturnCancellationReason }; metadata: CommandMetadata };
+
+export type ReturnPhase = 'none' | 'preparing' | 'in_transit' | 'arrived' | 'handed_over' | 'cancelled';
+
+export interface ReturnState {
+  phase: ReturnPhase;
+  caseId: string | null;
+  returnId: string | null;
+  requestedBy: string | null;
+  requestedAt: string | null;
+  plannedDepartureDate: IsoDate | null;
+  needs: ServiceType[];
+  escortRequired: boolean;
+  travelDocumentNeeded: boolean;
+  child: boolean;
+  noticeDays: number | null;
+  lateNotification: boolean;
+  acknowledgementDueAt: string | null;
+  acknowledgement: { acknowledgedBy: string; keyContactId: string; alternateContactId: string; acknowledgedAt: string; late: boolean } | null;
+  riskAssessments: Array<{
+    assessmentId: string;
+    assessedBy: string;
+    level: RiskLevel;
+    factors: RiskFactor[];
+    recommendation: RiskRecommendation;
+    comment: { commentedBy: string; concurs: boolean; additionalFactors: RiskFactor[] } | null;
+  }>;
+  travelDocument: {
+    status: 'requested' | 'issued' | 'refused';
+    consulateId: string;
+    validFrom: IsoDate | null;
+    validUntil: IsoDate | null;
+    refusalReason: TravelDocumentRefusalReason | null;
+  } | null;
+  travelPlan: {
+    departureDate: IsoDate;
+    mode: TravelMode;
+    departureCountry: CountryCode;
+    transitCountries: CountryCode[];
+    escortOrganisationId: string | null;
+    pointOfArrival: string;
+  } | null;
+  reception: { receivingOrganisationId: string; pointOfArrival: string } | null;
+  guardianAppointed: boolean;
+  bestInterests: { returnInBestInterests: boolean; determinedBy: string; determinedOn: IsoDate } | null;
+  familyAssessment: { outcome: FamilyAssessmentOutcome; assessedBy: string } | null;
+  departedAt: string | null;
+  transits: CountryCode[];
+  arrival: { receivedBy: string; pointOfArrival: string; arrivedAt: string } | null;
+  handedOver: { receivingOrganisationId: string; services: ServiceType[]; handedOverAt: string } | null;
+  followUps: Array<{ afterDays: number; dueAt: string; recordedAt: string | null; situation: FollowUpSituation | null }>;
+  cancellation: { reason: ReturnCancellationReason; cancelledBy: string; cancelledAt: string } | null;
+}
+
+export const initialReturnState = (): ReturnState => ({
+  phase: 'none',
+  caseId: null,
+  returnId: null,
+  requestedBy: null,
+  requestedAt: null,
+  plannedDepartureDate: null,
+  needs: [],
+  escortRequired: false,
+  travelDocumentNeeded: false,
+  child: false,
+  noticeDays: null,
+  lateNotification: false,
+  acknowledgementDueAt: null,
+  acknowledgement: null,
+  riskAssessments: [],
+  travelDocument: null,
+  travelPlan: null,
+  reception: null,
+  guardianAppointed: false,
+  bestInterests: null,
+  familyAssessment: null,
+  departedAt: null,
+  transits: [],
+  arrival: null,
+  handedOver: null,
+  followUps: [],
+  cancellation: null,
+});
+
+const DAY_MS = 86_400_000;
+
+const dateOf = (d: Date): IsoDate => d.toISOString().slice(0, 10);
+
+/** Whole calendar days from `from` to `to` (UTC dates): a request today for tomorrow gives 1. */
+export function daysBetween(from: IsoDate, to: IsoDate): number {
+  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS);
+}
+
+/** A negative best-interests determination stops the return (Convention Art. 16(7)). */
+export function isStopped(state: ReturnState): boolean {
+  return state.bestInterests !== null && !state.bestInterests.returnInBestInterests;
+}
+
+/**
+ * Every condition a departure on `today` still lacks, as stable codes, all of them at once. The
+ * same function feeds the Departed gate, the return view and the contact point's board, so what
+ * people see is exactly what the gate will say.
+ */
+export function departureUnmet(state: ReturnState, facts: CaseFacts, today: IsoDate): string[] {
+  const unmet: string[] = [];
+  if (!facts.returnConsent) unmet.push('consent-to-return-not-in-force');
+  const latest = state.riskAssessments.at(-1);
+  if (!latest) unmet.push('risk-assessment-missing');
+  else if (latest.recommendation === 'do_not_return') unmet.push('risk-assessment-advises-against-return');
+  if (!state.travelPlan) unmet.push('travel-not-planned');
+  if (state.travelDocumentNeeded) {
+    const doc = state.travelDocument;
+    if (!doc || doc.status !== 'issued') unmet.push('travel-document-missing');
+    else if (doc.validFrom! > today || doc.validUntil! < today) unmet.push('travel-document-not-valid-on-departure');
+  }
+  if (!state.reception) unmet.push('reception-not-arranged');
+  const child = isChildOn(facts, state.travelPlan?.departureDate ?? state.plannedDepartureDate ?? today);
+  if (child) {
+    if (!facts.participants.some((p) => p.purpose === 'child_protection')) unmet.push('child-protection-not-participant');
+    if (!state.guardianAppointed) unmet.push('guardian-not-appointed');
+    if (!state.bestInterests) unmet.push('best-interests-determination-missing');
+    else if (!state.bestInterests.returnInBestInterests) unmet.push('best-interests-against-return');
+    if (!state.familyAssessment) unmet.push('family-assessment-missing');
+  }
+  if ((child || state.escortRequired) && !state.travelPlan?.escortOrganisationId) unmet.push('escort-missing');
+  return unmet;
+}
+
+/** What the return waits for next, for people scanning a board; `null` once nothing is left. */
+export function nextStep(state: ReturnState, facts: CaseFacts, now: Date): string | null {
+  switch (state.phase) {
+    case 'none':
+    case 'cancelled':
+      return null;
+    case 'preparing': {
+      if (isStopped(state)) return 'cancel-return';
+      if (!state.acknowledgement) return 'acknowledge-request';
+      const first = departureUnmet(state, facts, dateOf(now))[0];
+      return first ? STEP_FOR[first] ?? first : 'depart';
+    }
+    case 'in_transit':
+      return 'record-arrival';
+    case 'arrived':
+      return 'hand-over-to-assistance';
+    case 'handed_over': {
+      const open = state.followUps.find((f) => f.recordedAt === null);
+      return open ? `follow-up-${open.afterDays}-days` : null;
+    }
+  }
+}
+
+const STEP_FOR: Record<string, string> = {
+  'consent-to-return-not-in-force': 'record-consent-to-return',
+  'risk-assessment-missing': 'assess-risk',
+  'risk-assessment-advises-against-return': 'reassess-risk-or-cancel',
+  'travel-not-planned': 'plan-travel',
+  'travel-document-missing': 'issue-travel-document',
+  'travel-document-not-valid-on-departure': 'issue-travel-document',
+  'reception-not-arranged': 'arrange-reception',
+  'child-protection-not-participant': 'add-child-protection',
+  'guardian-not-appointed': 'appoint-guardian',
+  'best-interests-determination-missing': 'determine-best-interests',
+  'family-assessment-missing': 'assess-family',
+  'escort-missing': 'plan-escort',
+};
+
+function notYourStep(message: string): DomainError {
+  return new DomainError('not-your-step', 'forbidden', message);
+}
+
+function requireReturn(state: ReturnState): void {
+  if (state.phase === 'none') throw new DomainError('return-not-found', 'not_found', 'No such return.');
+}
+
+/** The preparation steps: only before departure, never once stopped or cancelled. */
+function requirePreparing(state: ReturnState, opts: { allowStopped?: boolean } = {}): void {
+  requireReturn(state);
+  if (state.phase === 'cancelled') throw new DomainError('return-cancelled', 'conflict', 'The return was cancelled.');
+  if (state.phase !== 'preparing') throw new DomainError('return-already-departed', 'conflict', 'The person has already departed.');
+  if (!opts.allowStopped && isStopped(state)) {
+    throw new DomainError('return-stopped', 'conflict', 'A best-interests determination found that return is not in the child\'s interests: the return can only be cancelled.');
+  }
+}
+
+function invalid(code: string, unmet: string[]): DomainError {
+  return new DomainError(code, 'invalid', 'The command is not consistent.', unmet);
+}
+
+export function createReturnDecider(policy: RepatriationPolicy = DEFAULT_REPATRIATION_POLICY): Decider<ReturnCommand, RepatriationEvent, ReturnState> {
+  return {
+    initialState: initialReturnState,
+    evolve,
+    decide(command, state) {
+      const m = command.metadata;
+      const org = m.organisationId;
+      const facts = m.case;
+      const at = m.now.toISOString();
+      const today = dateOf(m.now);
+      const ids = () => ({ caseId: state.caseId!, returnId: state.returnId! });
+      switch (command.type) {
+        case 'RequestReturn': {
+          if (state.phase !== 'none') throw new DomainError('return-already-exists', 'conflict', 'This return already exists.');
+          if (!isDestinationPartner(facts, org)) throw notYourStep('Only the destination partner (the notifier, or an organisation taking part for the return) requests a return.');
+          if (!facts.returnConsent) throw unmetConditions('consent-to-return-required', 'A return exists only with the victim\'s recorded consent to return.', ['consent-to-return-not-in-force']);
+          const d = command.data;
+          if (d.plannedDepartureDate < today) throw invalid('invalid-return-request', ['planned-departure-in-past']);
+          const noticeDays = daysBetween(today, d.plannedDepartureDate);
+          const ret = { caseId: facts.caseId, returnId: d.returnId };
+          const events: RepatriationEvent[] = [
+            {
+              type: 'ReturnRequested',
+              data: {
+                ...ret,
+                requestedBy: org,
+                requestedAt: at,
+                plannedDepartureDate: d.plannedDepartureDate,
+                needs: d.needs,
+                escortRequired: d.escortRequired,
+                travelDocumentNeeded: d.travelDocumentNeeded,
+                child: isChildOn(facts, d.plannedDepartureDate),
+                noticeDays,
+                acknowledgementDueAt: new Date(m.now.getTime() + policy.acknowledgementDays * DAY_MS).toISOString(),
+              },
+            },
+          ];
+          if (noticeDays < policy.noticeDays) events.push(lateFlag(ret, d.plannedDepartureDate, noticeDays, policy, at));
+          return events;
+        }
+        case 'AcknowledgeReturnRequest': {
+          requirePreparing(state, { allowStopped: true });
+          if (!isNationalContactPoint(facts, org)) throw notYourStep('Only the national contact point of the case acknowledges a return request.');
+          if (state.acknowledgement) throw new DomainError('already-acknowledged', 'conflict', 'The return request was already acknowledged.');
+          if (command.data.keyContactId === command.data.alternateContactId) throw invalid('invalid-acknowledgement', ['alternate-contact-must-differ']);
+          return [
+            {
+              type: 'ReturnRequestAcknowledged',
+              data: { ...ids(), acknowledgedBy: org, ...command.data, acknowledgedAt: at, late: at > state.acknowledgementDueAt! },
+            },
+          ];
+        }
+        case 'RecordRiskAssessment': {
+          requirePreparing(state);
+          if (!isDestinationPartner(facts, org) && !isNationalContactPoint(facts, org) && !isChildProtection(facts, org)) {
+            throw notYourStep('Risk is assessed by the destination partner, the national contact point or child protection.');
+          }
+          const d = command.data;
+          const unmet: string[] = [];
+          if (d.assessedOn > today) unmet.push('assessed-on-in-future');
+          if (new Set(d.factors).size !== d.factors.length) unmet.push('factors-repeat');
+          if (state.riskAssessments.some((a) => a.assessmentId === d.assessmentId)) unmet.push('assessment-id-in-use');
+          if (unmet.length > 0) throw invalid('invalid-risk-assessment', unmet);
+          return [{ type: 'RiskAssessmentRecorded', data: { ...ids(), ...d, assessedBy: org, recordedAt: at } }];
+        }
+        case 'CommentRiskAssessment': {
+          requirePreparing(state);
+          if (!isNationalContactPoint(facts, org) && !isChildProtection(facts, org)) {
+            throw notYourStep('The country of origin (national contact point or child protection) comments on a risk assessment.');
+          }
+          const target = state.riskAssessments.find((a) => a.assessmentId === command.data.assessmentId);
+          if (!target) throw invalid('invalid-risk-comment', ['assessment-not-found']);
+          return [{ type: 'RiskAssessmentCommented', data: { ...ids(), ...command.data, commentedBy: org, commentedAt: at } }];
+        }
+        case 'RequestTravelDocument': {
+          requirePreparing(state);
+          if (!isDestinationPartner(facts, org) && !hasPurpose(facts, org, 'travel_documents')) {
+            throw notYourStep('The destination partner or the consulate taking part requests a travel document.');
+          }
+          if (!hasPurpose(facts, command.data.consulateId, 'travel_documents')) throw invalid('invalid-travel-document-request', ['consulate-not-participant']);
+          if (state.travelDocument && state.travelDocument.status !== 'refused') {
+            throw new DomainError('travel-document-already-requested', 'conflict', 'A travel document was already requested or issued for this return.');
+          }
+          return [{ type: 'TravelDocumentRequested', data: { ...ids(), consulateId: command.data.consulateId, requestedBy: org, requestedAt: at } }];
+        }
+        case 'IssueTravelDocument':
+        case 'RefuseTravelDocument': {
+          requirePreparing(state);
+          const doc = state.travelDocument;
+          if (!doc || doc.status !== 'requested') throw new DomainError('no-pending-travel-document-request', 'conflict', 'No travel document request is waiting for an answer.');
+          if (org !== doc.consulateId || !hasPurpose(facts, org, 'travel_documents')) throw notYourStep('Only the consulate the travel document was requested from answers.');
+          if (command.type === 'RefuseTravelDocument') {
+            return [{ type: 'TravelDocumentRefused', data: { ...ids(), consulateId: org, reason: command.data.reason, refusedAt: at } }];
+          }
+          const { validFrom, validUntil } = command.data;
+          const unmet: string[] = [];
+          if (validUntil < validFrom) unmet.push('valid-until-before-valid-from');
+          if (validUntil < today) unmet.push('valid-until-in-past');
+          if (unmet.length > 0) throw invalid('invalid-travel-document', unmet);
+          return [
+            { type: 'TravelDocumentIssued', data: { ...ids(), consulateId: org, documentType: 'single_trip_travel_title', validFrom, validUntil, issuedAt: at } },
+          ];
+        }
+        case 'PlanTravel': {
+          requirePreparing(state);
+          if (!isDestinationPartner(facts, org)) throw notYourStep('The destination partner plans the travel.');
+          const d = command.data;
+          const unmet: string[] = [];
+          if (d.departureDate < today) unmet.push('departure-date-in-past');
+          if (new Set(d.transitCountries).size !== d.transitCountries.length) unmet.push('transit-countries-repeat');
+          if (unmet.length > 0) throw invalid('invalid-travel-plan', unmet);
+          // Notice counts from when the request reached the contact point, however late the plan comes.
+          const noticeDays = daysBetween(state.requestedAt!.slice(0, 10), d.departureDate);
+          const events: RepatriationEvent[] = [
+            { type: 'TravelPlanned', data: { ...ids(), plannedBy: org, ...d, child: isChildOn(facts, d.departureDate), noticeDays, plannedAt: at } },
+          ];
+          if (noticeDays < policy.noticeDays && !state.lateNotification) events.push(lateFlag(ids(), d.departureDate, noticeDays, policy, at));
+          return events;
+        }
+        case 'ArrangeReception': {
+          requirePreparing(state);
+          if (!isNationalContactPoint(facts, org) && !isChildProtection(facts, org)) {
+            throw notYourStep('The national contact point (or child protection, for a child) arranges reception.');
+          }
+          if (!isCaseParticipant(facts, command.data.receivingOrganisationId)) throw invalid('invalid-reception', ['receiving-organisation-not-participant']);
+          return [{ type: 'ReceptionArranged', data: { ...ids(), arrangedBy: org, ...command.data, arrangedAt: at } }];
+        }
+        case 'AppointGuardian':
+        case 'DetermineBestInterests':
+        case 'AssessFamily': {
+          requirePreparing(state);
+          if (!isChildProtection(facts, org)) throw notYourStep('Only child protection taking part in the case records the child\'s safeguards.');
+          if (command.type === 'AppointGuardian') {
+            if (command.data.appointedOn > today) throw invalid('invalid-guardian-appointment', ['appointed-on-in-future']);
+            return [{ type: 'GuardianAppointed', data: { ...ids(), appointedBy: org, appointedOn: command.data.appointedOn, recordedAt: at } }];
+          }
+          if (command.type === 'DetermineBestInterests') {
+            if (command.data.determinedOn > today) throw invalid('invalid-best-interests-determination', ['determined-on-in-future']);
+            return [{ type: 'BestInterestsDetermined', data: { ...ids(), determinedBy: org, ...command.data, recordedAt: at } }];
+          }
+          if (command.data.assessedOn > today) throw invalid('invalid-family-assessment', ['assessed-on-in-future']);
+          return [{ type: 'FamilyAssessed', data: { ...ids(), assessedBy: org, ...command.data, recordedAt: at } }];
+        }
+        case 'Depart': {
+          requirePreparing(state, { allowStopped: true });
+          if (!isDestinationPartner(facts, org)) throw notYourStep('The destination partner records the departure.');
+          const unmet = departureUnmet(state, facts, today);
+          if (unmet.length > 0) throw unmetConditions('departure-conditions-unmet', 'The person cannot depart yet.', unmet);
+          const departureDate = state.travelPlan!.departureDate;
+          return [
+            {
+              type: 'Departed',
+              data: {
+                ...ids(),
+                recordedBy: org,
+                departedAt: at,
+                child: isChildOn(facts, departureDate),
+                escortOrganisationId: state.travelPlan!.escortOrganisationId,
+                lateNotification: state.lateNotification,
+              },
+            },
+          ];
+        }
+        case 'RecordTransit': {
+          requireReturn(state);
+          if (state.phase !== 'in_transit') throw new DomainError('not-in-transit', 'conflict', 'The person is not travelling.');
+          if (!isDestinationPartner(facts, org) && state.travelPlan?.escortOrganisationId !== org) throw notYourStep('The destination partner or the escort records transit.');
+          return [{ type: 'TransitRecorded', data: { ...ids(), recordedBy: org, country: command.data.country, recordedAt: at } }];
+        }
+        case 'RecordArrival': {
+          requireReturn(state);
+          if (state.phase !== 'in_transit') throw new DomainError('not-in-transit', 'conflict', 'The person is not travelling.');
+          if (!isNationalContactPoint(facts, org) && state.reception?.receivingOrganisationId !== org && !isChildProtection(facts, org)) {
+            throw notYourStep('The national contact point or the receiving organisation records the arrival.');
+          }
+          return [
+            {
+              type: 'Arrived',
+              data: {
+                ...ids(),
+                receivedBy: org,
+                pointOfArrival: command.data.pointOfArrival ?? state.reception!.pointOfArrival,
+                arrivedAt: at,
+                caseNotifiedAt: facts.notifiedAt,
+                followUpsDue: [...policy.followUpDays]
+                  .sort((a, b) => a - b)
+                  .map((afterDays) => ({ afterDays, dueAt: new Date(m.now.getTime() + afterDays * DAY_MS).toISOString() })),
+              },
+            },
+          ];
+        }
+        case 'HandOverToAssistance': {
+          requireReturn(state);
+          if (state.phase === 'handed_over') throw new DomainError('already-handed-over', 'conflict', 'The person was already handed over to assistance.');
+          if (state.phase !== 'arrived') throw new DomainError('not-arrived', 'conflict', 'The person has not arrived yet.');
+          const receiving = state.reception!.receivingOrganisationId;
+          if (!isNationalContactPoint(facts, org) && receiving !== org && state.arrival?.receivedBy !== org) {
+            throw notYourStep('The national contact point or the receiving organisation hands the person over to assistance.');
+          }
+          if (new Set(command.data.services).size !== command.data.services.length) throw invalid('invalid-handover', ['services-repeat']);
+          return [{ type: 'HandedOverToAssistance', data: { ...ids(), receivingOrganisationId: receiving, services: command.data.services, handedOverAt: at } }];
+        }
+        case 'RecordFollowUp': {
+          requireReturn(state);
+          if (state.phase !== 'arrived' && state.phase !== 'handed_over') throw new DomainError('not-arrived', 'conflict', 'Follow-ups start after arrival.');
+          if (!isNationalContactPoint(facts, org) && state.reception?.receivingOrganisationId !== org && !isChildProtection(facts, org)) {
+            throw notYourStep('The national contact point, the receiving organisation or child protection records follow-ups.');
+          }
+          const due = state.followUps.find((f) => f.afterDays === command.data.afterDays);
+          if (!due) throw invalid('invalid-follow-up', ['not-a-scheduled-follow-up']);
+          if (due.recordedAt !== null) throw new DomainError('follow-up-already-recorded', 'conflict', 'This follow-up was already recorded.');
+          return [
+            {
+              type: 'FollowUpRecorded',
+              data: { ...ids(), afterDays: due.afterDays, recordedBy: org, situation: command.data.situation, recordedAt: at, dueAt: due.dueAt, late: at > due.dueAt },
+            },
+          ];
+        }
+        case 'CancelReturn': {
+          requireReturn(state);
+          if (state.phase === 'cancelled') throw new DomainError('return-cancelled', 'conflict', 'The return was already cancelled.');
+          if (state.phase !== 'preparing') throw new DomainError('return-already-departed', 'conflict', 'A return can be cancelled only before departure.');
+          if (!isDestinationPartner(facts, org) && !isNationalContactPoint(facts, org) && !isChildProtection(facts, org)) {
+            throw notYourStep('The destination partner, the national contact point or child protection cancels a return.');
+          }
+          return [{ type: 'ReturnCancelled', data: { ...ids(), cancelledBy: org, reason: command.data.reason, cancelledAt: at } }];
+        }
+        default: {
+          const unknown: never = command;
+          throw new Error(`Unknown command ${(unknown as { type: string }).type}`);
+        }
+      }
+    },
+  };
+}
+
+function lateFlag(
+  ret: { caseId: string; returnId: string },
+  plannedDepartureDate: IsoDate,
+  noticeDays: number,
+  policy: RepatriationPolicy,
+  at: string,
+): RepatriationEvent {
+  return { type: 'LateNotificationFlagged', data: { ...ret, plannedDepartureDate, noticeDays, requiredNoticeDays: policy.noticeDays, flaggedAt: at } };
+}
+
+export function evolve(state: ReturnState, event: RepatriationEvent): ReturnState {
+  switch (event.type) {
+    case 'ReturnRequested': {
+      const d = event.data;
+      return {
+        ...state,
+        phase: 'preparing',
+        caseId: d.caseId,
+        returnId: d.returnId,
+        requestedBy: d.requestedBy,
+        requestedAt: d.requestedAt,
+        plannedDepartureDate: d.plannedDepartureDate,
+        needs: d.needs,
+        escortRequired: d.escortRequired,
+        travelDocumentNeeded: d.travelDocumentNeeded,
+        child: d.child,
+        noticeDays: d.noticeDays,
+        acknowledgementDueAt: d.acknowledgementDueAt,
+      };
+    }
+    case 'LateNotificationFlagged':
+      return { ...state, lateNotification: true };
+    case 'ReturnRequestAcknowledged': {
+      const { acknowledgedBy, keyContactId, alternateContactId, acknowledgedAt, late } = event.data;
+      return { ...state, acknowledgement: { acknowledgedBy, keyContactId, alternateContactId, acknowledgedAt, late } };
+    }
+    case 'RiskAssessmentRecorded': {
+      const { assessmentId, assessedBy, level, factors, recommendation } = event.data;
+      return { ...state, riskAssessments: [...state.riskAssessments, { assessmentId, assessedBy, level, factors, recommendation, comment: null }] };
+    }
+    case 'RiskAssessmentCommented': {
+      const { assessmentId, commentedBy, concurs, additionalFactors } = event.data;
+      return {
+        ...state,
+        riskAssessments: state.riskAssessments.map((a) => (a.assessmentId === assessmentId ? { ...a, comment: { commentedBy, concurs, additionalFactors } } : a)),
+      };
+    }
+    case 'TravelDocumentRequested':
+      return {
+        ...state,
+        travelDocumentNeeded: true,
+        travelDocument: { status: 'requested', consulateId: event.data.consulateId, validFrom: null, validUntil: null, refusalReason: null },
+      };
+    case 'TravelDocumentIssued':
+      return {
+        ...state,
+        travelDocument: { status: 'issued', consulateId: event.data.consulateId, validFrom: event.data.validFrom, validUntil: event.data.validUntil, refusalReason: null },
+      };
+    case 'TravelDocumentRefused':
+      return {
+        ...state,
+        travelDocument: { status: 'refused', consulateId: event.data.consulateId, validFrom: null, validUntil: null, refusalReason: event.data.reason },
+      };
+    case 'TravelPlanned': {
+      const { departureDate, mode, departureCountry, transitCountries, escortOrganisationId, pointOfArrival, child, noticeDays } = event.data;
+      return {
+        ...state,
+        plannedDepartureDate: departureDate,
+        child,
+        noticeDays,
+        travelPlan: { departureDate, mode, departureCountry, transitCountries, escortOrganisationId, pointOfArrival },
+      };
+    }
+    case 'ReceptionArranged':
+      return { ...state, reception: { receivingOrganisationId: event.data.receivingOrganisationId, pointOfArrival: event.data.pointOfArrival } };
+    case 'GuardianAppointed':
+      return { ...state, guardianAppointed: true };
+    case 'BestInterestsDetermined': {
+      const { returnInBestInterests, determinedBy, determinedOn } = event.data;
+      return { ...state, bestInterests: { returnInBestInterests, determinedBy, determinedOn } };
+    }
+    case 'FamilyAssessed':
+      return { ...state, familyAssessment: { outcome: event.data.outcome, assessedBy: event.data.assessedBy } };
+    case 'Departed':
+      return { ...state, phase: 'in_transit', departedAt: event.data.departedAt, child: event.data.child };
+    case 'TransitRecorded':
+      return { ...state, transits: [...state.transits, event.data.country] };
+    case 'Arrived': {
+      const { receivedBy, pointOfArrival, arrivedAt, followUpsDue } = event.data;
+      return {
+        ...state,
+        phase: 'arrived',
+        arrival: { receivedBy, pointOfArrival, arrivedAt },
+        followUps: followUpsDue.map((f) => ({ ...f, recordedAt: null, situation: null })),
+      };
+    }
+    case 'HandedOverToAssistance': {
+      const { receivingOrganisationId, services, handedOverAt } = event.data;
+      return { ...state, phase: 'handed_over', handedOver: { receivingOrganisationId, services, handedOverAt } };
+    }
+    case 'FollowUpRecorded': {
+      const { afterDays, recordedAt, situation } = event.data;
+      return { ...state, followUps: state.followUps.map((f) => (f.afterDays === afterDays ? { ...f, recordedAt, situation } : f)) };
+    }
+    case 'ReturnCancelled': {
+      const { reason, cancelledBy, cancelledAt } = event.data;
+      return { ...state, phase: 'cancelled', cancellation: { reason, cancelledBy, cancelledAt } };
+    }
+    default: {
+      const unknown: never = event;
+      return unknown;
+    }
+  }
+}
