@@ -1,13 +1,19 @@
 import { z } from 'zod';
 import {
+  ClosureReason,
   ConsentPurpose,
   CountryCode,
+  DeciderBodyType,
   ExploitationForm,
   IsoDate,
   OrganisationType,
+  Money,
   RecruiterRelation,
   ReferralSituation,
+  RiskFlagKind,
+  ServiceType,
   Sex,
+  VictimStatus,
 } from './values.js';
 
 /**
@@ -125,6 +131,173 @@ export const PersonalDataAccessedData = z.object({
   fields: z.array(z.string()),
 });
 
+
+/**
+ * Names (never values) of the personal-data items a case file may hold in the vault. Requests
+ * for information and the completeness score speak in these names.
+ */
+export const InformationItem = z.enum([
+  'givenName',
+  'familyName',
+  'otherNames',
+  'birthDate',
+  'birthPlace',
+  'contacts',
+  'documents',
+  'narrative',
+  'health',
+]);
+export type InformationItem = z.infer<typeof InformationItem>;
+
+export const InformationRequestedData = z.object({
+  caseId: z.string(),
+  informationRequestId: z.string(),
+  requestedBy: z.string(),
+  /** Organisation asked to provide the items (usually the notifier). */
+  requestedFrom: z.string(),
+  items: z.array(InformationItem).min(1),
+  requestedAt: z.string(),
+  /** Policy: 7 days after the request. */
+  dueAt: z.string(),
+});
+export type InformationRequestedData = z.infer<typeof InformationRequestedData>;
+
+export const InformationProvidedData = z.object({
+  caseId: z.string(),
+  informationRequestId: z.string(),
+  providedBy: z.string(),
+  /** Names of the items now in the vault thanks to this answer. */
+  items: z.array(InformationItem),
+  /** Required items still missing after this answer (derived). */
+  missingItems: z.array(InformationItem),
+  /** Share of required items present, 0–100 (derived). */
+  completenessScore: z.number().int().min(0).max(100),
+  providedAt: z.string(),
+});
+export type InformationProvidedData = z.infer<typeof InformationProvidedData>;
+
+export const VictimStatusDeterminedData = z.object({
+  caseId: z.string(),
+  status: VictimStatus,
+  deciderBodyType: DeciderBodyType,
+  determinedOn: IsoDate,
+  recordedBy: z.string(),
+});
+export type VictimStatusDeterminedData = z.infer<typeof VictimStatusDeterminedData>;
+
+export const ReflectionPeriodGrantedData = z.object({
+  caseId: z.string(),
+  /** 1 for the first period of the case, then 2, … */
+  periodNumber: z.number().int().positive(),
+  startsOn: IsoDate,
+  /** Last day of the period (inclusive). */
+  endsOn: IsoDate,
+  days: z.number().int().positive(),
+  grantedBy: z.string(),
+});
+export type ReflectionPeriodGrantedData = z.infer<typeof ReflectionPeriodGrantedData>;
+
+export const ReflectionPeriodEndReason = z.enum(['expired', 'victim_decided', 'status_determined', 'case_closed']);
+export const ReflectionPeriodEndedData = z.object({
+  caseId: z.string(),
+  periodNumber: z.number().int().positive(),
+  endedOn: IsoDate,
+  reason: ReflectionPeriodEndReason,
+  recordedBy: z.string(),
+});
+export type ReflectionPeriodEndedData = z.infer<typeof ReflectionPeriodEndedData>;
+
+/**
+ * A service referral is part of the case aggregate (stream `case-<caseId>`): its gates (consent,
+ * child protection, closed case) are case facts and a consent withdrawal must close it in the
+ * same decision. `providerOrgId` is null for a need recorded from a hand-over until the national
+ * contact point assigns a provider.
+ */
+export const ServiceReferralMadeData = z.object({
+  caseId: z.string(),
+  referralId: z.string(),
+  service: ServiceType,
+  providerOrgId: z.string().nullable(),
+  madeBy: z.string(),
+  /** Return whose hand-over to assistance created this referral, when it came from repatriation. */
+  returnId: z.string().nullable(),
+  madeAt: z.string(),
+});
+export type ServiceReferralMadeData = z.infer<typeof ServiceReferralMadeData>;
+
+export const ServiceReferralAssignedData = z.object({
+  caseId: z.string(),
+  referralId: z.string(),
+  providerOrgId: z.string(),
+  assignedBy: z.string(),
+});
+export type ServiceReferralAssignedData = z.infer<typeof ServiceReferralAssignedData>;
+
+export const ServiceReferralAcceptedData = z.object({ caseId: z.string(), referralId: z.string(), acceptedBy: z.string() });
+export const ServiceReferralDeclineReason = z.enum(['no_capacity', 'not_eligible', 'service_not_offered', 'unreachable', 'other']);
+export const ServiceReferralDeclinedData = z.object({
+  caseId: z.string(),
+  referralId: z.string(),
+  declinedBy: z.string(),
+  reason: ServiceReferralDeclineReason,
+});
+
+export const AssistanceDeliveredData = z.object({
+  caseId: z.string(),
+  referralId: z.string(),
+  service: ServiceType,
+  deliveredBy: z.string(),
+  periodFrom: IsoDate,
+  periodTo: IsoDate,
+  cost: Money,
+});
+export type AssistanceDeliveredData = z.infer<typeof AssistanceDeliveredData>;
+
+export const ServiceReferralCloseReason = z.enum(['completed', 'cancelled', 'consent_withdrawn', 'case_closed']);
+export const ServiceReferralClosedData = z.object({
+  caseId: z.string(),
+  referralId: z.string(),
+  reason: ServiceReferralCloseReason,
+  closedBy: z.string(),
+});
+
+export const MonitoringChannel = z.enum(['in_person', 'phone', 'video', 'message']);
+export const Wellbeing = z.enum(['stable', 'concern', 'crisis']);
+export const MonitoringContactRecordedData = z.object({
+  caseId: z.string(),
+  contactedOn: IsoDate,
+  channel: MonitoringChannel,
+  wellbeing: Wellbeing,
+  recordedBy: z.string(),
+});
+
+export const RiskFlagLevel = z.enum(['low', 'medium', 'high']);
+export const RiskFlagRaisedData = z.object({
+  caseId: z.string(),
+  kind: RiskFlagKind,
+  level: RiskFlagLevel,
+  raisedBy: z.string(),
+  raisedAt: z.string(),
+});
+
+export const CaseClosedData = z.object({ caseId: z.string(), reason: ClosureReason, closedBy: z.string(), closedAt: z.string() });
+export const CaseReopenReason = z.enum(['new_needs', 're_trafficking', 'closed_in_error', 'proceedings']);
+export const CaseReopenedData = z.object({ caseId: z.string(), reason: CaseReopenReason, reopenedBy: z.string(), reopenedAt: z.string() });
+
+export const ErasureReason = z.enum(['subject_request', 'retention_expired', 'unlawful_processing']);
+export const PersonalDataErasedData = z.object({ caseId: z.string(), reason: ErasureReason, erasedBy: z.string(), erasedAt: z.string() });
+
+export const DeadlineKind = z.enum(['acknowledgement', 'information_request', 'reflection_period']);
+export type DeadlineKind = z.infer<typeof DeadlineKind>;
+/** Recorded once per deadline (the id is deterministic), whatever the number of schedulers. */
+export const DeadlineMissedData = z.object({
+  caseId: z.string(),
+  deadlineId: z.string(),
+  kind: DeadlineKind,
+  dueAt: z.string(),
+  detectedAt: z.string(),
+});
+
 export const ReferralsEventSchemas = {
   CaseNotified: CaseNotifiedData,
   NotificationAcknowledged: NotificationAcknowledgedData,
@@ -133,6 +306,23 @@ export const ReferralsEventSchemas = {
   ConsentRecorded: ConsentRecordedData,
   ConsentWithdrawn: ConsentWithdrawnData,
   PersonalDataAccessed: PersonalDataAccessedData,
+  InformationRequested: InformationRequestedData,
+  InformationProvided: InformationProvidedData,
+  VictimStatusDetermined: VictimStatusDeterminedData,
+  ReflectionPeriodGranted: ReflectionPeriodGrantedData,
+  ReflectionPeriodEnded: ReflectionPeriodEndedData,
+  ServiceReferralMade: ServiceReferralMadeData,
+  ServiceReferralAssigned: ServiceReferralAssignedData,
+  ServiceReferralAccepted: ServiceReferralAcceptedData,
+  ServiceReferralDeclined: ServiceReferralDeclinedData,
+  AssistanceDelivered: AssistanceDeliveredData,
+  ServiceReferralClosed: ServiceReferralClosedData,
+  MonitoringContactRecorded: MonitoringContactRecordedData,
+  RiskFlagRaised: RiskFlagRaisedData,
+  CaseClosed: CaseClosedData,
+  CaseReopened: CaseReopenedData,
+  PersonalDataErased: PersonalDataErasedData,
+  DeadlineMissed: DeadlineMissedData,
 } as const;
 
 export type ReferralsEvent =
@@ -142,4 +332,21 @@ export type ReferralsEvent =
   | { type: 'ParticipantRemoved'; data: ParticipantRemovedData }
   | { type: 'ConsentRecorded'; data: ConsentRecordedData }
   | { type: 'ConsentWithdrawn'; data: ConsentWithdrawnData }
-  | { type: 'PersonalDataAccessed'; data: z.infer<typeof PersonalDataAccessedData> };
+  | { type: 'PersonalDataAccessed'; data: z.infer<typeof PersonalDataAccessedData> }
+  | { type: 'InformationRequested'; data: InformationRequestedData }
+  | { type: 'InformationProvided'; data: InformationProvidedData }
+  | { type: 'VictimStatusDetermined'; data: VictimStatusDeterminedData }
+  | { type: 'ReflectionPeriodGranted'; data: ReflectionPeriodGrantedData }
+  | { type: 'ReflectionPeriodEnded'; data: ReflectionPeriodEndedData }
+  | { type: 'ServiceReferralMade'; data: ServiceReferralMadeData }
+  | { type: 'ServiceReferralAssigned'; data: ServiceReferralAssignedData }
+  | { type: 'ServiceReferralAccepted'; data: z.infer<typeof ServiceReferralAcceptedData> }
+  | { type: 'ServiceReferralDeclined'; data: z.infer<typeof ServiceReferralDeclinedData> }
+  | { type: 'AssistanceDelivered'; data: AssistanceDeliveredData }
+  | { type: 'ServiceReferralClosed'; data: z.infer<typeof ServiceReferralClosedData> }
+  | { type: 'MonitoringContactRecorded'; data: z.infer<typeof MonitoringContactRecordedData> }
+  | { type: 'RiskFlagRaised'; data: z.infer<typeof RiskFlagRaisedData> }
+  | { type: 'CaseClosed'; data: z.infer<typeof CaseClosedData> }
+  | { type: 'CaseReopened'; data: z.infer<typeof CaseReopenedData> }
+  | { type: 'PersonalDataErased'; data: z.infer<typeof PersonalDataErasedData> }
+  | { type: 'DeadlineMissed'; data: z.infer<typeof DeadlineMissedData> };

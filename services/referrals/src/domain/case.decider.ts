@@ -6,62 +6,25 @@ import {
   type ReferralsEvent,
 } from '@trm/contracts';
 import type { Decider } from '@trm/event-store';
+import type { CaseCommand, CommandMetadata, NotifyCaseData } from './case.commands.js';
+import { type CaseState, evolve, initialCaseState } from './case.state.js';
+import { decideCaseWork } from './case-work.decisions.js';
+import { requireCase, requireOpen } from './case.guards.js';
 
 export interface ReferralsPolicy {
   /** Days the national contact point has to acknowledge a notification (DOMAIN: 2). */
   acknowledgementDays: number;
+  /** Days an organisation has to answer a request for information (DOMAIN: 7). */
+  informationRequestDays: number;
+  /** Longest reflection period granted (DOMAIN: 90, Romanian law for foreign victims). */
+  reflectionMaxDays: number;
 }
 
-export const DEFAULT_REFERRALS_POLICY: ReferralsPolicy = { acknowledgementDays: 2 };
+export const DEFAULT_REFERRALS_POLICY: ReferralsPolicy = { acknowledgementDays: 2, informationRequestDays: 7, reflectionMaxDays: 90 };
 
-/** Time and identity arrive with the command so `decide` stays pure. */
-export interface CommandMetadata {
-  now: Date;
-  actor: string;
-  organisationId: string;
-  organisationType: OrganisationType;
-}
-
-export type NotifyCaseData = Omit<
-  CaseNotifiedData,
-  'notifiedAt' | 'acknowledgementDueAt' | 'ageBand' | 'minor' | 'notifyingOrganisationId' | 'notifyingOrganisationType'
->;
-
-export interface RegionalCentreRef {
-  id: string;
-  type: OrganisationType;
-  parentOrgId: string | null;
-  active: boolean;
-}
-
-export type CaseCommand =
-  | { type: 'NotifyCase'; data: NotifyCaseData; metadata: CommandMetadata }
-  | {
-      type: 'AcknowledgeNotification';
-      data: { keyContactId: string; alternateContactId: string; regionalCentre: RegionalCentreRef };
-      metadata: CommandMetadata;
-    }
-;
-
-export interface CaseState {
-  status: 'none' | 'notified' | 'acknowledged';
-  caseId: string | null;
-  notifyingOrganisationId: string | null;
-  nationalContactPointIds: string[];
-  regionalCentreId: string | null;
-  minor: boolean;
-  acknowledgementDueAt: string | null;
-}
-
-export const initialCaseState = (): CaseState => ({
-  status: 'none',
-  caseId: null,
-  notifyingOrganisationId: null,
-  nationalContactPointIds: [],
-  regionalCentreId: null,
-  minor: false,
-  acknowledgementDueAt: null,
-});
+export type { CommandMetadata, NotifyCaseData, RegionalCentreRef, OrganisationRef } from './case.commands.js';
+export type { CaseCommand } from './case.commands.js';
+export { type CaseState, initialCaseState, evolve } from './case.state.js';
 
 const DAY_MS = 86_400_000;
 
@@ -86,12 +49,9 @@ function ageFacts(data: NotifyCaseData): { age: number | null; minor: boolean } 
   return { age: null, minor: false };
 }
 
-/** Organisations that take part in the case and may see it (purposes come with issue 3). */
+/** Organisations that take part in the case and may see it. */
 export function participantsOf(state: CaseState): string[] {
-  const ids = new Set<string>(state.nationalContactPointIds);
-  if (state.notifyingOrganisationId) ids.add(state.notifyingOrganisationId);
-  if (state.regionalCentreId) ids.add(state.regionalCentreId);
-  return [...ids];
+  return [...new Set(state.participants.map((p) => p.organisationId))];
 }
 
 export function createCaseDecider(policy: ReferralsPolicy = DEFAULT_REFERRALS_POLICY): Decider<CaseCommand, ReferralsEvent, CaseState> {
@@ -104,21 +64,16 @@ export function createCaseDecider(policy: ReferralsPolicy = DEFAULT_REFERRALS_PO
           return notify(command.data, command.metadata, state, policy);
         case 'AcknowledgeNotification':
           return acknowledge(command.data, command.metadata, state);
-        default: {
-          const unknown: never = command;
-          throw new Error(`Unknown command ${(unknown as { type: string }).type}`);
-        }
+        default:
+          return decideCaseWork(command, state, policy);
       }
     },
   };
 }
 
-function requireCase(state: CaseState): void {
-  if (state.status === 'none') throw new DomainError('case-not-found', 'not_found', 'No such case.');
-}
-
 function notify(data: NotifyCaseData, meta: CommandMetadata, state: CaseState, policy: ReferralsPolicy): ReferralsEvent[] {
   if (state.status !== 'none') throw new DomainError('case-already-exists', 'conflict', 'A case with this id already exists.');
+  if (meta.organisationType === null) throw new Error('NotifyCase needs the notifying organisation type');
   const unmet: string[] = [];
   const today = meta.now.toISOString().slice(0, 10);
   if (data.identificationDate > today) unmet.push('identification-date-in-future');
@@ -155,6 +110,7 @@ function acknowledge(
   state: CaseState,
 ): ReferralsEvent[] {
   requireCase(state);
+  requireOpen(state);
   if (!state.nationalContactPointIds.includes(meta.organisationId)) {
     throw new DomainError('not-the-national-contact-point', 'forbidden', 'Only the national contact point of the case acknowledges it.');
   }
@@ -179,31 +135,4 @@ function acknowledge(
     late: state.acknowledgementDueAt !== null && acknowledgedAt > state.acknowledgementDueAt,
   };
   return [{ type: 'NotificationAcknowledged', data: ack }];
-}
-
-export function evolve(state: CaseState, event: ReferralsEvent): CaseState {
-  switch (event.type) {
-    case 'CaseNotified':
-      return {
-        ...state,
-        status: 'notified',
-        caseId: event.data.caseId,
-        notifyingOrganisationId: event.data.notifyingOrganisationId,
-        nationalContactPointIds: event.data.nationalContactPointIds,
-        minor: event.data.minor,
-        acknowledgementDueAt: event.data.acknowledgementDueAt,
-      };
-    case 'NotificationAcknowledged':
-      return { ...state, status: 'acknowledged', regionalCentreId: event.data.regionalCentreId };
-    case 'ParticipantAdded':
-    case 'ParticipantRemoved':
-    case 'ConsentRecorded':
-    case 'ConsentWithdrawn':
-    case 'PersonalDataAccessed':
-      return state;
-    default: {
-      const unknown: never = event;
-      return unknown;
-    }
-  }
 }

@@ -1,0 +1,69 @@
+import type {
+  CaseNotifiedData,
+  ClosureReason,
+  ConsentPurpose,
+  DeciderBodyType,
+  InformationItem,
+  Money,
+  OrganisationType,
+  ParticipantPurpose,
+  RiskFlagKind,
+  ServiceType,
+  VictimStatus,
+} from '@trm/contracts';
+
+/** Time and identity arrive with the command so `decide` stays pure. */
+export interface CommandMetadata {
+  now: Date;
+  actor: string;
+  organisationId: string;
+  /** null for the service's own consumers and scheduler, which act for no organisation type. */
+  organisationType: OrganisationType | null;
+}
+
+export type NotifyCaseData = Omit<
+  CaseNotifiedData,
+  'notifiedAt' | 'acknowledgementDueAt' | 'ageBand' | 'minor' | 'notifyingOrganisationId' | 'notifyingOrganisationType'
+>;
+
+export interface RegionalCentreRef {
+  id: string;
+  type: OrganisationType;
+  parentOrgId: string | null;
+  active: boolean;
+}
+
+/** A registered organisation as the registry described it just before the command (read outside the transaction). */
+export interface OrganisationRef {
+  id: string;
+  type: OrganisationType;
+  active: boolean;
+}
+
+type C<T extends string, D> = { type: T; data: D; metadata: CommandMetadata };
+
+export type CaseCommand =
+  | C<'NotifyCase', NotifyCaseData>
+  | C<'AcknowledgeNotification', { keyContactId: string; alternateContactId: string; regionalCentre: RegionalCentreRef }>
+  | C<'RequestInformation', { informationRequestId: string; requestedFrom: string; items: InformationItem[] }>
+  | C<'ProvideInformation', { informationRequestId: string; items: InformationItem[] }>
+  | C<'DetermineVictimStatus', { status: VictimStatus; deciderBodyType: DeciderBodyType; determinedOn: string }>
+  | C<'GrantReflectionPeriod', { startsOn: string; days: number }>
+  | C<'EndReflectionPeriod', { endedOn: string; reason: 'expired' | 'victim_decided' | 'status_determined' }>
+  | C<'RecordConsent', { purpose: ConsentPurpose; sharingWith: string | null; givenOn: string }>
+  | C<'WithdrawConsent', { purpose: ConsentPurpose; sharingWith: string | null; withdrawnOn: string }>
+  | C<'AddParticipant', { organisation: OrganisationRef; purpose: ParticipantPurpose }>
+  | C<'RemoveParticipant', { organisationId: string; purpose: ParticipantPurpose }>
+  | C<'MakeServiceReferral', { referralId: string; service: ServiceType; provider: OrganisationRef }>
+  | C<'RecordAssistanceNeeds', { returnId: string; services: ServiceType[]; referralIds: string[] }>
+  | C<'AssignServiceReferral', { referralId: string; provider: OrganisationRef }>
+  | C<'AcceptServiceReferral', { referralId: string }>
+  | C<'DeclineServiceReferral', { referralId: string; reason: 'no_capacity' | 'not_eligible' | 'service_not_offered' | 'unreachable' | 'other' }>
+  | C<'RecordAssistanceDelivered', { referralId: string; periodFrom: string; periodTo: string; cost: Money }>
+  | C<'CloseServiceReferral', { referralId: string; reason: 'completed' | 'cancelled' }>
+  | C<'RecordMonitoringContact', { contactedOn: string; channel: 'in_person' | 'phone' | 'video' | 'message'; wellbeing: 'stable' | 'concern' | 'crisis' }>
+  | C<'RaiseRiskFlag', { kind: RiskFlagKind; level: 'low' | 'medium' | 'high' }>
+  | C<'CloseCase', { reason: ClosureReason }>
+  | C<'ReopenCase', { reason: 'new_needs' | 're_trafficking' | 'closed_in_error' | 'proceedings' }>
+  | C<'ErasePersonalData', { reason: 'subject_request' | 'retention_expired' | 'unlawful_processing' }>
+  | C<'RecordDeadlineMissed', { deadlineId: string }>;

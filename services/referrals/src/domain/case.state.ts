@@ -1,0 +1,279 @@
+import type {
+  ConsentPurpose,
+  DeadlineKind,
+  InformationItem,
+  ParticipantPurpose,
+  ReferralsEvent,
+  ServiceType,
+} from '@trm/contracts';
+import type { EvolveEvent } from '@trm/event-store';
+import { completenessOf } from './completeness.js';
+
+export interface ReferralState {
+  referralId: string;
+  service: ServiceType;
+  providerOrgId: string | null;
+  status: 'made' | 'accepted' | 'declined' | 'closed';
+  returnId: string | null;
+  madeAt: string;
+  declineReason: string | null;
+  closeReason: string | null;
+  deliveries: Array<{ periodFrom: string; periodTo: string; cost: { amount: string; currency: string } }>;
+}
+
+export interface DeadlineState {
+  kind: DeadlineKind;
+  dueAt: string;
+  /** Organisations that must act (acknowledgement: contact points; information: the one asked). */
+  owners: string[];
+  met: boolean;
+  missed: boolean;
+}
+
+export interface InformationRequestState {
+  informationRequestId: string;
+  requestedFrom: string;
+  items: InformationItem[];
+  requestedAt: string;
+  dueAt: string;
+  providedItems: InformationItem[] | null;
+  providedAt: string | null;
+}
+
+/**
+ * The case aggregate. It holds enough for its own decisions and for the per-purpose views,
+ * which fold the same stream (a case stream is short; its version is the ETag).
+ */
+export interface CaseState {
+  status: 'none' | 'notified' | 'acknowledged';
+  closed: boolean;
+  closure: { reason: string; closedAt: string } | null;
+  caseId: string | null;
+  notifyingOrganisationId: string | null;
+  nationalContactPointIds: string[];
+  regionalCentreId: string | null;
+  minor: boolean;
+  acknowledgementDueAt: string | null;
+  participants: Array<{ organisationId: string; purpose: ParticipantPurpose }>;
+  /** Consents in force, keyed by `consentKey`. */
+  consents: Record<string, { purpose: ConsentPurpose; sharingWith: string | null; givenOn: string }>;
+  presentItems: InformationItem[];
+  informationRequests: Record<string, InformationRequestState>;
+  victimStatus: { status: string; deciderBodyType: string; determinedOn: string } | null;
+  reflection: { periodNumber: number; startsOn: string; endsOn: string; days: number; endedOn: string | null; endReason: string | null } | null;
+  referrals: Record<string, ReferralState>;
+  monitoringContacts: Array<{ contactedOn: string; channel: string; wellbeing: string; recordedBy: string }>;
+  riskFlags: Array<{ kind: string; level: string; raisedBy: string; raisedAt: string }>;
+  deadlines: Record<string, DeadlineState>;
+  erased: { erasedAt: string; reason: string } | null;
+}
+
+export const initialCaseState = (): CaseState => ({
+  status: 'none',
+  closed: false,
+  closure: null,
+  caseId: null,
+  notifyingOrganisationId: null,
+  nationalContactPointIds: [],
+  regionalCentreId: null,
+  minor: false,
+  acknowledgementDueAt: null,
+  participants: [],
+  consents: {},
+  presentItems: [],
+  informationRequests: {},
+  victimStatus: null,
+  reflection: null,
+  referrals: {},
+  monitoringContacts: [],
+  riskFlags: [],
+  deadlines: {},
+  erased: null,
+});
+
+export const consentKey = (purpose: ConsentPurpose, sharingWith: string | null): string => `${purpose}:${sharingWith ?? ''}`;
+
+export const reflectionDeadlineId = (n: number): string => `reflection-period:${n}`;
+export const informationDeadlineId = (id: string): string => `information-request:${id}`;
+export const ACKNOWLEDGEMENT_DEADLINE_ID = 'acknowledgement';
+
+/** The first instant after the last day of the period (dates are whole days, UTC). */
+export function dayAfter(date: string): string {
+  return new Date(Date.parse(`${date}T00:00:00.000Z`) + 86_400_000).toISOString();
+}
+
+export function coordinatorsOf(state: CaseState): string[] {
+  return [...state.nationalContactPointIds, ...(state.regionalCentreId ? [state.regionalCentreId] : [])];
+}
+
+function setDeadline(state: CaseState, id: string, patch: Partial<DeadlineState>): Record<string, DeadlineState> {
+  const current = state.deadlines[id];
+  if (!current) return state.deadlines;
+  return { ...state.deadlines, [id]: { ...current, ...patch } };
+}
+
+function setReferral(state: CaseState, id: string, patch: Partial<ReferralState>): Record<string, ReferralState> {
+  const current = state.referrals[id];
+  if (!current) return state.referrals;
+  return { ...state.referrals, [id]: { ...current, ...patch } };
+}
+
+export function evolve(state: CaseState, event: EvolveEvent<ReferralsEvent>): CaseState {
+  switch (event.type) {
+    case 'CaseNotified': {
+      const d = event.data;
+      return {
+        ...state,
+        status: 'notified',
+        caseId: d.caseId,
+        notifyingOrganisationId: d.notifyingOrganisationId,
+        nationalContactPointIds: d.nationalContactPointIds,
+        minor: d.minor,
+        acknowledgementDueAt: d.acknowledgementDueAt,
+        participants: [
+          { organisationId: d.notifyingOrganisationId, purpose: 'notifier' },
+          ...d.nationalContactPointIds.map((id) => ({ organisationId: id, purpose: 'national_contact_point' as const })),
+        ],
+        presentItems: completenessOf(d.personalDataFields).present,
+        deadlines: {
+          [ACKNOWLEDGEMENT_DEADLINE_ID]: { kind: 'acknowledgement', dueAt: d.acknowledgementDueAt, owners: d.nationalContactPointIds, met: false, missed: false },
+        },
+      };
+    }
+    case 'NotificationAcknowledged':
+      return {
+        ...state,
+        status: 'acknowledged',
+        regionalCentreId: event.data.regionalCentreId,
+        participants: [...state.participants, { organisationId: event.data.regionalCentreId, purpose: 'regional_centre' }],
+        deadlines: setDeadline(state, ACKNOWLEDGEMENT_DEADLINE_ID, { met: true }),
+      };
+    case 'ParticipantAdded':
+      return { ...state, participants: [...state.participants, { organisationId: event.data.organisationId, purpose: event.data.purpose }] };
+    case 'ParticipantRemoved':
+      return {
+        ...state,
+        participants: state.participants.filter((p) => !(p.organisationId === event.data.organisationId && p.purpose === event.data.purpose)),
+      };
+    case 'ConsentRecorded': {
+      const d = event.data;
+      return { ...state, consents: { ...state.consents, [consentKey(d.purpose, d.sharingWith)]: { purpose: d.purpose, sharingWith: d.sharingWith, givenOn: d.givenOn } } };
+    }
+    case 'ConsentWithdrawn': {
+      const consents = { ...state.consents };
+      delete consents[consentKey(event.data.purpose, event.data.sharingWith)];
+      return { ...state, consents };
+    }
+    case 'PersonalDataAccessed':
+      return state;
+    case 'InformationRequested': {
+      const d = event.data;
+      return {
+        ...state,
+        informationRequests: {
+          ...state.informationRequests,
+          [d.informationRequestId]: {
+            informationRequestId: d.informationRequestId,
+            requestedFrom: d.requestedFrom,
+            items: d.items,
+            requestedAt: d.requestedAt,
+            dueAt: d.dueAt,
+            providedItems: null,
+            providedAt: null,
+          },
+        },
+        deadlines: {
+          ...state.deadlines,
+          [informationDeadlineId(d.informationRequestId)]: { kind: 'information_request', dueAt: d.dueAt, owners: [d.requestedFrom], met: false, missed: false },
+        },
+      };
+    }
+    case 'InformationProvided': {
+      const d = event.data;
+      const req = state.informationRequests[d.informationRequestId];
+      return {
+        ...state,
+        presentItems: [...new Set([...state.presentItems, ...d.items])].sort(),
+        informationRequests: req
+          ? { ...state.informationRequests, [d.informationRequestId]: { ...req, providedItems: d.items, providedAt: d.providedAt } }
+          : state.informationRequests,
+        deadlines: setDeadline(state, informationDeadlineId(d.informationRequestId), { met: true }),
+      };
+    }
+    case 'VictimStatusDetermined':
+      return { ...state, victimStatus: { status: event.data.status, deciderBodyType: event.data.deciderBodyType, determinedOn: event.data.determinedOn } };
+    case 'ReflectionPeriodGranted': {
+      const d = event.data;
+      return {
+        ...state,
+        reflection: { periodNumber: d.periodNumber, startsOn: d.startsOn, endsOn: d.endsOn, days: d.days, endedOn: null, endReason: null },
+        deadlines: {
+          ...state.deadlines,
+          [reflectionDeadlineId(d.periodNumber)]: { kind: 'reflection_period', dueAt: dayAfter(d.endsOn), owners: coordinatorsOf(state), met: false, missed: false },
+        },
+      };
+    }
+    case 'ReflectionPeriodEnded':
+      return {
+        ...state,
+        reflection: state.reflection ? { ...state.reflection, endedOn: event.data.endedOn, endReason: event.data.reason } : null,
+        deadlines: setDeadline(state, reflectionDeadlineId(event.data.periodNumber), { met: true }),
+      };
+    case 'ServiceReferralMade': {
+      const d = event.data;
+      return {
+        ...state,
+        referrals: {
+          ...state.referrals,
+          [d.referralId]: {
+            referralId: d.referralId,
+            service: d.service,
+            providerOrgId: d.providerOrgId,
+            status: 'made',
+            returnId: d.returnId,
+            madeAt: d.madeAt,
+            declineReason: null,
+            closeReason: null,
+            deliveries: [],
+          },
+        },
+      };
+    }
+    case 'ServiceReferralAssigned':
+      return { ...state, referrals: setReferral(state, event.data.referralId, { providerOrgId: event.data.providerOrgId }) };
+    case 'ServiceReferralAccepted':
+      return { ...state, referrals: setReferral(state, event.data.referralId, { status: 'accepted' }) };
+    case 'ServiceReferralDeclined':
+      return { ...state, referrals: setReferral(state, event.data.referralId, { status: 'declined', declineReason: event.data.reason }) };
+    case 'AssistanceDelivered': {
+      const r = state.referrals[event.data.referralId];
+      const d = event.data;
+      return {
+        ...state,
+        referrals: setReferral(state, d.referralId, { deliveries: [...(r?.deliveries ?? []), { periodFrom: d.periodFrom, periodTo: d.periodTo, cost: d.cost }] }),
+      };
+    }
+    case 'ServiceReferralClosed':
+      return { ...state, referrals: setReferral(state, event.data.referralId, { status: 'closed', closeReason: event.data.reason }) };
+    case 'MonitoringContactRecorded': {
+      const d = event.data;
+      return { ...state, monitoringContacts: [...state.monitoringContacts, { contactedOn: d.contactedOn, channel: d.channel, wellbeing: d.wellbeing, recordedBy: d.recordedBy }] };
+    }
+    case 'RiskFlagRaised': {
+      const d = event.data;
+      return { ...state, riskFlags: [...state.riskFlags, { kind: d.kind, level: d.level, raisedBy: d.raisedBy, raisedAt: d.raisedAt }] };
+    }
+    case 'CaseClosed':
+      return { ...state, closed: true, closure: { reason: event.data.reason, closedAt: event.data.closedAt } };
+    case 'CaseReopened':
+      return { ...state, closed: false, closure: null };
+    case 'PersonalDataErased':
+      return { ...state, erased: { erasedAt: event.data.erasedAt, reason: event.data.reason }, presentItems: [] };
+    case 'DeadlineMissed':
+      return { ...state, deadlines: setDeadline(state, event.data.deadlineId, { missed: true }) };
+    default: {
+      const unknown: never = event;
+      return unknown;
+    }
+  }
+}
