@@ -7,6 +7,8 @@ import {
   createApp,
   createMetricsRegistry,
   createOrgDirectory,
+  IDEMPOTENCY_RETENTION_MS,
+  purgeIdempotencyKeys,
   seedDemoOrganisations,
 } from '@trm/platform';
 import type { LoggerOptions } from 'pino';
@@ -115,7 +117,18 @@ export async function buildHost(opts: BuildHostOptions): Promise<Host> {
     );
   }
 
+  // Stored answers to Idempotency-Key requests are kept IDEMPOTENCY_RETENTION_MS (24 h), then
+  // purged; a retry after that runs the command again. Any replica may purge: deletes are idempotent.
+  const purge = setInterval(() => {
+    const cutoff = new Date(clock().getTime() - IDEMPOTENCY_RETENTION_MS);
+    for (const m of opts.modules) {
+      purgeIdempotencyKeys(db, m.schema, cutoff).catch((err: unknown) => app.log.warn({ err, schema: m.schema }, 'idempotency purge failed'));
+    }
+  }, 3_600_000);
+  purge.unref();
+
   app.addHook('preClose', async () => {
+    clearInterval(purge);
     await Promise.all(mounted.map((m) => m.stop?.()));
     await Promise.all(mounted.flatMap((m) => m.consumers ?? []).map((c) => c.stop()));
     await Promise.all(relays.map((r) => r.stop()));
