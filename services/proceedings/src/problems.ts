@@ -1,0 +1,45 @@
+import { problemCode, registerProblemCodes } from '@trm/platform';
+
+/** The proceedings service's refusals: stable codes clients can rely on, described at /problems/<code>. */
+export function registerProceedingsProblems(): void {
+  registerProblemCodes({
+    'proceedings-conditions-unmet': {
+      status: 409,
+      title: 'Proceedings conditions unmet',
+      description:
+        'The proceedings are not in a state that allows this command; nothing was written. `unmet` lists every condition: ' +
+        'participation-consent-missing (no ParticipationConsented yet: every command needs the victim’s consent to take part), ' +
+        'participation-withdrawn (the victim withdrew: nothing more is processed, the history stays readable), ' +
+        'participation-already-consented, criminal-case-not-linked, criminal-case-closed, stage-must-move-forward, ' +
+        'final-stage-needs-judgment, judgment-needs-trial-or-appeal-stage, outcome-already-recorded-at-stage, duty-unknown, ' +
+        'duty-not-open, protection-measure-already-granted, interpreter-already-assigned, claim-not-found, claim-already-decided.',
+    },
+    'invalid-proceedings-command': {
+      status: 422,
+      title: 'Inconsistent proceedings command',
+      description:
+        'The command is well-formed but contradicts itself or the calendar; nothing was written. `unmet` lists every condition: ' +
+        '<field>-in-future (a date that has not happened yet), withdrawn-before-consent, claimed-amount-must-be-positive, ' +
+        'award-currency-differs-from-claim, awarded-amount-must-be-positive, rejected-claim-has-no-award.',
+    },
+    'capacity-not-allowed': {
+      status: 403,
+      title: 'Not in a capacity that may do this',
+      description:
+        'Your organisation takes part in this case, but not in the capacity this command needs: stages, hearings and outcomes are recorded by ' +
+        'a law-enforcement participant; consent, withdrawal, legal counsel and compensation claims by the national contact point or the ' +
+        'organisation supporting the victim, with the proceedings_coordinator role.',
+    },
+  });
+  // Shared meanings with referrals; registered here too so this service also runs alone.
+  if (!problemCode('unknown-organisation-reference')) {
+    registerProblemCodes({
+      'unknown-organisation-reference': { status: 422, title: 'Unknown organisation', description: 'The request names an organisation that is not in the registry.' },
+    });
+  }
+  if (!problemCode('concurrency-conflict')) {
+    registerProblemCodes({
+      'concurrency-conflict': { status: 409, title: 'Concurrent change', description: 'The case changed while the command ran. Retry.' },
+    });
+  }
+}
