@@ -1,1 +1,6 @@
-export {};
+export * from './merkle.js';
+export * from './entry.js';
+export * from './head.js';
+export * from './proofs.js';
+export * from './verify-export.js';
+export { runCli, type CliIo } from './run-cli.js';

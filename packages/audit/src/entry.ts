@@ -1,0 +1,54 @@
+import { type EventEnvelope, EventEnvelopeSchema } from '@trm/contracts';
+import { canonicalJson } from '@trm/event-store';
+import { isHexHash, leafHash } from './merkle.js';
+
+/**
+ * One ledger entry: an event exactly as its service published it, and its place in the ledger.
+ * The index is inside what the leaf hashes, so an entry moved elsewhere no longer matches.
+ */
+export interface LedgerEntry {
+  index: number;
+  event: EventEnvelope;
+}
+
+/** One line of an export: the entry and its leaf hash (lowercase hex). */
+export interface ExportLine extends LedgerEntry {
+  leafHash: string;
+}
+
+/** UTF-8 bytes of the canonical JSON (RFC 8785) of `{ event, index }`: what the leaf hashes. */
+export function canonicalEntryBytes(entry: LedgerEntry): Buffer {
+  return Buffer.from(canonicalJson({ event: entry.event, index: entry.index }), 'utf8');
+}
+
+export function entryLeafHash(entry: LedgerEntry): Buffer {
+  return leafHash(canonicalEntryBytes(entry));
+}
+
+/** The NDJSON line of an entry (canonical, so an export is byte-for-byte reproducible). */
+export function exportLine(entry: LedgerEntry, leaf: Uint8Array): string {
+  return canonicalJson({ event: entry.event, index: entry.index, leafHash: Buffer.from(leaf).toString('hex') });
+}
+
+export type ParsedLine = { ok: true; line: ExportLine } | { ok: false; reason: string };
+
+/** Parses one export line; the reason names fields, never their values. */
+export function parseExportLine(text: string): ParsedLine {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { ok: false, reason: 'not valid JSON' };
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return { ok: false, reason: 'not a JSON object' };
+  const { index, event, leafHash: leaf, ...rest } = json as Record<string, unknown>;
+  const extra = Object.keys(rest);
+  if (extra.length > 0) return { ok: false, reason: `unexpected member(s) ${extra.join(', ')}` };
+  if (typeof index !== 'number' || !Number.isSafeInteger(index) || index < 0) return { ok: false, reason: 'index is not a non-negative integer' };
+  if (!isHexHash(leaf)) return { ok: false, reason: 'leafHash is not a lowercase hex SHA-256' };
+  // Strict on the envelope too: a member added to the event would otherwise vanish from the
+  // parsed value while the leaf hash (computed over the parsed value) still matched.
+  const parsed = EventEnvelopeSchema.strict().safeParse(event);
+  if (!parsed.success) return { ok: false, reason: `event is not an event envelope (${parsed.error.issues.map((i) => i.path.join('.') || '(root)').join(', ')})` };
+  return { ok: true, line: { index, event: event as EventEnvelope, leafHash: leaf } };
+}

@@ -1,0 +1,154 @@
+import { constants, createReadStream } from 'node:fs';
+import { access, readFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import cliProgress from 'cli-progress';
+import { checkConsistencyProof, checkInclusionProof } from './proofs.js';
+import { verifyExport } from './verify-export.js';
+
+const USAGE = `Usage:
+  trm-audit verify <entries.ndjson|-> --head <head.json> --jwks <jwks.json> [--previous-head <older.json>] [--no-progress]
+  trm-audit inclusion <proof.json> --head <head.json> --jwks <jwks.json>
+  trm-audit consistency <proof.json> --previous-head <older.json> --head <head.json> --jwks <jwks.json>
+
+Checks a TRM ledger export or proof offline: no server, no database.
+Exit 0 and "OK" when it verifies; 1 and "FAILED: …" naming the first bad entry otherwise; 2 on bad usage.`;
+
+/** Exports this large get a progress bar (on stderr, so stdout stays one line). */
+const PROGRESS_FROM = 5_000;
+
+class UsageError extends Error {}
+
+async function readJson(file: string, what: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new UsageError(`${what} ${file} is not JSON`);
+  }
+}
+
+function required(value: string | undefined, flag: string): string {
+  if (!value) throw new UsageError(`missing --${flag}`);
+  return value;
+}
+
+export interface CliIo {
+  stdout: (line: string) => void;
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  stdin: NodeJS.ReadableStream;
+}
+
+/** Runs the CLI and returns its exit code (the bin calls process.exit with it). */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  let parsed: ReturnType<typeof parse>;
+  const parse = () =>
+    parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: {
+        head: { type: 'string' },
+        jwks: { type: 'string' },
+        'previous-head': { type: 'string' },
+        'no-progress': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  try {
+    parsed = parse();
+  } catch (err) {
+    io.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    io.stdout(USAGE);
+    return 0;
+  }
+  const [command, file, ...rest] = positionals;
+  try {
+    if (!command || !file || rest.length > 0) throw new UsageError('expected a command and one file');
+    const jwks = (await readJson(required(values.jwks, 'jwks'), 'JWKS')) as { keys: never[] };
+    if (command === 'verify') return await verify(file, jwks, values, io);
+    if (command === 'inclusion') {
+      const proof = await readJson(file, 'proof');
+      const head = await readJson(required(values.head, 'head'), 'head');
+      const result = await checkInclusionProof(proof as never, head, jwks);
+      return report(result.ok ? 'OK: the entry is included in the signed log' : `FAILED: ${result.reason}`, result.ok, io);
+    }
+    if (command === 'consistency') {
+      const proof = await readJson(file, 'proof');
+      const older = await readJson(required(values['previous-head'], 'previous-head'), 'previous head');
+      const head = await readJson(required(values.head, 'head'), 'head');
+      const result = await checkConsistencyProof(proof as never, older, head, jwks);
+      return report(result.ok ? 'OK: the newer log extends the older one' : `FAILED: ${result.reason}`, result.ok, io);
+    }
+    throw new UsageError(`unknown command ${command}`);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr.write(`trm-audit: ${err.message}\n${USAGE}\n`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+function report(line: string, ok: boolean, io: CliIo): number {
+  io.stdout(line);
+  return ok ? 0 : 1;
+}
+
+async function verify(
+  file: string,
+  jwks: { keys: never[] },
+  values: { head?: string; 'previous-head'?: string; 'no-progress'?: boolean },
+  io: CliIo,
+): Promise<number> {
+  const head = await readJson(required(values.head, 'head'), 'head');
+  const previousHead = values['previous-head'] ? await readJson(values['previous-head'], 'previous head') : undefined;
+  if (file !== '-') {
+    await access(file, constants.R_OK).catch((err: NodeJS.ErrnoException) => {
+      throw new UsageError(`cannot read entries ${file}: ${err.code ?? 'error'}`);
+    });
+  }
+  const input = file === '-' ? io.stdin : createReadStream(file, { encoding: 'utf8' });
+  const total = typeof (head as { treeSize?: unknown })?.treeSize === 'number' ? (head as { treeSize: number }).treeSize : 0;
+  const bar =
+    !values['no-progress'] && total >= PROGRESS_FROM
+      ? new cliProgress.SingleBar(
+          { stream: io.stderr as NodeJS.WritableStream, format: 'verifying [{bar}] {percentage}% | {value}/{total} entries | {eta_formatted}', clearOnComplete: true, noTTYOutput: true, notTTYSchedule: 5000 },
+          cliProgress.Presets.shades_classic,
+        )
+      : undefined;
+  bar?.start(total, 0);
+  const lines = createInterface({ input, crlfDelay: Infinity });
+  try {
+    const result = await verifyExport(lines, {
+      head,
+      jwks,
+      ...(previousHead !== undefined ? { previousHead } : {}),
+      onProgress: (n) => bar?.update(Math.min(n, total)),
+      progressEvery: 1000,
+    });
+    bar?.stop();
+    if (!result.ok) return report(`FAILED: ${result.message}`, false, io);
+    const h = result.head;
+    const parts = [
+      `OK: ${result.entries} entries verified against the head of tree size ${h.treeSize}`,
+      `root ${h.rootHash}`,
+      `signed by key ${h.keyId} at ${new Date(h.timestamp).toISOString()}`,
+    ];
+    if (result.previousHead) parts.push(`extends the previous head of tree size ${result.previousHead.treeSize}`);
+    if (result.beyondHead > 0) parts.push(`${result.beyondHead} entries beyond the head are not covered by its signature`);
+    return report(parts.join('; '), true, io);
+  } finally {
+    bar?.stop();
+    lines.close();
+  }
+}
+

@@ -1,0 +1,148 @@
+import type { JWK } from 'jose';
+import { computeEventHash } from '@trm/event-store';
+import { type ExportLine, canonicalEntryBytes, exportLine, parseExportLine } from './entry.js';
+import { type SignedTreeHead, verifyTreeHead } from './head.js';
+import { StreamingRoot, fromHex, leafHash } from './merkle.js';
+
+export interface VerifyExportOptions {
+  /** The signed head the export must match (its first treeSize entries). */
+  head: unknown;
+  jwks: { keys: JWK[] };
+  /** An older head the auditor kept: the export must extend it. */
+  previousHead?: unknown;
+  /** Called every `progressEvery` entries with the count so far. */
+  onProgress?: (entries: number) => void;
+  progressEvery?: number;
+}
+
+function eventHashMatches(e: ExportLine['event']): boolean {
+  try {
+    return computeEventHash(e.prevHash, e) === e.hash;
+  } catch {
+    // A prevHash that is not a hex SHA-256 cannot be the hash of anything.
+    return false;
+  }
+}
+
+/** Stable codes, so scripts can tell failures apart. */
+export type VerifyFailureCode =
+  | 'bad-head'
+  | 'bad-previous-head'
+  | 'previous-head-newer'
+  | 'malformed-entry'
+  | 'non-canonical-entry'
+  | 'unexpected-index'
+  | 'event-hash-mismatch'
+  | 'stream-chain-broken'
+  | 'leaf-hash-mismatch'
+  | 'root-mismatch'
+  | 'previous-root-mismatch'
+  | 'export-too-short';
+
+export type VerifyExportResult =
+  | { ok: true; entries: number; head: SignedTreeHead; previousHead?: SignedTreeHead; beyondHead: number }
+  | {
+      ok: false;
+      code: VerifyFailureCode;
+      /** The first bad entry's ledger index and 1-based line, when one entry is to blame. */
+      index?: number;
+      line?: number;
+      message: string;
+    };
+
+/**
+ * Verifies an export offline, in one pass and O(log n) memory: each line parses and is
+ * canonical, indexes run 0, 1, 2… without gap, each event matches its own hash and follows the
+ * previous event of its stream, each leaf hash matches its entry, the root of the first
+ * treeSize leaves equals the signed head's (and the root of the first previous.treeSize leaves
+ * equals the older head's, which proves the log only grew), and both signatures verify.
+ * It stops at the first failure and names it.
+ */
+export async function verifyExport(lines: AsyncIterable<string> | Iterable<string>, opts: VerifyExportOptions): Promise<VerifyExportResult> {
+  const head = await verifyTreeHead(opts.head, opts.jwks);
+  if (!head.ok) return { ok: false, code: 'bad-head', message: `head: ${head.reason}` };
+  let previous: SignedTreeHead | undefined;
+  if (opts.previousHead !== undefined) {
+    const check = await verifyTreeHead(opts.previousHead, opts.jwks);
+    if (!check.ok) return { ok: false, code: 'bad-previous-head', message: `previous head: ${check.reason}` };
+    previous = check.head;
+    if (previous.treeSize > head.head.treeSize) {
+      return { ok: false, code: 'previous-head-newer', message: `the previous head (size ${previous.treeSize}) is larger than the head (size ${head.head.treeSize})` };
+    }
+  }
+  const target = head.head.treeSize;
+  const root = new StreamingRoot();
+  // Last event seen per stream: enough to check each link whose predecessor is in the export.
+  const streams = new Map<string, { version: number; hash: string }>();
+  const every = opts.progressEvery ?? 1000;
+  let lineNo = 0;
+  let count = 0;
+  let beyondHead = 0;
+
+  const checkRoots = (): VerifyExportResult | null => {
+    if (previous && root.size === previous.treeSize && !root.root().equals(fromHex(previous.rootHash))) {
+      return {
+        ok: false,
+        code: 'previous-root-mismatch',
+        message: `the first ${previous.treeSize} entries do not have the root of the previous head: the log was rewritten, not extended`,
+      };
+    }
+    if (root.size === target && !root.root().equals(fromHex(head.head.rootHash))) {
+      return {
+        ok: false,
+        code: 'root-mismatch',
+        message: `the root of the first ${target} entries does not match the signed head: an entry was changed together with its leaf hash`,
+      };
+    }
+    return null;
+  };
+
+  const early = checkRoots();
+  if (early) return early;
+
+  for await (const raw of lines) {
+    lineNo++;
+    const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (text === '') continue;
+    const expected = count;
+    const at = { index: expected, line: lineNo };
+    const parsed = parseExportLine(text);
+    if (!parsed.ok) return { ok: false, code: 'malformed-entry', ...at, message: `entry ${expected} (line ${lineNo}): ${parsed.reason}` };
+    const { line } = parsed;
+    if (line.index !== expected) {
+      const what = line.index > expected ? `entry ${expected} is missing` : `entry ${line.index} appears again or out of order`;
+      return { ok: false, code: 'unexpected-index', ...at, message: `line ${lineNo}: expected index ${expected}, found ${line.index} (${what})` };
+    }
+    const e = line.event;
+    if (!eventHashMatches(e)) {
+      return { ok: false, code: 'event-hash-mismatch', ...at, message: `entry ${expected} (line ${lineNo}): the event does not match its own hash (event ${e.eventId} was changed)` };
+    }
+    const streamKey = `${e.service}\u0000${e.streamId}`;
+    const last = streams.get(streamKey);
+    if (last && e.streamVersion === last.version + 1 && e.prevHash !== last.hash) {
+      return { ok: false, code: 'stream-chain-broken', ...at, message: `entry ${expected} (line ${lineNo}): does not follow the previous event of stream ${e.streamId}` };
+    }
+    if (!last || e.streamVersion > last.version) streams.set(streamKey, { version: e.streamVersion, hash: e.hash });
+    const leaf = leafHash(canonicalEntryBytes(line));
+    if (leaf.toString('hex') !== line.leafHash) {
+      return { ok: false, code: 'leaf-hash-mismatch', ...at, message: `entry ${expected} (line ${lineNo}): the leaf hash does not match the entry` };
+    }
+    if (exportLine(line, leaf) !== text) {
+      return { ok: false, code: 'non-canonical-entry', ...at, message: `entry ${expected} (line ${lineNo}): the line is not in canonical form (bytes were changed)` };
+    }
+    count++;
+    if (count <= target) {
+      root.append(leaf);
+      const bad = checkRoots();
+      if (bad) return bad;
+    } else {
+      beyondHead++;
+    }
+    if (opts.onProgress && count % every === 0) opts.onProgress(count);
+  }
+  opts.onProgress?.(count);
+  if (count < target) {
+    return { ok: false, code: 'export-too-short', index: count, message: `the export holds ${count} entries; the head covers ${target} (entry ${count} onwards is missing)` };
+  }
+  return { ok: true, entries: count, head: head.head, ...(previous ? { previousHead: previous } : {}), beyondHead };
+}
