@@ -1,0 +1,234 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import autocannon from 'autocannon';
+import { type JetStreamBus, connectJetStreamBus, startConsumer } from '@trm/bus';
+import type { Subscription } from '@trm/bus';
+import { createPgDb, migrate } from '@trm/db';
+import { devJwks, loadOrCreateDevKey, seedDemoOrganisations, signToken } from '@trm/platform';
+import { generateMasterKey } from '@trm/vault';
+import { sql } from 'kysely';
+import { notifyBody } from './payload.js';
+import type { Progress } from './progress.js';
+import { type ServiceProcess, startService } from './service-process.js';
+import { percentile, round } from './stats.js';
+
+const ISSUER = 'trm-bench';
+const AUDIENCE = 'trm';
+const PROBE_SCHEMA = 'bench_probe';
+
+export interface LoadFigures {
+  requests: number;
+  duration_s: number;
+  rps: number | null;
+  p50_ms: number | null;
+  p99_ms: number | null;
+  non2xx: number;
+  /** Socket errors and timeouts: requests that got no HTTP answer at all. */
+  errors: number;
+}
+
+export interface HttpResults {
+  connections: number;
+  seconds: number;
+  services: string[];
+  notify: LoadFigures;
+  acknowledge: LoadFigures;
+  propagation: {
+    /** Where the events were seen: a durable JetStream consumer writing a projection in PostgreSQL. */
+    observer: string;
+    cases: number;
+    missing: number;
+    p50_ms: number | null;
+    p99_ms: number | null;
+    max_ms: number | null;
+  };
+  rss_mb: Record<string, number | null>;
+}
+
+function figures(r: autocannon.Result): LoadFigures {
+  const requests = r['2xx'] + r.non2xx;
+  return {
+    requests,
+    duration_s: round(r.duration),
+    rps: round(r.duration > 0 ? requests / r.duration : null),
+    p50_ms: round(r.latency.p50),
+    p99_ms: round(r.latency.p99),
+    non2xx: r.non2xx,
+    errors: r.errors + r.timeouts,
+  } as LoadFigures;
+}
+
+function run(opts: autocannon.Options): Promise<autocannon.Result> {
+  return new Promise((resolve, reject) => {
+    autocannon(opts, (err, result) => (err ? reject(err) : resolve(result)));
+  });
+}
+
+/**
+ * The "other service" of the propagation figure: a durable consumer on the same stream, in its own
+ * schema, writing each notified case into a projection table in the inbox transaction (what a
+ * real consumer does), and noting when the event reached it.
+ */
+async function startProbe(url: string, bus: JetStreamBus, prefix: string, arrivals: Map<string, number>) {
+  const { db } = createPgDb(url, { max: 4, applicationName: 'trm-bench-probe' });
+  await migrate(db, { schema: PROBE_SCHEMA, service: PROBE_SCHEMA });
+  await sql`create table if not exists ${sql.table(`${PROBE_SCHEMA}.case_arrivals`)} (case_id uuid primary key, seen_at timestamptz not null default now())`.execute(db);
+  const sub: Subscription = await startConsumer({
+    db,
+    schema: PROBE_SCHEMA,
+    name: 'bench-propagation-probe',
+    bus,
+    filterSubject: `${prefix}.referrals.case-notified`,
+    batchSize: 64,
+    async handle(tx, envelope) {
+      const caseId = String(envelope.data.caseId);
+      await sql`insert into ${sql.table(`${PROBE_SCHEMA}.case_arrivals`)} (case_id) values (${caseId}::uuid) on conflict do nothing`.execute(tx);
+      if (!arrivals.has(caseId)) arrivals.set(caseId, performance.now());
+    },
+  });
+  return {
+    async close() {
+      await sub.stop();
+      await db.destroy();
+    },
+  };
+}
+
+/**
+ * The command path over HTTP with services in distributed mode: autocannon against POST /v1/cases
+ * (new cases, real JWTs, personal data in the body) and then against the acknowledgement of the
+ * cases it created. While the notifications run, a consumer in this process times each case from
+ * its 201 to its event in the consumer's projection. The services' peak RSS is read from /proc.
+ */
+export async function runHttpBench(
+  url: string,
+  nats: { servers: string; streamName: string; subjectsPrefix: string },
+  opts: { seconds: number; connections: number; logLevel: string },
+  progress: Progress,
+): Promise<HttpResults> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'trm-bench-'));
+  const services: ServiceProcess[] = [];
+  let probe: { close(): Promise<void> } | undefined;
+  const bus = await connectJetStreamBus({ servers: nats.servers, streamName: nats.streamName, subjectsPrefix: nats.subjectsPrefix });
+  try {
+    const { db } = createPgDb(url, { max: 2 });
+    await migrate(db, { schema: 'registry', common: false });
+    await seedDemoOrganisations(db);
+    await db.destroy();
+
+    const key = await loadOrCreateDevKey(dir);
+    const jwksFile = path.join(dir, 'jwks.json');
+    await writeFile(jwksFile, JSON.stringify(devJwks(key)));
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      DATABASE_URL: url,
+      NATS_URL: nats.servers,
+      NATS_STREAM: nats.streamName,
+      NATS_SUBJECT_PREFIX: nats.subjectsPrefix,
+      JWKS_FILE: jwksFile,
+      JWT_ISSUER: ISSUER,
+      JWT_AUDIENCE: AUDIENCE,
+      TRM_MASTER_KEYS: `bench-1:${generateMasterKey()}`,
+      LOG_LEVEL: opts.logLevel,
+      // Every request comes from one address and one token: the limiter must not be what we measure.
+      RATE_LIMIT_PER_MINUTE: '1000000000',
+    };
+    progress.step('http: starting referrals (distributed mode)');
+    const referrals = await startService('referrals', env);
+    services.push(referrals);
+
+    const arrivals = new Map<string, number>();
+    probe = await startProbe(url, bus, nats.subjectsPrefix, arrivals);
+
+    const notifier = await signToken(key, { org: 'ngo-it', orgType: 'ngo', roles: ['notifier', 'case_officer'], issuer: ISSUER, audience: AUDIENCE });
+    const ncp = await signToken(key, { org: 'anitp', orgType: 'national_contact_point', roles: ['case_officer'], issuer: ISSUER, audience: AUDIENCE });
+
+    const answered = new Map<string, number>();
+    const created: string[] = [];
+    let n = 0;
+    const notifyRequest = (record: boolean): autocannon.Request => ({
+      method: 'POST',
+      path: '/v1/cases',
+      headers: { authorization: `Bearer ${notifier}`, 'content-type': 'application/json' },
+      setupRequest: (req) => ({
+        ...req,
+        headers: { ...req.headers, 'idempotency-key': randomUUID() },
+        body: JSON.stringify(notifyBody(n++)),
+      }),
+      onResponse: (status, body) => {
+        if (status !== 201) return;
+        const at = performance.now();
+        const caseId = (JSON.parse(body) as { caseId: string }).caseId;
+        created.push(caseId);
+        if (record) answered.set(caseId, at);
+      },
+    });
+
+    progress.step('http: warm-up');
+    await run({ url: referrals.base, connections: opts.connections, duration: Math.min(3, opts.seconds), requests: [notifyRequest(false)] });
+
+    progress.step(`http: POST /v1/cases for ${opts.seconds} s`);
+    const notify = figures(await run({ url: referrals.base, connections: opts.connections, duration: opts.seconds, requests: [notifyRequest(true)] }));
+
+    // Every case answered 201 must reach the probe; give stragglers a bounded time.
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline && [...answered.keys()].some((id) => !arrivals.has(id))) await new Promise((r) => setTimeout(r, 100));
+    const delays: number[] = [];
+    let missing = 0;
+    for (const [caseId, at] of answered) {
+      const seen = arrivals.get(caseId);
+      if (seen === undefined) missing++;
+      // The event can reach the probe before autocannon has parsed the 201 that announced it.
+      else delays.push(Math.max(0, seen - at));
+    }
+
+    progress.step(`http: POST /v1/cases/{id}/acknowledgement on ${created.length} cases`);
+    const queue = [...created];
+    let next = 0;
+    const acknowledge = figures(
+      await run({
+        url: referrals.base,
+        connections: opts.connections,
+        duration: opts.seconds,
+        // Each case is acknowledged once: a second acknowledgement is a 409, which we would count.
+        amount: queue.length,
+        requests: [
+          {
+            method: 'POST',
+            headers: { authorization: `Bearer ${ncp}`, 'content-type': 'application/json' },
+            body: JSON.stringify({ keyContactId: 'officer-ionescu', alternateContactId: 'officer-popa', regionalCentreId: 'anitp-rc-bucharest' }),
+            setupRequest: (req) => ({ ...req, path: `/v1/cases/${queue[next++ % queue.length]}/acknowledgement` }),
+          },
+        ],
+      }),
+    );
+
+    const rss: Record<string, number | null> = {};
+    for (const s of services) rss[s.name] = round(await s.peakRssMb());
+    return {
+      connections: opts.connections,
+      seconds: opts.seconds,
+      services: services.map((s) => s.name),
+      notify,
+      acknowledge,
+      propagation: {
+        observer: 'durable JetStream consumer (inbox + projection row in one PostgreSQL transaction)',
+        cases: answered.size,
+        missing,
+        p50_ms: round(percentile(delays, 50)),
+        p99_ms: round(percentile(delays, 99)),
+        max_ms: round(percentile(delays, 100)),
+      },
+      rss_mb: rss,
+    };
+  } finally {
+    await probe?.close().catch(() => {});
+    for (const s of services) await s.stop().catch(() => {});
+    await bus.deleteStream().catch(() => {});
+    await bus.close().catch(() => {});
+    await rm(dir, { recursive: true, force: true });
+  }
+}
