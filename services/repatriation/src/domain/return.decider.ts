@@ -305,8 +305,8 @@ export function createReturnDecider(policy: RepatriationPolicy = DEFAULT_REPATRI
         case 'AcknowledgeReturnRequest': {
           requirePreparing(state, { allowStopped: true });
           if (!isNationalContactPoint(facts, org)) throw notYourStep('Only the national contact point of the case acknowledges a return request.');
-          if (state.acknowledgement) throw new DomainError('already-acknowledged', 'conflict', 'The return request was already acknowledged.');
-          if (command.data.keyContactId === command.data.alternateContactId) throw invalid('invalid-acknowledgement', ['alternate-contact-must-differ']);
+          if (state.acknowledgement) throw new DomainError('return-request-already-acknowledged', 'conflict', 'The return request was already acknowledged.');
+          if (command.data.keyContactId === command.data.alternateContactId) throw invalid('invalid-return-acknowledgement', ['alternate-contact-must-differ']);
           return [
             {
               type: 'ReturnRequestAcknowledged',

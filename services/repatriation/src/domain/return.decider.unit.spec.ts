@@ -214,10 +214,10 @@ describe('AcknowledgeReturnRequest', () => {
 
   it('is for the national contact point only, once, with two different contacts', () => {
     spec.given([requested()]).when(ack(by('ngo-it'))).thenRefuses('not-your-step');
-    spec.given([requested()]).when(ack(by('anitp'), { alternateContactId: 'officer-ionescu' })).thenRefuses('invalid-acknowledgement', ['alternate-contact-must-differ']);
+    spec.given([requested()]).when(ack(by('anitp'), { alternateContactId: 'officer-ionescu' })).thenRefuses('invalid-return-acknowledgement', ['alternate-contact-must-differ']);
     spec.given([requested(), { type: 'ReturnRequestAcknowledged', data: { ...ids, acknowledgedBy: 'anitp', keyContactId: 'a', alternateContactId: 'b', acknowledgedAt: at, late: false } }])
       .when(ack())
-      .thenRefuses('already-acknowledged');
+      .thenRefuses('return-request-already-acknowledged');
   });
 
   it('refuses a return that does not exist', () => {

@@ -1,0 +1,1 @@
+export const REPATRIATION_SCHEMA = 'repatriation';

@@ -1,0 +1,87 @@
+import type { DbOrTx } from '@trm/event-store';
+import type { CaseFacts } from '../domain/case-facts.js';
+
+const iso = (v: unknown): string => (v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString());
+const json = <T>(v: unknown): T => (typeof v === 'string' ? JSON.parse(v) : v) as T;
+
+export interface CaseNotifiedFacts {
+  caseId: string;
+  notifyingOrganisationId: string;
+  nationalContactPointIds: string[];
+  minor: boolean;
+  birthYear: number | null;
+  ageAtIdentification: number | null;
+  identificationDate: string;
+  notifiedAt: string;
+}
+
+export async function insertCaseFacts(db: DbOrTx, schema: string, f: CaseNotifiedFacts): Promise<void> {
+  await db
+    .withSchema(schema)
+    .insertInto('case_facts')
+    .values({
+      case_id: f.caseId,
+      notifying_organisation_id: f.notifyingOrganisationId,
+      national_contact_point_ids: JSON.stringify(f.nationalContactPointIds),
+      minor: f.minor,
+      birth_year: f.birthYear,
+      age_at_identification: f.ageAtIdentification,
+      identification_date: f.identificationDate,
+      notified_at: f.notifiedAt,
+    })
+    .onConflict((oc) => oc.column('case_id').doNothing())
+    .execute();
+  await addParticipants(db, schema, f.caseId, [
+    { organisationId: f.notifyingOrganisationId, purpose: 'notifier' },
+    ...f.nationalContactPointIds.map((id) => ({ organisationId: id, purpose: 'national_contact_point' })),
+  ]);
+}
+
+export async function setRegionalCentre(db: DbOrTx, schema: string, caseId: string, regionalCentreId: string): Promise<void> {
+  await db.withSchema(schema).updateTable('case_facts').set({ regional_centre_id: regionalCentreId, updated_at: new Date() }).where('case_id', '=', caseId).execute();
+  await addParticipants(db, schema, caseId, [{ organisationId: regionalCentreId, purpose: 'regional_centre' }]);
+}
+
+export async function setReturnConsent(db: DbOrTx, schema: string, caseId: string, given: boolean): Promise<void> {
+  await db.withSchema(schema).updateTable('case_facts').set({ return_consent: given, updated_at: new Date() }).where('case_id', '=', caseId).execute();
+}
+
+export async function addParticipants(db: DbOrTx, schema: string, caseId: string, ps: Array<{ organisationId: string; purpose: string }>): Promise<void> {
+  if (ps.length === 0) return;
+  await db
+    .withSchema(schema)
+    .insertInto('case_participants')
+    .values(ps.map((p) => ({ case_id: caseId, organisation_id: p.organisationId, purpose: p.purpose })))
+    .onConflict((oc) => oc.doNothing())
+    .execute();
+}
+
+export async function removeParticipant(db: DbOrTx, schema: string, caseId: string, organisationId: string, purpose: string): Promise<void> {
+  await db
+    .withSchema(schema)
+    .deleteFrom('case_participants')
+    .where('case_id', '=', caseId)
+    .where('organisation_id', '=', organisationId)
+    .where('purpose', '=', purpose)
+    .execute();
+}
+
+export async function loadCaseFacts(db: DbOrTx, schema: string, caseId: string): Promise<CaseFacts | undefined> {
+  const s = db.withSchema(schema);
+  const row = await s.selectFrom('case_facts').selectAll().where('case_id', '=', caseId).executeTakeFirst();
+  if (!row) return undefined;
+  const participants = await s.selectFrom('case_participants').select(['organisation_id', 'purpose']).where('case_id', '=', caseId).execute();
+  return {
+    caseId: row.case_id,
+    notifyingOrganisationId: row.notifying_organisation_id,
+    nationalContactPointIds: json<string[]>(row.national_contact_point_ids),
+    regionalCentreId: row.regional_centre_id,
+    participants: participants.map((p: { organisation_id: string; purpose: string }) => ({ organisationId: p.organisation_id, purpose: p.purpose })),
+    returnConsent: row.return_consent,
+    minor: row.minor,
+    birthYear: row.birth_year,
+    ageAtIdentification: row.age_at_identification,
+    identificationDate: row.identification_date,
+    notifiedAt: iso(row.notified_at),
+  };
+}
