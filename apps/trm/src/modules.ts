@@ -1,5 +1,6 @@
+import { proceedingsModule } from '@trm/proceedings';
 import { referralsModule } from '@trm/referrals';
 import type { ServiceModule } from '@trm/runtime';
 
 /** Every service the embedded host runs, in mount order. */
-export const MODULES: readonly ServiceModule[] = [referralsModule];
+export const MODULES: readonly ServiceModule[] = [referralsModule, proceedingsModule];

@@ -55,12 +55,8 @@ export const HearingBody = z
 
 export const OutcomeBody = z
   .strictObject({ outcome: ProceedingsOutcome, decidedOn: IsoDate })
-  .meta({
-    examples: [
-      { outcome: { kind: 'conviction', sentence: 'suspended', lengthMonths: 24 }, decidedOn: '2026-11-20' },
-      { outcome: { kind: 'statute_of_limitations_expired' }, decidedOn: '2026-11-20' },
-    ],
-  });
+  .describe('Other kinds: `{ "kind": "acquittal" }`, `{ "kind": "dismissed" }`, `{ "kind": "statute_of_limitations_expired" }`.')
+  .meta({ examples: [{ outcome: { kind: 'conviction', sentence: 'suspended', lengthMonths: 24 }, decidedOn: '2026-11-20' }] });
 
 export const ProtectionMeasureBody = z
   .strictObject({ measure: ProtectionMeasure, grantedOn: IsoDate })
