@@ -3,15 +3,25 @@ import { registryRoutes } from '@trm/platform';
 import { createVault } from '@trm/vault';
 import { z } from 'zod';
 import { REFERRALS_SCHEMA } from './constants.js';
+import { startHandedOverConsumer } from './consumers/on-handed-over-to-assistance.consumer.js';
+import { createDeadlineScheduler } from './scheduler/deadline.scheduler.js';
 import { createReferralsContext, referralsService } from './service.js';
 
 /** Policy settings of the referrals service (DOMAIN.md marks them *policy*). */
-const ReferralsEnv = z.object({
+export const ReferralsEnv = z.object({
   /** Days the national contact point has to acknowledge a notification. */
   TRM_ACK_DAYS: z.coerce.number().positive().default(2),
   /** Central contact point that receives notifications when no contact point of the victim's
    * citizenship or of the country of identification is registered. */
   TRM_HOME_NCP: z.string().min(1).default('anitp'),
+  /** Days an organisation has to answer a request for information. */
+  TRM_INFO_REQUEST_DAYS: z.coerce.number().positive().default(7),
+  /** Longest reflection period (Romanian law for foreign victims); the 30-day floor is the Convention's. */
+  TRM_REFLECTION_MAX_DAYS: z.coerce.number().int().min(30).default(90),
+  /** A reflection period shows as ending soon this many days before its end. */
+  TRM_REFLECTION_WARNING_DAYS: z.coerce.number().int().min(0).default(5),
+  /** How often the deadline scheduler looks for missed deadlines. */
+  TRM_DEADLINE_SCAN_SECONDS: z.coerce.number().positive().default(60),
 });
 
 export const referralsModule: ServiceModule = {
@@ -25,13 +35,25 @@ export const referralsModule: ServiceModule = {
       store: host.store,
       orgs: host.orgs,
       vault: createVault({ schema: REFERRALS_SCHEMA, masterKeys: host.masterKeys }),
-      policy: { acknowledgementDays: settings.TRM_ACK_DAYS, homeNationalContactPoint: settings.TRM_HOME_NCP },
+      policy: {
+        acknowledgementDays: settings.TRM_ACK_DAYS,
+        homeNationalContactPoint: settings.TRM_HOME_NCP,
+        informationRequestDays: settings.TRM_INFO_REQUEST_DAYS,
+        reflectionMaxDays: settings.TRM_REFLECTION_MAX_DAYS,
+        reflectionWarningDays: settings.TRM_REFLECTION_WARNING_DAYS,
+      },
       clock: host.clock,
       onCommitted: host.committed,
     });
     // The national contact point's service keeps the organisation registry's admin routes.
     await host.app.register(registryRoutes, { db: host.db, schema: 'registry', directory: host.orgs });
     await host.app.register(referralsService, ctx);
-    return {};
+    const consumer = await startHandedOverConsumer(ctx, { bus: host.bus, logger: host.app.log, metrics: host.metrics });
+    const scheduler = createDeadlineScheduler(ctx, {
+      intervalMs: settings.TRM_DEADLINE_SCAN_SECONDS * 1000,
+      onError: (err) => host.app.log.error({ err: err instanceof Error ? err.message : 'unknown' }, 'deadline scan failed'),
+    });
+    scheduler.start();
+    return { consumers: [consumer], stop: () => scheduler.stop() };
   },
 };

@@ -7,6 +7,9 @@ import type { Vault } from '@trm/vault';
 import type { ReferralsContext } from './context.js';
 import { DEFAULT_REFERRALS_POLICY, type ReferralsPolicy, createCaseDecider } from './domain/case.decider.js';
 import { caseRoutes } from './http/case.routes.js';
+import { caseCommandRoutes } from './http/case-command.routes.js';
+import { caseTimelineRoutes } from './http/case-timeline.routes.js';
+import { deadlineRoutes } from './http/deadline.routes.js';
 import { registerReferralsProblems } from './problems.js';
 import { REFERRALS_SCHEMA } from './constants.js';
 
@@ -16,14 +19,18 @@ export interface ReferralsOptions {
   orgs: OrgDirectory;
   store?: EventStore;
   schema?: string;
-  policy?: Partial<ReferralsPolicy> & { homeNationalContactPoint?: string };
+  policy?: Partial<ReferralsPolicy> & { homeNationalContactPoint?: string; reflectionWarningDays?: number };
   clock?: () => Date;
   onCommitted?: () => void;
 }
 
 export function createReferralsContext(opts: ReferralsOptions): ReferralsContext {
   const schema = opts.schema ?? REFERRALS_SCHEMA;
-  const policy = { ...DEFAULT_REFERRALS_POLICY, ...opts.policy };
+  const policy: ReferralsPolicy = {
+    acknowledgementDays: opts.policy?.acknowledgementDays ?? DEFAULT_REFERRALS_POLICY.acknowledgementDays,
+    informationRequestDays: opts.policy?.informationRequestDays ?? DEFAULT_REFERRALS_POLICY.informationRequestDays,
+    reflectionMaxDays: opts.policy?.reflectionMaxDays ?? DEFAULT_REFERRALS_POLICY.reflectionMaxDays,
+  };
   const home = opts.policy?.homeNationalContactPoint ?? 'anitp';
   return {
     db: opts.db,
@@ -33,6 +40,7 @@ export function createReferralsContext(opts: ReferralsOptions): ReferralsContext
     vault: opts.vault,
     orgs: opts.orgs,
     clock: opts.clock ?? (() => new Date()),
+    views: { reflectionWarningDays: opts.policy?.reflectionWarningDays ?? 5 },
     /**
      * The central contact points of the victim's citizenship and of the country of
      * identification receive the notification; when neither country has one registered, the
@@ -56,5 +64,8 @@ export function createReferralsContext(opts: ReferralsOptions): ReferralsContext
 export async function referralsService(app: FastifyInstance, ctx: ReferralsContext): Promise<void> {
   registerReferralsProblems();
   await caseRoutes(app, ctx);
+  await caseCommandRoutes(app, ctx);
+  await caseTimelineRoutes(app, ctx);
+  await deadlineRoutes(app, ctx);
 }
 export { referralsModule } from './module.js';

@@ -2,6 +2,7 @@ import type {
   ConsentPurpose,
   DeadlineKind,
   InformationItem,
+  Money,
   ParticipantPurpose,
   ReferralsEvent,
   ServiceType,
@@ -18,7 +19,7 @@ export interface ReferralState {
   madeAt: string;
   declineReason: string | null;
   closeReason: string | null;
-  deliveries: Array<{ periodFrom: string; periodTo: string; cost: { amount: string; currency: string } }>;
+  deliveries: Array<{ periodFrom: string; periodTo: string; cost: Money }>;
 }
 
 export interface DeadlineState {

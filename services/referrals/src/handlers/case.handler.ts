@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { DomainError } from '@trm/contracts';
 import { ConcurrencyError, type DbOrTx, type EventMetadata } from '@trm/event-store';
+import type { CaseState } from '../domain/case.state.js';
 import { ProblemError } from '@trm/platform';
 import type { CaseCommand, CommandMetadata } from '../domain/case.decider.js';
 import { projectCaseEvents } from '../projections/case.projection.js';
@@ -19,7 +20,7 @@ function correlationIdOf(request: FastifyRequest): string {
   return typeof given === 'string' && SAFE_ID.test(given) ? given : request.id;
 }
 
-function eventMetadata(request: FastifyRequest): EventMetadata {
+export function eventMetadata(request: FastifyRequest): EventMetadata {
   return {
     actor: request.principal.subject,
     organisation: request.principal.orgId,
@@ -57,8 +58,8 @@ export function domainProblem(err: DomainError): ProblemError {
 
 /**
  * Load the case stream, decide, append and project, inside the caller's transaction.
- * `expected` is the client's If-Match version (412 on mismatch), 'no_stream' for a new case, or
- * 'any' for records that must never fail on concurrency (an access log entry).
+ * `expected` is the client's If-Match version (412 on mismatch), or undefined to decide on the
+ * current state (the stream is locked, so concurrent commands queue).
  */
 export async function executeCaseCommand(
   ctx: ReferralsContext,
@@ -67,15 +68,9 @@ export async function executeCaseCommand(
   command: CaseCommand,
   expected: number | 'any' | undefined,
   request: FastifyRequest,
-): Promise<void> {
-  const m = command.metadata;
+): Promise<{ state: CaseState; version: number }> {
   try {
-    const result = await ctx.store.handleCommand(tx, `case-${caseId}`, ctx.decider, command, {
-      ...(expected === undefined ? {} : { expectedVersion: expected }),
-      now: m.now,
-      metadata: eventMetadata(request),
-    });
-    await projectCaseEvents(tx, ctx.schema, result.events);
+    return await runCaseCommand(ctx, tx, caseId, command, expected, eventMetadata(request));
   } catch (err) {
     if (err instanceof DomainError) throw domainProblem(err);
     if (err instanceof ConcurrencyError) {
@@ -84,4 +79,27 @@ export async function executeCaseCommand(
     }
     throw err;
   }
+}
+
+/** The same without HTTP, for consumers and the scheduler: DomainError and ConcurrencyError propagate. */
+export async function runCaseCommand(
+  ctx: Pick<ReferralsContext, 'store' | 'decider' | 'schema'>,
+  tx: DbOrTx,
+  caseId: string,
+  command: CaseCommand,
+  expected: number | 'any' | undefined,
+  metadata: EventMetadata,
+): Promise<{ state: CaseState; version: number }> {
+  const result = await ctx.store.handleCommand(tx, `case-${caseId}`, ctx.decider, command, {
+    ...(expected === undefined ? {} : { expectedVersion: expected }),
+    now: command.metadata.now,
+    metadata,
+  });
+  await projectCaseEvents(tx, ctx.schema, result.events);
+  return { state: result.state, version: result.nextVersion };
+}
+
+/** The case as its stream says now (views fold it; the version is the ETag). */
+export async function loadCase(ctx: Pick<ReferralsContext, 'store' | 'decider'>, db: DbOrTx, caseId: string): Promise<{ state: CaseState; version: number }> {
+  return ctx.store.aggregateStream(db, `case-${caseId}`, ctx.decider);
 }

@@ -6,43 +6,14 @@ import { ProblemError, decodeCursor, encodeCursor, etag, notFound, parseIfMatch,
 import type { CaseRecord } from '../repositories/case.repository.js';
 import { findCaseForOrganisation, listCasesForOrganisation } from '../repositories/case.repository.js';
 import type { ReferralsContext } from '../context.js';
-import { AcknowledgeBody, CaseIdParams, CaseList, CaseListQuery, CaseView, NotifyCaseBody, PersonalDataQuery, PersonalDataView } from './case.schemas.js';
-import { executeCaseCommand, metadataOf, recordPersonalDataAccess } from '../handlers/case.handler.js';
+import { AcknowledgeBody, CaseIdParams, CaseList, CaseListQuery, NotifyCaseBody, PersonalDataQuery, PersonalDataView } from './case.schemas.js';
+import { CaseView } from './case-views.schemas.js';
+import { toCaseSummary, toCaseView } from './case-views.js';
+import { personalDataAccess } from './personal-data-access.js';
+import { executeCaseCommand, loadCase, metadataOf, recordPersonalDataAccess } from '../handlers/case.handler.js';
 
 const TAG = ['cases'];
 
-export function toCaseView(c: CaseRecord, now: Date): CaseView {
-  const a = c.acknowledgement as CaseView['acknowledgement'] & { caseId?: string } | null;
-  const attributes = { ...(c.attributes as CaseView['attributes'] & Record<string, unknown>) };
-  delete (attributes as Record<string, unknown>).nationalContactPointIds;
-  return {
-    caseId: c.caseId,
-    version: c.version,
-    status: c.status as CaseView['status'],
-    situation: c.situation as CaseView['situation'],
-    notifyingOrganisationId: c.notifyingOrganisationId,
-    notifiedAt: c.notifiedAt,
-    acknowledgementDueAt: c.acknowledgementDueAt,
-    acknowledgementOverdue: c.acknowledgedAt === null && new Date(c.acknowledgementDueAt) < now,
-    ...(a
-      ? {
-          acknowledgement: {
-            acknowledgedBy: a.acknowledgedBy,
-            acknowledgedAt: a.acknowledgedAt,
-            keyContactId: a.keyContactId,
-            alternateContactId: a.alternateContactId,
-            regionalCentreId: a.regionalCentreId,
-            late: a.late,
-          },
-        }
-      : {}),
-    minor: c.minor,
-    attributes,
-    participants: c.participants,
-  };
-}
-
-const PERSONAL_READERS = new Set(['notifier', 'national_contact_point', 'regional_centre']);
 const CursorSchema = z.object({ before: z.uuid() });
 
 export async function caseRoutes(app: FastifyInstance, ctx: ReferralsContext): Promise<void> {
@@ -74,7 +45,7 @@ export async function caseRoutes(app: FastifyInstance, ctx: ReferralsContext): P
         const person = body.person ?? {};
         const personalDataFields = Object.keys(person).sort();
         const birthYear = body.birthYear ?? (person.birthDate ? Number(person.birthDate.slice(0, 4)) : null);
-        await executeCaseCommand(ctx, tx, caseId, {
+        const result = await executeCaseCommand(ctx, tx, caseId, {
           type: 'NotifyCase',
           data: {
             caseId,
@@ -102,7 +73,7 @@ export async function caseRoutes(app: FastifyInstance, ctx: ReferralsContext): P
         return {
           statusCode: 201,
           headers: { location: `/v1/cases/${caseId}`, etag: etag(created.version) },
-          body: toCaseView(created, now),
+          body: toCaseView(created, result.state, principal.orgId, now, ctx.views),
         };
       });
       ctx.committed();
@@ -114,12 +85,23 @@ export async function caseRoutes(app: FastifyInstance, ctx: ReferralsContext): P
     '/v1/cases/:caseId',
     {
       config: { access: { roles: ['case_officer', 'notifier', 'consular_officer', 'service_provider', 'child_protection_officer', 'proceedings_coordinator'] } },
-      schema: { tags: TAG, summary: 'Read a case', params: CaseIdParams, response: { 200: CaseView } },
+      schema: {
+        tags: TAG,
+        summary: 'Read a case (the view your purpose allows)',
+        description:
+          'One schema per purpose, told apart by `view`: the national contact point and its regional centre see the whole file, the notifying partner what it follows, a service provider its own referrals, child protection the child’s situation; fields outside the purpose are absent.',
+        params: CaseIdParams,
+        response: { 200: CaseView },
+      },
     },
     async (request, reply) => {
-      const found = await findCaseForOrganisation(ctx.db, schema, request.params.caseId, request.principal.orgId);
-      if (!found) throw notFound('case');
-      return reply.header('etag', etag(found.version)).send(toCaseView(found, ctx.clock()));
+      // One transaction: the read model row and the folded stream are the same version.
+      const { found, loaded } = await ctx.db.transaction().execute(async (tx) => {
+        const found = await findCaseForOrganisation(tx, schema, request.params.caseId, request.principal.orgId);
+        if (!found) throw notFound('case');
+        return { found, loaded: await loadCase(ctx, tx, found.caseId) };
+      });
+      return reply.header('etag', etag(loaded.version)).send(toCaseView(found, loaded.state, request.principal.orgId, ctx.clock(), ctx.views));
     },
   );
 
@@ -150,7 +132,7 @@ export async function caseRoutes(app: FastifyInstance, ctx: ReferralsContext): P
       const page = rows.slice(0, q.limit);
       const last = page.at(-1);
       return {
-        items: page.map((c) => toCaseView(c, now)),
+        items: page.map((c) => toCaseSummary(c, now)),
         nextCursor: rows.length > q.limit && last ? encodeCursor({ before: last.caseId }) : null,
       };
     },
@@ -179,7 +161,7 @@ export async function caseRoutes(app: FastifyInstance, ctx: ReferralsContext): P
         if (!rc) throw new ProblemError(422, 'unknown-organisation-reference', 'The regional centre is not a registered organisation.', {
           errors: [{ pointer: '/regionalCentreId', in: 'body', code: 'unknown_organisation', message: 'not a registered organisation' }],
         });
-        await executeCaseCommand(ctx, tx, caseId, {
+        const result = await executeCaseCommand(ctx, tx, caseId, {
           type: 'AcknowledgeNotification',
           data: {
             keyContactId: request.body.keyContactId,
@@ -189,7 +171,7 @@ export async function caseRoutes(app: FastifyInstance, ctx: ReferralsContext): P
           metadata: metadataOf(request, now),
         }, ifMatch, request);
         const updated = await findCaseForOrganisation(tx, schema, caseId, request.principal.orgId);
-        return { statusCode: 200, headers: { etag: etag(updated!.version) }, body: toCaseView(updated!, now) };
+        return { statusCode: 200, headers: { etag: etag(result.version) }, body: toCaseView(updated!, result.state, request.principal.orgId, now, ctx.views) };
       });
       ctx.committed();
       return sendIdempotent(reply as unknown as FastifyReply, answer);
@@ -199,12 +181,12 @@ export async function caseRoutes(app: FastifyInstance, ctx: ReferralsContext): P
   r.get(
     '/v1/cases/:caseId/personal-data',
     {
-      config: { access: { roles: ['case_officer', 'notifier'] } },
+      config: { access: { roles: ['case_officer', 'notifier', 'service_provider', 'child_protection_officer', 'consular_officer'] } },
       schema: {
         tags: TAG,
         summary: 'Read the personal data of a case (recorded)',
         description:
-          'Decrypts the vault for the notifying organisation and the contact points of the case. Every read is recorded as `PersonalDataAccessed` (who, which case, which purpose) before the data is returned.',
+          'Decrypts the fields your purpose needs: everything for the notifying organisation and the contact points; for other participants only their fields, and only while the person’s consent to share with them stands (a provider: the contact data of its own open referral). Every read is recorded as `PersonalDataAccessed` (who, which case, which purpose, which fields) before the data is returned. After erasure the answer is `erased`.',
         params: CaseIdParams,
         querystring: PersonalDataQuery,
         response: { 200: PersonalDataView },
@@ -212,20 +194,18 @@ export async function caseRoutes(app: FastifyInstance, ctx: ReferralsContext): P
     },
     async (request) => {
       const { caseId } = request.params;
-      const now = ctx.clock();
       const result = await ctx.db.transaction().execute(async (tx) => {
-        const c = await visibleOr404(ctx, tx, caseId, request);
-        if (!c.callerPurposes.some((p) => PERSONAL_READERS.has(p))) {
-          throw new ProblemError(403, 'purpose-not-allowed', 'Your organisation does not take part in this case for a purpose that needs personal data.');
-        }
-        const data = await ctx.vault.get(tx, caseId);
-        const fields = data.status === 'present' ? Object.keys(data.data).sort() : [];
-        await recordPersonalDataAccess(ctx, tx, caseId, { purpose: request.query.purpose, fields }, request);
+        await visibleOr404(ctx, tx, caseId, request);
+        const { state } = await loadCase(ctx, tx, caseId);
+        const fields = personalDataAccess(state, request.principal.orgId);
+        const data = fields === 'all' ? await ctx.vault.get(tx, caseId) : await ctx.vault.get(tx, caseId, fields);
+        const read = data.status === 'present' ? Object.keys(data.data).sort() : [];
+        await recordPersonalDataAccess(ctx, tx, caseId, { purpose: request.query.purpose, fields: read }, request);
         return data;
       });
       ctx.committed();
       if (result.status === 'present') return { caseId, status: 'present' as const, data: result.data };
-      if (result.status === 'erased') return { caseId, status: 'erased' as const, erasedAt: String(result.erasedAt) };
+      if (result.status === 'erased') return { caseId, status: 'erased' as const, erasedAt: new Date(result.erasedAt).toISOString() };
       return { caseId, status: 'absent' as const };
     },
   );

@@ -7,6 +7,7 @@ import {
   ReferralSituation,
   Sex,
 } from '@trm/contracts';
+import { CaseSummary } from './case-views.schemas.js';
 
 /**
  * Personal data of the person notified. It goes to the vault (encrypted per case) and never into
@@ -99,48 +100,8 @@ export const AcknowledgeBody = z
 
 export const CaseIdParams = z.strictObject({ caseId: z.uuid() });
 
-export const CaseView = z.object({
-  caseId: z.uuid(),
-  version: z.number().int(),
-  status: z.enum(['notified', 'acknowledged']),
-  situation: ReferralSituation,
-  notifyingOrganisationId: z.string(),
-  notifiedAt: z.string(),
-  acknowledgementDueAt: z.string(),
-  acknowledgementOverdue: z.boolean(),
-  acknowledgement: z
-    .object({
-      acknowledgedBy: z.string(),
-      acknowledgedAt: z.string(),
-      keyContactId: z.string(),
-      alternateContactId: z.string(),
-      regionalCentreId: z.string(),
-      late: z.boolean(),
-    })
-    .optional(),
-  minor: z.boolean(),
-  attributes: z.object({
-    countryOfIdentification: CountryCode,
-    countryOfExploitation: CountryCode,
-    identificationDate: IsoDate,
-    formsOfExploitation: z.array(ExploitationForm),
-    sex: Sex,
-    ageAtIdentification: z.number().int().nullable(),
-    birthYear: z.number().int().nullable(),
-    ageBand: z.string().nullable(),
-    citizenship: CountryCode,
-    traffickedAcrossBorders: z.boolean(),
-    recruiterRelation: RecruiterRelation,
-    returnWanted: z.boolean(),
-    plannedReturnDate: IsoDate.nullable(),
-    personalDataFields: z.array(z.string()),
-  }),
-  participants: z.array(z.object({ organisationId: z.string(), purpose: z.string() })),
-});
-export type CaseView = z.infer<typeof CaseView>;
-
 export const CaseListQuery = z.strictObject({
-  status: z.enum(['notified', 'acknowledged']).optional(),
+  status: z.enum(['notified', 'acknowledged', 'closed']).optional(),
   situation: ReferralSituation.optional(),
   overdue: z.enum(['true', 'false']).optional().describe('Acknowledgement overdue (policy: 2 days after notification).'),
   limit: z.coerce.number().int().min(1).max(100).default(25),
@@ -148,12 +109,12 @@ export const CaseListQuery = z.strictObject({
 });
 
 export const CaseList = z.object({
-  items: z.array(CaseView),
+  items: z.array(CaseSummary),
   nextCursor: z.string().nullable(),
 });
 
 export const PersonalDataQuery = z.strictObject({
-  purpose: z.enum(['case_management', 'assistance', 'return']).describe('Why the data is read; the read is recorded.'),
+  purpose: z.enum(['case_management', 'assistance', 'return', 'child_protection', 'travel_documents']).describe('Why the data is read; the read is recorded.'),
 });
 
 export const PersonalDataView = z.object({

@@ -1,0 +1,274 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { v7 as uuidv7 } from 'uuid';
+import type { z } from 'zod';
+import type { InformationItem, Role } from '@trm/contracts';
+import { ProblemError, etag, notFound, parseIfMatch, runIdempotent, sendIdempotent } from '@trm/platform';
+import type { Transaction } from 'kysely';
+import type { ReferralsContext } from '../context.js';
+import type { CaseCommand, OrganisationRef } from '../domain/case.commands.js';
+import { executeCaseCommand, metadataOf } from '../handlers/case.handler.js';
+import { findCaseForOrganisation } from '../repositories/case.repository.js';
+import { CaseIdParams, type PersonInput } from './case.schemas.js';
+import * as B from './case-commands.schemas.js';
+import { CaseCreated, CaseView } from './case-views.schemas.js';
+import { toCaseView } from './case-views.js';
+
+type CommandBody = Omit<CaseCommand, 'metadata'>;
+
+interface CommandRoute {
+  url: string;
+  roles: Role[];
+  summary: string;
+  description: string;
+  params?: z.ZodType;
+  body: z.ZodType;
+  /** The command creates something with a fresh id: 201 with `{ id, case }`. */
+  creates?: boolean;
+  /** Registry reads, before the transaction (on PGlite the transaction holds the only connection). */
+  prepare?: (ctx: ReferralsContext, body: any) => Promise<Record<string, OrganisationRef>>;
+  command: (body: any, params: any, orgs: Record<string, OrganisationRef>, newId: string) => CommandBody;
+  /** Writes that commit with the events (the vault). */
+  inTransaction?: (ctx: ReferralsContext, tx: Transaction<any>, caseId: string, body: any) => Promise<void>;
+}
+
+async function organisation(ctx: ReferralsContext, id: string, pointer: string): Promise<OrganisationRef> {
+  const org = await ctx.orgs.get(id);
+  if (!org) {
+    throw new ProblemError(422, 'unknown-organisation-reference', 'The request names an organisation that is not registered.', {
+      errors: [{ pointer, in: 'body', code: 'unknown_organisation', message: 'not a registered organisation' }],
+    });
+  }
+  return { id: org.id, type: org.type, active: org.active };
+}
+
+const COORDINATOR: Role[] = ['case_officer'];
+const REFERRAL = '/v1/cases/:caseId/service-referrals/:referralId';
+
+const ROUTES: CommandRoute[] = [
+  {
+    url: '/v1/cases/:caseId/information-requests',
+    roles: COORDINATOR,
+    summary: 'Request missing information',
+    description: 'Records `InformationRequested` (national contact point). The organisation asked has *policy* 7 days to answer, else the request shows as overdue in GET /v1/deadlines.',
+    body: B.RequestInformationBody,
+    creates: true,
+    command: (b, _p, _o, id) => ({ type: 'RequestInformation', data: { informationRequestId: id, requestedFrom: b.requestedFrom, items: b.items } }),
+  },
+  {
+    url: '/v1/cases/:caseId/information-requests/:informationRequestId/answer',
+    roles: ['notifier', 'case_officer'],
+    summary: 'Provide the information requested',
+    description:
+      'Records `InformationProvided` with the names of the items given, the required items still missing and the completeness score. The values go to the vault, encrypted, never into the event.',
+    params: B.InformationRequestParams,
+    body: B.ProvideInformationBody,
+    command: (b, p) => ({ type: 'ProvideInformation', data: { informationRequestId: p.informationRequestId, items: Object.keys(b.person).sort() as InformationItem[] } }),
+    inTransaction: async (ctx, tx, caseId, b: { person: PersonInput }) => {
+      if (Object.keys(b.person).length > 0) await ctx.vault.put(tx, caseId, b.person);
+    },
+  },
+  {
+    url: '/v1/cases/:caseId/victim-status',
+    roles: COORDINATOR,
+    summary: 'Record the victim status determined',
+    description: 'Records `VictimStatusDetermined` (possible / actual / not_a_victim) and the type of body that decided.',
+    body: B.VictimStatusBody,
+    command: (b) => ({ type: 'DetermineVictimStatus', data: b }),
+  },
+  {
+    url: '/v1/cases/:caseId/reflection-period',
+    roles: COORDINATOR,
+    summary: 'Grant a reflection period',
+    description: 'Records `ReflectionPeriodGranted`: at least 30 days (Council of Europe Convention Art. 13), at most *policy* 90 days.',
+    body: B.GrantReflectionBody,
+    command: (b) => ({ type: 'GrantReflectionPeriod', data: b }),
+  },
+  {
+    url: '/v1/cases/:caseId/reflection-period/end',
+    roles: COORDINATOR,
+    summary: 'End the reflection period',
+    description: 'Records `ReflectionPeriodEnded`.',
+    body: B.EndReflectionBody,
+    command: (b) => ({ type: 'EndReflectionPeriod', data: b }),
+  },
+  {
+    url: '/v1/cases/:caseId/consents',
+    roles: ['case_officer', 'notifier'],
+    summary: 'Record informed consent for a purpose',
+    description: 'Records `ConsentRecorded`. `sharing` names the organisation the data may be shared with. Notification never implies consent to cooperate with law enforcement.',
+    body: B.ConsentBody,
+    prepare: async (ctx, b): Promise<Record<string, OrganisationRef>> => (b.sharingWith ? { sharingWith: await organisation(ctx, b.sharingWith, '/sharingWith') } : {}),
+    command: (b) => ({ type: 'RecordConsent', data: { purpose: b.purpose, sharingWith: b.sharingWith ?? null, givenOn: b.givenOn } }),
+  },
+  {
+    url: '/v1/cases/:caseId/consents/withdrawal',
+    roles: ['case_officer', 'notifier'],
+    summary: 'Withdraw consent (takes effect at once)',
+    description:
+      'Records `ConsentWithdrawn` and, in the same transaction, `ServiceReferralClosed` for every open referral that relied on it. The next personal-data read by an organisation that relied on the consent is refused.',
+    body: B.WithdrawConsentBody,
+    command: (b) => ({ type: 'WithdrawConsent', data: { purpose: b.purpose, sharingWith: b.sharingWith ?? null, withdrawnOn: b.withdrawnOn } }),
+  },
+  {
+    url: '/v1/cases/:caseId/participants',
+    roles: COORDINATOR,
+    summary: 'Add a participant with a purpose',
+    description: 'Records `ParticipantAdded`. The organisation then sees the view of the case its purpose needs.',
+    body: B.AddParticipantBody,
+    prepare: async (ctx, b) => ({ organisation: await organisation(ctx, b.organisationId, '/organisationId') }),
+    command: (b, _p, o) => ({ type: 'AddParticipant', data: { organisation: o.organisation!, purpose: b.purpose } }),
+  },
+  {
+    url: '/v1/cases/:caseId/participants/removal',
+    roles: COORDINATOR,
+    summary: 'Remove a participant',
+    description: 'Records `ParticipantRemoved`. A child case keeps at least one child protection participant.',
+    body: B.RemoveParticipantBody,
+    command: (b) => ({ type: 'RemoveParticipant', data: b }),
+  },
+  {
+    url: '/v1/cases/:caseId/service-referrals',
+    roles: COORDINATOR,
+    summary: 'Refer the person to a service provider',
+    description:
+      'Records `ServiceReferralMade` (and `ParticipantAdded` for the provider). Refused with 409 `service-referral-refused` naming every unmet gate: consent for assistance, consent for sharing with that provider, child protection as participant for a child, a provider able to provide services, an open case.',
+    body: B.MakeReferralBody,
+    creates: true,
+    prepare: async (ctx, b) => ({ provider: await organisation(ctx, b.providerOrganisationId, '/providerOrganisationId') }),
+    command: (b, _p, o, id) => ({ type: 'MakeServiceReferral', data: { referralId: id, service: b.service, provider: o.provider! } }),
+  },
+  {
+    url: `${REFERRAL}/assignment`,
+    roles: COORDINATOR,
+    summary: 'Assign a provider to a referral created from a hand-over',
+    description: 'Records `ServiceReferralAssigned`; the same gates as making a referral apply.',
+    params: B.ReferralParams,
+    body: B.AssignReferralBody,
+    prepare: async (ctx, b) => ({ provider: await organisation(ctx, b.providerOrganisationId, '/providerOrganisationId') }),
+    command: (_b, p, o) => ({ type: 'AssignServiceReferral', data: { referralId: p.referralId, provider: o.provider! } }),
+  },
+  {
+    url: `${REFERRAL}/acceptance`,
+    roles: ['service_provider'],
+    summary: 'Accept a referral (its provider)',
+    description: 'Records `ServiceReferralAccepted`.',
+    params: B.ReferralParams,
+    body: B.AcceptReferralBody,
+    command: (_b, p) => ({ type: 'AcceptServiceReferral', data: { referralId: p.referralId } }),
+  },
+  {
+    url: `${REFERRAL}/decline`,
+    roles: ['service_provider'],
+    summary: 'Decline a referral (its provider)',
+    description: 'Records `ServiceReferralDeclined` with the reason.',
+    params: B.ReferralParams,
+    body: B.DeclineReferralBody,
+    command: (b, p) => ({ type: 'DeclineServiceReferral', data: { referralId: p.referralId, reason: b.reason } }),
+  },
+  {
+    url: `${REFERRAL}/assistance`,
+    roles: ['service_provider'],
+    summary: 'Record assistance delivered and its cost',
+    description: 'Records `AssistanceDelivered`: period, cost and ISO 4217 currency (amount as a decimal string).',
+    params: B.ReferralParams,
+    body: B.AssistanceBody,
+    command: (b, p) => ({ type: 'RecordAssistanceDelivered', data: { referralId: p.referralId, ...b } }),
+  },
+  {
+    url: `${REFERRAL}/closure`,
+    roles: ['service_provider', 'case_officer'],
+    summary: 'Close a referral',
+    description: 'Records `ServiceReferralClosed`: `completed` by its provider after acceptance, or `cancelled`.',
+    params: B.ReferralParams,
+    body: B.CloseReferralBody,
+    command: (b, p) => ({ type: 'CloseServiceReferral', data: { referralId: p.referralId, reason: b.reason } }),
+  },
+  {
+    url: '/v1/cases/:caseId/monitoring-contacts',
+    roles: ['case_officer', 'child_protection_officer'],
+    summary: 'Record a monitoring contact',
+    description: 'Records `MonitoringContactRecorded` (no free text: it would invite personal data into an event).',
+    body: B.MonitoringBody,
+    command: (b) => ({ type: 'RecordMonitoringContact', data: b }),
+  },
+  {
+    url: '/v1/cases/:caseId/risk-flags',
+    roles: ['case_officer', 'child_protection_officer', 'service_provider', 'notifier'],
+    summary: 'Raise a risk flag',
+    description: 'Records `RiskFlagRaised` (re-trafficking, lost contact, threat). Any participant may raise one.',
+    body: B.RiskFlagBody,
+    command: (b) => ({ type: 'RaiseRiskFlag', data: b }),
+  },
+  {
+    url: '/v1/cases/:caseId/closure',
+    roles: COORDINATOR,
+    summary: 'Close the case',
+    description: 'Records `CaseClosed`; open referrals close with it. A closed case refuses changes (409 `case-closed`) until reopened.',
+    body: B.CloseCaseBody,
+    command: (b) => ({ type: 'CloseCase', data: b }),
+  },
+  {
+    url: '/v1/cases/:caseId/reopening',
+    roles: COORDINATOR,
+    summary: 'Reopen a closed case',
+    description: 'Records `CaseReopened`.',
+    body: B.ReopenCaseBody,
+    command: (b) => ({ type: 'ReopenCase', data: b }),
+  },
+  {
+    url: '/v1/cases/:caseId/personal-data/erasure',
+    roles: COORDINATOR,
+    summary: 'Erase the personal data (crypto-shredding)',
+    description: 'Destroys the case’s vault key and records `PersonalDataErased`. The events stay; reads of personal data then answer `erased`.',
+    body: B.EraseBody,
+    command: (b) => ({ type: 'ErasePersonalData', data: b }),
+    inTransaction: async (ctx, tx, caseId) => void (await ctx.vault.erase(tx, caseId)),
+  },
+];
+
+export async function caseCommandRoutes(app: FastifyInstance, ctx: ReferralsContext): Promise<void> {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  for (const def of ROUTES) {
+    r.post(
+      def.url,
+      {
+        config: { access: { roles: def.roles } },
+        schema: {
+          tags: ['cases'],
+          summary: def.summary,
+          description: `${def.description} Send \`If-Match\` with the case ETag to act only on the version you read, and \`Idempotency-Key\` to retry safely.`,
+          params: def.params ?? CaseIdParams,
+          body: def.body,
+          response: def.creates ? { 201: CaseCreated } : { 200: CaseView },
+        },
+      },
+      async (request: FastifyRequest, reply) => {
+        const params = request.params as { caseId: string };
+        const caseId = params.caseId;
+        const body = request.body;
+        const orgId = request.principal.orgId;
+        const ifMatch = parseIfMatch(request);
+        const now = ctx.clock();
+        const orgs = def.prepare ? await def.prepare(ctx, body) : {};
+        const newId = uuidv7();
+        const answer = await runIdempotent({ db: ctx.db, schema: ctx.schema, request }, async (tx) => {
+          if (!(await findCaseForOrganisation(tx, ctx.schema, caseId, orgId))) throw notFound('case');
+          const command = { ...def.command(body, params, orgs, newId), metadata: metadataOf(request, now) } as CaseCommand;
+          const result = await executeCaseCommand(ctx, tx, caseId, command, ifMatch, request);
+          if (def.inTransaction) await def.inTransaction(ctx, tx, caseId, body);
+          const record = await findCaseForOrganisation(tx, ctx.schema, caseId, orgId);
+          if (!record) throw notFound('case');
+          const view = toCaseView(record, result.state, orgId, now, ctx.views);
+          return {
+            statusCode: def.creates ? 201 : 200,
+            headers: { etag: etag(result.version) },
+            body: def.creates ? { id: newId, case: view } : view,
+          };
+        });
+        ctx.committed();
+        return sendIdempotent(reply as unknown as FastifyReply, answer);
+      },
+    );
+  }
+}

@@ -1,0 +1,224 @@
+import { z } from 'zod';
+import {
+  ClosureReason,
+  ConsentPurpose,
+  CountryCode,
+  DeadlineKind,
+  ExploitationForm,
+  InformationItem,
+  IsoDate,
+  Money,
+  RecruiterRelation,
+  ReferralSituation,
+  ServiceType,
+  Sex,
+} from '@trm/contracts';
+
+/**
+ * One view per purpose (DOMAIN: each participant sees only the fields its purpose needs). The
+ * response schema strips anything else, so a field outside the purpose is absent, not null.
+ */
+export const CaseStatus = z.enum(['notified', 'acknowledged', 'closed']);
+
+const Acknowledgement = z.object({
+  acknowledgedBy: z.string(),
+  acknowledgedAt: z.string(),
+  keyContactId: z.string(),
+  alternateContactId: z.string(),
+  regionalCentreId: z.string(),
+  late: z.boolean(),
+});
+
+export const CaseAttributes = z.object({
+  countryOfIdentification: CountryCode,
+  countryOfExploitation: CountryCode,
+  identificationDate: IsoDate,
+  formsOfExploitation: z.array(ExploitationForm),
+  sex: Sex,
+  ageAtIdentification: z.number().int().nullable(),
+  birthYear: z.number().int().nullable(),
+  ageBand: z.string().nullable(),
+  citizenship: CountryCode,
+  traffickedAcrossBorders: z.boolean(),
+  recruiterRelation: RecruiterRelation,
+  returnWanted: z.boolean(),
+  plannedReturnDate: IsoDate.nullable(),
+  personalDataFields: z.array(z.string()),
+});
+
+const Participant = z.object({ organisationId: z.string(), purpose: z.string() });
+const Completeness = z.object({
+  presentItems: z.array(InformationItem),
+  missingItems: z.array(InformationItem).describe('Required items not yet in the vault.'),
+  score: z.number().int().min(0).max(100).describe('Share of required items present.'),
+});
+const InformationRequestView = z.object({
+  informationRequestId: z.string(),
+  requestedFrom: z.string(),
+  items: z.array(InformationItem),
+  requestedAt: z.string(),
+  dueAt: z.string(),
+  providedItems: z.array(InformationItem).nullable(),
+  providedAt: z.string().nullable(),
+  overdue: z.boolean(),
+});
+const VictimStatusView = z.object({ status: z.string(), deciderBodyType: z.string(), determinedOn: IsoDate });
+const ReflectionView = z.object({
+  periodNumber: z.number().int(),
+  startsOn: IsoDate,
+  endsOn: IsoDate,
+  days: z.number().int(),
+  endedOn: IsoDate.nullable(),
+  endReason: z.string().nullable(),
+  endingSoon: z.boolean(),
+});
+const ConsentView = z.object({ purpose: ConsentPurpose, sharingWith: z.string().nullable(), givenOn: IsoDate });
+const Delivery = z.object({ periodFrom: IsoDate, periodTo: IsoDate, cost: Money });
+export const ReferralView = z.object({
+  referralId: z.string(),
+  service: ServiceType,
+  providerOrgId: z.string().nullable(),
+  status: z.enum(['made', 'accepted', 'declined', 'closed']),
+  returnId: z.string().nullable(),
+  madeAt: z.string(),
+  declineReason: z.string().nullable(),
+  closeReason: z.string().nullable(),
+  deliveries: z.array(Delivery),
+});
+const ReferralSummary = ReferralView.pick({ referralId: true, service: true, providerOrgId: true, status: true });
+const MonitoringView = z.object({ contactedOn: IsoDate, channel: z.string(), wellbeing: z.string(), recordedBy: z.string() });
+const RiskFlagView = z.object({ kind: z.string(), level: z.string(), raisedBy: z.string(), raisedAt: z.string() });
+const ClosureView = z.object({ reason: ClosureReason, closedAt: z.string() });
+const DeadlineView = z.object({ deadlineId: z.string(), kind: DeadlineKind, dueAt: z.string(), met: z.boolean(), missed: z.boolean() });
+
+const base = {
+  caseId: z.uuid(),
+  version: z.number().int(),
+  status: CaseStatus,
+  minor: z.boolean(),
+};
+
+export const NationalContactPointCaseView = z
+  .object({
+    view: z.literal('national_contact_point'),
+    ...base,
+    situation: ReferralSituation,
+    notifyingOrganisationId: z.string(),
+    notifiedAt: z.string(),
+    acknowledgementDueAt: z.string(),
+    acknowledgementOverdue: z.boolean(),
+    acknowledgement: Acknowledgement.optional(),
+    attributes: CaseAttributes,
+    participants: z.array(Participant),
+    completeness: Completeness,
+    informationRequests: z.array(InformationRequestView),
+    victimStatus: VictimStatusView.optional(),
+    reflectionPeriod: ReflectionView.optional(),
+    consents: z.array(ConsentView),
+    referrals: z.array(ReferralView),
+    monitoringContacts: z.array(MonitoringView),
+    riskFlags: z.array(RiskFlagView),
+    closure: ClosureView.optional(),
+    personalDataErasedAt: z.string().optional(),
+    deadlines: z.array(DeadlineView),
+  })
+  .meta({ id: 'NationalContactPointCaseView', description: 'The whole case file: the national contact point and its regional centre.' });
+
+export const NotifierCaseView = z
+  .object({
+    view: z.literal('notifier'),
+    ...base,
+    situation: ReferralSituation,
+    notifyingOrganisationId: z.string(),
+    notifiedAt: z.string(),
+    acknowledgementDueAt: z.string(),
+    acknowledgementOverdue: z.boolean(),
+    acknowledgement: Acknowledgement.optional(),
+    attributes: CaseAttributes,
+    participants: z.array(Participant),
+    completeness: Completeness,
+    informationRequests: z.array(InformationRequestView).describe('Requests addressed to your organisation.'),
+    victimStatus: VictimStatusView.optional(),
+    reflectionPeriod: ReflectionView.optional(),
+    closure: ClosureView.optional(),
+  })
+  .meta({ id: 'NotifierCaseView', description: 'What the notifying partner follows: receipt, requests to answer, status, reflection period.' });
+
+export const ServiceProviderCaseView = z
+  .object({
+    view: z.literal('service_provider'),
+    ...base,
+    referrals: z.array(ReferralView).describe('Your own referrals only.'),
+    contactDataAvailable: z
+      .boolean()
+      .describe('True while the person’s consent to share with you stands and a referral of yours is open: then GET …/personal-data?purpose=assistance gives the contact data.'),
+  })
+  .meta({ id: 'ServiceProviderCaseView', description: 'A service provider: its own referrals and whether it may read the contact data to deliver them.' });
+
+export const ChildProtectionCaseView = z
+  .object({
+    view: z.literal('child_protection'),
+    ...base,
+    situation: ReferralSituation,
+    notifiedAt: z.string(),
+    attributes: CaseAttributes.pick({
+      sex: true,
+      ageBand: true,
+      citizenship: true,
+      countryOfIdentification: true,
+      countryOfExploitation: true,
+      formsOfExploitation: true,
+      returnWanted: true,
+      plannedReturnDate: true,
+    }),
+    participants: z.array(Participant),
+    victimStatus: VictimStatusView.optional(),
+    reflectionPeriod: ReflectionView.optional(),
+    referrals: z.array(ReferralSummary),
+    monitoringContacts: z.array(MonitoringView),
+    riskFlags: z.array(RiskFlagView),
+    closure: ClosureView.optional(),
+  })
+  .meta({ id: 'ChildProtectionCaseView', description: 'Child protection (DGASPC): the child’s situation, services, risks and monitoring; no costs, no consents.' });
+
+export const ParticipantCaseView = z
+  .object({ view: z.literal('participant'), ...base, purposes: z.array(z.string()) })
+  .meta({ id: 'ParticipantCaseView', description: 'Any other participant (consulate, police…): that the case exists and why it takes part.' });
+
+export const CaseView = z
+  .discriminatedUnion('view', [NationalContactPointCaseView, NotifierCaseView, ServiceProviderCaseView, ChildProtectionCaseView, ParticipantCaseView])
+  .meta({ id: 'CaseView' });
+export type CaseView = z.infer<typeof CaseView>;
+
+export const CaseCreated = z.object({ id: z.string().describe('Id of what the command created.'), case: CaseView });
+
+export const CaseSummary = z.object({
+  caseId: z.uuid(),
+  version: z.number().int(),
+  status: CaseStatus,
+  minor: z.boolean(),
+  notifiedAt: z.string(),
+  acknowledgementDueAt: z.string(),
+  acknowledgementOverdue: z.boolean(),
+  purposes: z.array(z.string()).describe('Why your organisation takes part.'),
+});
+
+export const TimelineEntry = z.object({
+  position: z.string().describe('Global position: entries are in the order they were recorded.'),
+  type: z.string(),
+  recordedAt: z.string(),
+  organisationId: z.string().describe('Who did it.'),
+  actor: z.string().optional().describe('The user, for the contact points only.'),
+  data: z.record(z.string(), z.unknown()).optional().describe('Present when your purpose allows the event’s details.'),
+});
+export const Timeline = z.object({ caseId: z.uuid(), entries: z.array(TimelineEntry) });
+
+export const DeadlineItem = z.object({
+  caseId: z.uuid(),
+  deadlineId: z.string(),
+  kind: DeadlineKind,
+  dueAt: z.string(),
+  state: z.enum(['due', 'ending_soon', 'overdue']),
+  missedRecorded: z.boolean(),
+});
+export const DeadlineList = z.object({ items: z.array(DeadlineItem), nextCursor: z.string().nullable() });

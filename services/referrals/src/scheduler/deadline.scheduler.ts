@@ -1,0 +1,80 @@
+import { DomainError } from '@trm/contracts';
+import { ConcurrencyError, type EventMetadata } from '@trm/event-store';
+import type { ReferralsContext } from '../context.js';
+import { runCaseCommand } from '../handlers/case.handler.js';
+import { findMissedDeadlines } from '../repositories/deadline.repository.js';
+
+export interface DeadlineScheduler {
+  /** One pass: records DeadlineMissed for every deadline past due; returns how many this pass recorded. */
+  scanOnce(): Promise<number>;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+const ACTOR = 'system:deadline-scheduler';
+
+/**
+ * Records `DeadlineMissed` from the deadlines table and the clock. Replicas may all run it: each
+ * append names the case version it read (expected version) and the decider refuses a second
+ * DeadlineMissed for the same deadline id, so a race records it once and the loser moves on.
+ */
+export function createDeadlineScheduler(
+  ctx: ReferralsContext,
+  opts: { intervalMs: number; batchSize?: number; onError?: (err: unknown) => void },
+): DeadlineScheduler {
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<number> | undefined;
+
+  async function scanOnce(): Promise<number> {
+    const now = ctx.clock();
+    const due = await findMissedDeadlines(ctx.db, ctx.schema, now, opts.batchSize ?? 100);
+    let recorded = 0;
+    for (const d of due) {
+      const metadata: EventMetadata = { actor: ACTOR, organisation: 'system', correlationId: `deadline:${d.caseId}:${d.deadlineId}`, causationId: null, requestId: null };
+      try {
+        await ctx.db.transaction().execute((tx) =>
+          runCaseCommand(
+            ctx,
+            tx,
+            d.caseId,
+            { type: 'RecordDeadlineMissed', data: { deadlineId: d.deadlineId }, metadata: { now, actor: ACTOR, organisationId: 'system', organisationType: null } },
+            d.version,
+            metadata,
+          ),
+        );
+        recorded++;
+        ctx.committed();
+      } catch (err) {
+        // Another replica recorded it, or the case moved on since we read it: the next pass decides again.
+        if (err instanceof DomainError || err instanceof ConcurrencyError) continue;
+        throw err;
+      }
+    }
+    return recorded;
+  }
+
+  const tick = () => {
+    if (running) return;
+    running = scanOnce()
+      .catch((err) => {
+        opts.onError?.(err);
+        return 0;
+      })
+      .finally(() => {
+        running = undefined;
+      });
+  };
+
+  return {
+    scanOnce,
+    start() {
+      if (!timer) timer = setInterval(tick, opts.intervalMs);
+      timer.unref?.();
+    },
+    async stop() {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+      await running;
+    },
+  };
+}
