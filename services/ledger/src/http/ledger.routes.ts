@@ -1,0 +1,302 @@
+import { Readable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { EventEnvelope } from '@trm/contracts';
+import { ProblemError, decodeCursor, encodeCursor } from '@trm/platform';
+import type { LedgerContext } from '../context.js';
+import { AGGREGATES, replay } from '../domain/aggregate-registry.js';
+import {
+  type StoredEntry,
+  findEntry,
+  findEntryByEventId,
+  headAt,
+  latestHead,
+  readCaseEntries,
+  readEntries,
+  readStreamEntriesAsOf,
+} from '../repositories/ledger.repository.js';
+import {
+  CaseIdParams,
+  ConsistencyProofView,
+  ConsistencyQuery,
+  EntriesQuery,
+  EntryView,
+  EventIdParams,
+  HistoryQuery,
+  HistoryView,
+  InclusionProofView,
+  InclusionQuery,
+  IndexParams,
+  JwksView,
+  StateQuery,
+  StateView,
+  TreeHeadView,
+  TreeSizeParams,
+} from './ledger.schemas.js';
+
+const TAG = ['ledger'];
+/** Auditors and national contact points only (issue 6); roles first, organisation type below. */
+const ACCESS = { access: { roles: ['auditor', 'case_officer'] as const } } as const;
+const LEDGER_ORG_TYPES = new Set(['auditor', 'national_contact_point']);
+const EXPORT_PAGE = 1000;
+const HistoryCursor = z.object({ after: z.number().int().min(-1) });
+
+function rangeProblem(unmet: string[], detail: string): ProblemError {
+  return new ProblemError(422, 'invalid-ledger-range', detail, { unmet });
+}
+
+function entryView(e: StoredEntry): z.infer<typeof EntryView> {
+  return { index: e.index, leafHash: e.leafHash, event: JSON.parse(e.eventJson) as EventEnvelope };
+}
+
+export async function ledgerRoutes(app: FastifyInstance, ctx: LedgerContext): Promise<void> {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const { db, schema, tree } = ctx;
+
+  // Runs after the host's authentication (parent hooks first), before validation: a caller of
+  // the wrong kind of organisation learns nothing about what it asked.
+  app.addHook('onRequest', async (request) => {
+    if (request.is404) return;
+    if (!LEDGER_ORG_TYPES.has(request.principal.orgType)) {
+      throw new ProblemError(403, 'ledger-access-denied', 'Only auditors and national contact points read the ledger.');
+    }
+  });
+
+  /** The default tree size of proofs and exports: the latest signed head's, else all committed. */
+  async function defaultTreeSize(): Promise<number> {
+    const head = await latestHead(db, schema);
+    return head ? head.treeSize : tree.sync();
+  }
+
+  r.get(
+    '/v1/ledger/head',
+    { config: ACCESS, schema: { tags: TAG, summary: 'The latest signed tree head', response: { 200: TreeHeadView } } },
+    async () => {
+      const head = await latestHead(db, schema);
+      if (!head) throw new ProblemError(404, 'ledger-head-not-found', 'No tree head has been signed yet.');
+      return head;
+    },
+  );
+
+  r.get(
+    '/v1/ledger/heads/:treeSize',
+    {
+      config: ACCESS,
+      schema: { tags: TAG, summary: 'The signed head of one tree size', params: TreeSizeParams, response: { 200: TreeHeadView } },
+    },
+    async (request) => {
+      const head = await headAt(db, schema, request.params.treeSize);
+      if (!head) throw new ProblemError(404, 'ledger-head-not-found', 'No head was signed for this tree size.');
+      return head;
+    },
+  );
+
+  r.get(
+    '/v1/ledger/jwks.json',
+    {
+      config: ACCESS,
+      schema: {
+        tags: TAG,
+        summary: 'Public keys that sign tree heads (JWKS)',
+        description: 'Every key ever used stays here after a rotation, so old heads remain verifiable.',
+        response: { 200: JwksView },
+      },
+    },
+    async () => ctx.keys.jwks as z.infer<typeof JwksView>,
+  );
+
+  r.get(
+    '/v1/ledger/entries',
+    {
+      config: ACCESS,
+      schema: {
+        tags: TAG,
+        summary: 'Export entries as NDJSON (streamed)',
+        description:
+          'One canonical JSON object per line: `{"event":…,"index":n,"leafHash":…}`, indexes from `from` (inclusive) to `to` (exclusive). ' +
+          'Without `to`, the export ends at the latest signed head, so `trm-audit verify <export> --head <head> --jwks <jwks>` checks it offline.',
+        querystring: EntriesQuery,
+        produces: ['application/x-ndjson'],
+      },
+    },
+    async (request, reply) => {
+      const from = request.query.from;
+      const size = await tree.sync();
+      const to = request.query.to ?? (await defaultTreeSize());
+      const unmet = [...(from > to ? ['from-after-to'] : []), ...(to > size ? ['to-beyond-ledger'] : [])];
+      if (unmet.length > 0) throw rangeProblem(unmet, `The ledger holds ${size} entries.`);
+      async function* lines(): AsyncGenerator<string> {
+        for (let next = from; next < to; ) {
+          const page = await readEntries(db, schema, next, to, EXPORT_PAGE);
+          if (page.length === 0) return;
+          // Built from the stored canonical text: the bytes hashed are the bytes exported.
+          yield page.map((e) => `{"event":${e.eventJson},"index":${e.index},"leafHash":"${e.leafHash}"}\n`).join('');
+          next = page[page.length - 1]!.index + 1;
+        }
+      }
+      reply.header('trm-ledger-from', String(from)).header('trm-ledger-to', String(to));
+      reply.type('application/x-ndjson; charset=utf-8');
+      return reply.send(Readable.from(lines()));
+    },
+  );
+
+  r.get(
+    '/v1/ledger/entries/:index',
+    { config: ACCESS, schema: { tags: TAG, summary: 'One ledger entry', params: IndexParams, response: { 200: EntryView } } },
+    async (request) => {
+      const entry = await findEntry(db, schema, request.params.index);
+      if (!entry) throw new ProblemError(404, 'ledger-entry-not-found', 'No entry has this index.');
+      return entryView(entry);
+    },
+  );
+
+  r.get(
+    '/v1/ledger/events/:eventId',
+    {
+      config: ACCESS,
+      schema: { tags: TAG, summary: 'The ledger entry of an event', params: EventIdParams, response: { 200: EntryView } },
+    },
+    async (request) => {
+      const entry = await findEntryByEventId(db, schema, request.params.eventId);
+      if (!entry) throw new ProblemError(404, 'ledger-entry-not-found', 'No entry holds this event.');
+      return entryView(entry);
+    },
+  );
+
+  r.get(
+    '/v1/ledger/entries/:index/inclusion-proof',
+    {
+      config: ACCESS,
+      schema: {
+        tags: TAG,
+        summary: 'Inclusion proof of an entry (RFC 9162 §2.1.3)',
+        description: 'Save it with the head and check it offline: `trm-audit inclusion <proof.json> --head <head.json> --jwks <jwks.json>`.',
+        params: IndexParams,
+        querystring: InclusionQuery,
+        response: { 200: InclusionProofView },
+      },
+    },
+    async (request) => {
+      const { index } = request.params;
+      const size = await tree.sync();
+      const treeSize = request.query.treeSize ?? (await defaultTreeSize());
+      const unmet = [...(treeSize > size ? ['tree-size-beyond-ledger'] : []), ...(index >= treeSize ? ['index-beyond-tree-size'] : [])];
+      if (unmet.length > 0) throw rangeProblem(unmet, `The ledger holds ${size} entries; the proof needs index < treeSize ≤ ${size}.`);
+      const entry = await findEntry(db, schema, index);
+      if (!entry) throw new ProblemError(404, 'ledger-entry-not-found', 'No entry has this index.');
+      const view = entryView(entry);
+      return {
+        index,
+        treeSize,
+        leafHash: entry.leafHash,
+        auditPath: tree.tree.inclusionProof(index, treeSize).map((h) => h.toString('hex')),
+        rootHash: tree.tree.root(treeSize).toString('hex'),
+        entry: { index, event: view.event },
+        head: (await headAt(db, schema, treeSize)) ?? null,
+      };
+    },
+  );
+
+  r.get(
+    '/v1/ledger/consistency-proof',
+    {
+      config: ACCESS,
+      schema: {
+        tags: TAG,
+        summary: 'Consistency proof between two tree sizes (RFC 9162 §2.1.4)',
+        description:
+          'Shows the newer tree only appends to the older one. Check offline: `trm-audit consistency <proof.json> --previous-head <old.json> --head <new.json> --jwks <jwks.json>`.',
+        querystring: ConsistencyQuery,
+        response: { 200: ConsistencyProofView },
+      },
+    },
+    async (request) => {
+      const size = await tree.sync();
+      const first = request.query.first;
+      const second = request.query.second ?? (await defaultTreeSize());
+      const unmet = [...(first > second ? ['first-after-second'] : []), ...(second > size ? ['tree-size-beyond-ledger'] : [])];
+      if (unmet.length > 0) throw rangeProblem(unmet, `The ledger holds ${size} entries; the proof needs first ≤ second ≤ ${size}.`);
+      return {
+        firstTreeSize: first,
+        secondTreeSize: second,
+        firstRootHash: tree.tree.root(first).toString('hex'),
+        secondRootHash: tree.tree.root(second).toString('hex'),
+        proof: tree.tree.consistencyProof(first, second).map((h) => h.toString('hex')),
+        firstHead: (await headAt(db, schema, first)) ?? null,
+        secondHead: (await headAt(db, schema, second)) ?? null,
+      };
+    },
+  );
+
+  r.get(
+    '/v1/ledger/cases/:caseId/history',
+    {
+      config: ACCESS,
+      schema: {
+        tags: TAG,
+        summary: "A case's whole history across services, in ledger order",
+        description: 'Every entry whose event names the case (its `data.caseId`), including recorded reads of personal data. Pass `nextCursor` back as `cursor`.',
+        params: CaseIdParams,
+        querystring: HistoryQuery,
+        response: { 200: HistoryView },
+      },
+    },
+    async (request) => {
+      const { caseId } = request.params;
+      const after = request.query.cursor ? decodeCursor(request.query.cursor, HistoryCursor).after : -1;
+      const rows = await readCaseEntries(db, schema, caseId, after, request.query.limit + 1);
+      const page = rows.slice(0, request.query.limit);
+      if (page.length === 0 && after === -1) throw new ProblemError(404, 'ledger-entry-not-found', 'The ledger holds no event of this case.');
+      const last = page.at(-1);
+      return {
+        caseId,
+        items: page.map(entryView),
+        nextCursor: rows.length > page.length && last ? encodeCursor({ after: last.index }) : null,
+      };
+    },
+  );
+
+  r.get(
+    '/v1/ledger/cases/:caseId/state',
+    {
+      config: ACCESS,
+      schema: {
+        tags: TAG,
+        summary: "A case's aggregates as of a ledger index or an instant",
+        description:
+          "Each aggregate of the case (referrals' case file; others as their services land) rebuilt from the ledger with its service's own evolve function. Give exactly one of `atIndex` and `asOf`.",
+        params: CaseIdParams,
+        querystring: StateQuery,
+        response: { 200: StateView },
+      },
+    },
+    async (request) => {
+      const { caseId } = request.params;
+      const { atIndex, asOf } = request.query;
+      if ((atIndex === undefined) === (asOf === undefined)) {
+        throw rangeProblem([atIndex === undefined ? 'as-of-required' : 'as-of-ambiguous'], 'Give exactly one of atIndex and asOf.');
+      }
+      const known = await readCaseEntries(db, schema, caseId, -1, 1);
+      if (known.length === 0) throw new ProblemError(404, 'ledger-entry-not-found', 'The ledger holds no event of this case.');
+      const bound = atIndex !== undefined ? { atIndex } : { at: new Date(asOf!).toISOString() };
+      const aggregates = [];
+      for (const kind of AGGREGATES) {
+        const streamId = `${kind.streamPrefix}${caseId}`;
+        const entries = await readStreamEntriesAsOf(db, schema, kind.service, streamId, bound);
+        if (entries.length === 0) continue;
+        const result = replay(kind, entries.map((e) => ({ index: e.index, event: JSON.parse(e.eventJson) as EventEnvelope })));
+        aggregates.push({
+          service: kind.service,
+          aggregate: kind.aggregate,
+          streamId,
+          version: result.version,
+          lastIndex: result.lastIndex,
+          complete: result.complete,
+          state: result.state,
+        });
+      }
+      return { caseId, atIndex: atIndex ?? null, asOf: asOf ?? null, aggregates };
+    },
+  );
+}

@@ -1,0 +1,43 @@
+import type { ServiceModule } from '@trm/runtime';
+import { LEDGER_SCHEMA } from './constants.js';
+import { startLedgerConsumer } from './consumers/on-any-event.consumer.js';
+import type { LedgerContext } from './context.js';
+import { ledgerRoutes } from './http/ledger.routes.js';
+import { registerLedgerProblems } from './problems.js';
+import { ledgerSettings } from './settings.js';
+import { keyFileFor, loadKeyring, loadOrCreateKeyring } from './signing/signing-keys.js';
+import { startTreeHeadSigner } from './signing/tree-head.signer.js';
+import { TreeCache } from './tree/tree-cache.js';
+
+export const ledgerModule: ServiceModule = {
+  name: 'ledger',
+  schema: LEDGER_SCHEMA,
+  defaultPort: 8085,
+  async mount(host) {
+    const settings = ledgerSettings(host.env);
+    const keyFile = keyFileFor(settings, host.mode);
+    const keys = host.mode === 'embedded' && !settings.LEDGER_SIGNING_KEY_FILE ? await loadOrCreateKeyring(keyFile) : await loadKeyring(keyFile);
+    const tree = new TreeCache(host.db, LEDGER_SCHEMA);
+    const consumer = await startLedgerConsumer({
+      db: host.db,
+      schema: LEDGER_SCHEMA,
+      bus: host.bus,
+      batchSize: settings.LEDGER_BATCH_SIZE,
+      logger: host.app.log,
+      metrics: host.metrics,
+    });
+    const signer = startTreeHeadSigner({
+      db: host.db,
+      schema: LEDGER_SCHEMA,
+      tree,
+      keys,
+      policy: { intervalMs: settings.LEDGER_SIGN_INTERVAL_SECONDS * 1000, everyEntries: settings.LEDGER_SIGN_EVERY_ENTRIES },
+      clock: host.clock,
+      onError: (err) => host.app.log.error({ err }, 'ledger: signing a tree head failed, will retry'),
+    });
+    const ctx: LedgerContext = { db: host.db, schema: LEDGER_SCHEMA, tree, keys, signer };
+    registerLedgerProblems();
+    await host.app.register(ledgerRoutes, ctx);
+    return { consumers: [consumer], stop: () => signer.stop() };
+  },
+};

@@ -1,0 +1,145 @@
+import { type EventEnvelope } from '@trm/contracts';
+import type { DbOrTx } from '@trm/event-store';
+import { canonicalJson } from '@trm/event-store';
+import { entryLeafHash, type SignedTreeHead } from '@trm/audit';
+import { sql } from 'kysely';
+
+export interface StoredEntry {
+  index: number;
+  leafHash: string;
+  /** Canonical JSON of the event as published. */
+  eventJson: string;
+}
+
+const t = (schema: string, table: string) => sql.table(`${schema}.${table}`);
+
+/** The case an event is about: its data's caseId, when it has one. */
+export function caseIdOf(envelope: EventEnvelope): string | null {
+  const id = envelope.data.caseId;
+  return typeof id === 'string' && id.length > 0 && id.length <= 128 ? id : null;
+}
+
+/**
+ * Gives the event the next ledger index and stores it with its leaf hash, in the consumer's
+ * transaction. The counter row stays locked until that transaction ends, so indexes are
+ * committed in order and without gaps even with several replicas consuming.
+ */
+export async function appendEntry(tx: DbOrTx, schema: string, envelope: EventEnvelope): Promise<number> {
+  const { rows } = await sql<{ index: string }>`
+    update ${t(schema, 'ledger_counter')} set next_index = next_index + 1
+    returning (next_index - 1)::text as index`.execute(tx);
+  const index = Number(rows[0]!.index);
+  const eventJson = canonicalJson(envelope);
+  const leaf = entryLeafHash({ index, event: envelope }).toString('hex');
+  await sql`
+    insert into ${t(schema, 'ledger_entries')}
+      (ledger_index, event_id, service, stream_id, stream_version, event_type, case_id, recorded_at, event, leaf_hash)
+    values (${index}::bigint, ${envelope.eventId}::uuid, ${envelope.service}, ${envelope.streamId}, ${envelope.streamVersion}::int,
+      ${envelope.type}, ${caseIdOf(envelope)}, ${envelope.recordedAt}::timestamptz, ${eventJson}, ${leaf})`.execute(tx);
+  return index;
+}
+
+export async function ledgerSize(db: DbOrTx, schema: string): Promise<number> {
+  const { rows } = await sql<{ n: string }>`select next_index::text as n from ${t(schema, 'ledger_counter')}`.execute(db);
+  return Number(rows[0]?.n ?? 0);
+}
+
+/** Leaf hashes from `from` on, in index order (only committed entries: a prefix of the ledger). */
+export async function readLeafHashes(db: DbOrTx, schema: string, from: number, limit: number): Promise<string[]> {
+  const { rows } = await sql<{ leaf_hash: string }>`
+    select leaf_hash from ${t(schema, 'ledger_entries')}
+    where ledger_index >= ${from}::bigint order by ledger_index limit ${limit}::int`.execute(db);
+  return rows.map((r) => r.leaf_hash);
+}
+
+interface EntryRow {
+  ledger_index: string;
+  leaf_hash: string;
+  event: string;
+}
+
+const toEntry = (r: EntryRow): StoredEntry => ({ index: Number(r.ledger_index), leafHash: r.leaf_hash, eventJson: r.event });
+
+/** Entries with from ≤ index < to, in order. */
+export async function readEntries(db: DbOrTx, schema: string, from: number, to: number, limit: number): Promise<StoredEntry[]> {
+  const { rows } = await sql<EntryRow>`
+    select ledger_index::text as ledger_index, leaf_hash, event from ${t(schema, 'ledger_entries')}
+    where ledger_index >= ${from}::bigint and ledger_index < ${to}::bigint
+    order by ledger_index limit ${limit}::int`.execute(db);
+  return rows.map(toEntry);
+}
+
+export async function findEntry(db: DbOrTx, schema: string, index: number): Promise<StoredEntry | undefined> {
+  return (await readEntries(db, schema, index, index + 1, 1))[0];
+}
+
+export async function findEntryByEventId(db: DbOrTx, schema: string, eventId: string): Promise<StoredEntry | undefined> {
+  const { rows } = await sql<EntryRow>`
+    select ledger_index::text as ledger_index, leaf_hash, event from ${t(schema, 'ledger_entries')}
+    where event_id = ${eventId}::uuid`.execute(db);
+  return rows[0] ? toEntry(rows[0]) : undefined;
+}
+
+/** A case's entries across services, in ledger order, after `after` (exclusive). */
+export async function readCaseEntries(db: DbOrTx, schema: string, caseId: string, after: number, limit: number): Promise<StoredEntry[]> {
+  const { rows } = await sql<EntryRow>`
+    select ledger_index::text as ledger_index, leaf_hash, event from ${t(schema, 'ledger_entries')}
+    where case_id = ${caseId} and ledger_index > ${after}::bigint
+    order by ledger_index limit ${limit}::int`.execute(db);
+  return rows.map(toEntry);
+}
+
+/** One stream's entries up to a ledger index (inclusive) or a recorded time, in stream order. */
+export async function readStreamEntriesAsOf(
+  db: DbOrTx,
+  schema: string,
+  service: string,
+  streamId: string,
+  asOf: { atIndex: number } | { at: string },
+): Promise<StoredEntry[]> {
+  const bound = 'atIndex' in asOf ? sql`ledger_index <= ${asOf.atIndex}::bigint` : sql`recorded_at <= ${asOf.at}::timestamptz`;
+  const { rows } = await sql<EntryRow>`
+    select ledger_index::text as ledger_index, leaf_hash, event from ${t(schema, 'ledger_entries')}
+    where service = ${service} and stream_id = ${streamId} and ${bound}
+    order by stream_version`.execute(db);
+  return rows.map(toEntry);
+}
+
+interface HeadRow {
+  tree_size: string;
+  root_hash: string;
+  signed_at_ms: string;
+  key_id: string;
+  signature: string;
+}
+
+const toHead = (r: HeadRow): SignedTreeHead => ({
+  treeSize: Number(r.tree_size),
+  timestamp: Number(r.signed_at_ms),
+  rootHash: r.root_hash,
+  keyId: r.key_id,
+  signature: r.signature,
+});
+
+export async function latestHead(db: DbOrTx, schema: string): Promise<SignedTreeHead | undefined> {
+  const { rows } = await sql<HeadRow>`
+    select tree_size::text as tree_size, root_hash, signed_at_ms::text as signed_at_ms, key_id, signature
+    from ${t(schema, 'tree_heads')} order by tree_size desc limit 1`.execute(db);
+  return rows[0] ? toHead(rows[0]) : undefined;
+}
+
+export async function headAt(db: DbOrTx, schema: string, treeSize: number): Promise<SignedTreeHead | undefined> {
+  const { rows } = await sql<HeadRow>`
+    select tree_size::text as tree_size, root_hash, signed_at_ms::text as signed_at_ms, key_id, signature
+    from ${t(schema, 'tree_heads')} where tree_size = ${treeSize}::bigint`.execute(db);
+  return rows[0] ? toHead(rows[0]) : undefined;
+}
+
+/** False when another replica signed this tree size first. */
+export async function insertHead(db: DbOrTx, schema: string, head: SignedTreeHead): Promise<boolean> {
+  const { rows } = await sql`
+    insert into ${t(schema, 'tree_heads')} (tree_size, root_hash, signed_at_ms, key_id, signature)
+    values (${head.treeSize}::bigint, ${head.rootHash}, ${head.timestamp}::bigint, ${head.keyId}, ${head.signature})
+    on conflict (tree_size) do nothing returning tree_size`.execute(db);
+  return rows.length > 0;
+}

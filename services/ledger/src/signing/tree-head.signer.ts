@@ -1,0 +1,74 @@
+import { type SignedTreeHead, signTreeHead } from '@trm/audit';
+import type { Db } from '@trm/db';
+import type { LedgerKeyring } from './signing-keys.js';
+import { insertHead, latestHead } from '../repositories/ledger.repository.js';
+import type { TreeCache } from '../tree/tree-cache.js';
+
+export interface SignerPolicy {
+  /** Sign at least this often while the tree grows (ms). */
+  intervalMs: number;
+  /** Sign as soon as this many entries are not yet covered by a head. */
+  everyEntries: number;
+}
+
+export interface TreeHeadSigner {
+  /** Signs a head now when the policy says so; returns the head it signed, if any. */
+  tick(): Promise<SignedTreeHead | undefined>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Signs tree heads on a schedule: every `intervalMs` when entries arrived since the last head,
+ * or as soon as `everyEntries` are uncovered, whichever first (checked every second at most).
+ * An unchanged tree gets no new head: the latest one still describes it. The first tick signs
+ * the head of whatever exists, even an empty tree, so auditors always have a head to start from.
+ */
+export function startTreeHeadSigner(opts: {
+  db: Db;
+  schema: string;
+  tree: TreeCache;
+  keys: LedgerKeyring;
+  policy: SignerPolicy;
+  clock: () => Date;
+  onError: (err: unknown) => void;
+}): TreeHeadSigner {
+  const { db, schema, tree, keys, policy, clock } = opts;
+  let lastSignedAt = 0;
+  let running: Promise<SignedTreeHead | undefined> | null = null;
+  let stopped = false;
+
+  const signIfDue = async (): Promise<SignedTreeHead | undefined> => {
+    const size = await tree.sync();
+    const last = await latestHead(db, schema);
+    if (last && size <= last.treeSize) return undefined;
+    const now = clock().getTime();
+    const uncovered = size - (last?.treeSize ?? 0);
+    const due = !last || uncovered >= policy.everyEntries || now - Math.max(lastSignedAt, last.timestamp) >= policy.intervalMs;
+    if (!due) return undefined;
+    const head = await signTreeHead({ treeSize: size, timestamp: now, rootHash: tree.tree.root(size).toString('hex') }, keys.current);
+    lastSignedAt = now;
+    // Another replica may have signed this size already: its head stands, ours is dropped.
+    return (await insertHead(db, schema, head)) ? head : undefined;
+  };
+
+  const tick = (): Promise<SignedTreeHead | undefined> => {
+    if (stopped) return Promise.resolve(undefined);
+    running ??= signIfDue().finally(() => {
+      running = null;
+    });
+    return running;
+  };
+
+  const timer = setInterval(() => void tick().catch(opts.onError), Math.min(1000, policy.intervalMs));
+  timer.unref();
+  void tick().catch(opts.onError);
+
+  return {
+    tick,
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await running?.catch(() => {});
+    },
+  };
+}
