@@ -202,6 +202,16 @@ export function departureUnmet(state: ReturnState, facts: CaseFacts, today: IsoD
   return unmet;
 }
 
+/**
+ * The day a departure would be checked on: today once the planned date has come, the planned
+ * date before that, so a title valid from next week is not shown as a problem today.
+ */
+export function gateDate(state: ReturnState, now: Date): IsoDate {
+  const today = dateOf(now);
+  const planned = state.travelPlan?.departureDate ?? state.plannedDepartureDate ?? today;
+  return planned > today ? planned : today;
+}
+
 /** What the return waits for next, for people scanning a board; `null` once nothing is left. */
 export function nextStep(state: ReturnState, facts: CaseFacts, now: Date): string | null {
   switch (state.phase) {
@@ -211,7 +221,7 @@ export function nextStep(state: ReturnState, facts: CaseFacts, now: Date): strin
     case 'preparing': {
       if (isStopped(state)) return 'cancel-return';
       if (!state.acknowledgement) return 'acknowledge-request';
-      const first = departureUnmet(state, facts, dateOf(now))[0];
+      const first = departureUnmet(state, facts, gateDate(state, now))[0];
       return first ? STEP_FOR[first] ?? first : 'depart';
     }
     case 'in_transit':

@@ -6,7 +6,7 @@ import type { Role } from '@trm/contracts';
 import type { DbOrTx } from '@trm/event-store';
 import { ProblemError, decodeCursor, encodeCursor, etag, notFound, parseIfMatch, runIdempotent, sendIdempotent } from '@trm/platform';
 import { isCaseParticipant } from '../domain/case-facts.js';
-import { type ReturnCommand, type ReturnState, departureUnmet, isStopped, nextStep } from '../domain/return.decider.js';
+import { type ReturnCommand, type ReturnState, departureUnmet, gateDate, isStopped, nextStep } from '../domain/return.decider.js';
 import { executeReturnCommand, metadataOf } from '../handlers/return.handler.js';
 import { deadlinesOf } from '../projections/return.projection.js';
 import { loadCaseFacts } from '../repositories/case-facts.repository.js';
@@ -53,8 +53,6 @@ import {
 const TAG = ['returns'];
 const READERS: Role[] = ['case_officer', 'notifier', 'consular_officer', 'service_provider', 'child_protection_officer', 'proceedings_coordinator'];
 
-const dateOf = (d: Date) => d.toISOString().slice(0, 10);
-
 export function toReturnView(returnId: string, version: number, s: ReturnState, facts: CaseFacts, now: Date): ReturnView {
   const deadlines = deadlinesOf(s)
     .filter(() => s.phase !== 'cancelled')
@@ -88,7 +86,7 @@ export function toReturnView(returnId: string, version: number, s: ReturnState, 
     handedOver: s.handedOver,
     followUps: s.followUps,
     cancellation: s.cancellation,
-    departureUnmet: s.phase === 'preparing' ? departureUnmet(s, facts, dateOf(now)) : [],
+    departureUnmet: s.phase === 'preparing' ? departureUnmet(s, facts, gateDate(s, now)) : [],
     nextStep: nextStep(s, facts, now),
     deadlines,
   };
