@@ -56,32 +56,48 @@ create table return_facts (
   case_id text not null,
   requested_at timestamptz not null,
   year integer not null,
-  planned_date date,
-  notice_days integer,
-  late boolean not null default false,
+  planned_departure_date date not null,
+  -- Days from the request reaching the contact point to the planned departure (last plan wins).
+  notice_days integer not null,
+  late_notification boolean not null default false,
   departed boolean not null default false,
   arrived_at timestamptz,
+  days_to_arrival integer,
   cancelled boolean not null default false
 );
 
+-- One row per criminal case linked to a TRM case.
 create table proceeding_facts (
-  case_id text primary key,
+  criminal_case_id text primary key,
+  case_id text not null,
   linked_at timestamptz not null,
   year integer not null,
-  outcome text,
-  sentence text,
-  compensation_amount numeric(17, 2),
-  compensation_currency text,
-  compensation_paid boolean
+  offence text not null,
+  -- Last recorded outcome: conviction_custodial, conviction_suspended, acquittal, dismissed,
+  -- statute_of_limitations_expired; null while pending.
+  outcome text
 );
 
--- Deadlines a service reports as missed (information duties, acknowledgements…).
-create table deadline_facts (
-  event_id text primary key,
+create table compensation_facts (
+  claim_id text primary key,
+  case_id text not null,
+  year integer not null,
+  decision text not null,
+  amount numeric(17, 2) not null check (amount >= 0),
+  currency text not null,
+  paid boolean not null
+);
+
+-- Duties with a deadline (informing the victim in proceedings): late when fulfilled after it.
+create table duty_facts (
+  duty_id text primary key,
   case_id text not null,
   service text not null,
-  duty text not null,
-  year integer not null
+  kind text not null,
+  year integer not null,
+  due_at timestamptz not null,
+  fulfilled boolean not null default false,
+  fulfilled_late boolean not null default false
 );
 
 -- "Complete up to": per source service, how many events were applied and the last one's position.
