@@ -1,6 +1,7 @@
 import { proceedingsModule } from '@trm/proceedings';
 import { referralsModule } from '@trm/referrals';
+import { repatriationModule } from '@trm/repatriation';
 import type { ServiceModule } from '@trm/runtime';
 
 /** Every service the embedded host runs, in mount order. */
-export const MODULES: readonly ServiceModule[] = [referralsModule, proceedingsModule];
+export const MODULES: readonly ServiceModule[] = [referralsModule, proceedingsModule, repatriationModule];
