@@ -33,7 +33,9 @@ export function startTreeHeadSigner(opts: {
   onError: (err: unknown) => void;
 }): TreeHeadSigner {
   const { db, schema, tree, keys, policy, clock } = opts;
-  let lastSignedAt = 0;
+  // Scheduling runs on the monotonic clock: `clock` is domain time (frozen or shifted in tests,
+  // stepped by NTP in production) and only stamps the heads.
+  let lastSignedAt = -Infinity;
   let running: Promise<SignedTreeHead | undefined> | null = null;
   let stopped = false;
 
@@ -41,11 +43,12 @@ export function startTreeHeadSigner(opts: {
     const size = await tree.sync();
     const last = await latestHead(db, schema);
     if (last && size <= last.treeSize) return undefined;
-    const now = clock().getTime();
+    const now = performance.now();
     const uncovered = size - (last?.treeSize ?? 0);
-    const due = !last || uncovered >= policy.everyEntries || now - Math.max(lastSignedAt, last.timestamp) >= policy.intervalMs;
+    // After a restart lastSignedAt is unknown: the first growth is signed at once.
+    const due = !last || uncovered >= policy.everyEntries || now - lastSignedAt >= policy.intervalMs;
     if (!due) return undefined;
-    const head = await signTreeHead({ treeSize: size, timestamp: now, rootHash: tree.tree.root(size).toString('hex') }, keys.current);
+    const head = await signTreeHead({ treeSize: size, timestamp: clock().getTime(), rootHash: tree.tree.root(size).toString('hex') }, keys.current);
     lastSignedAt = now;
     // Another replica may have signed this size already: its head stands, ours is dropped.
     return (await insertHead(db, schema, head)) ? head : undefined;
