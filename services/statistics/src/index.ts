@@ -1,1 +1,2 @@
-export {};
+export { statisticsModule, StatisticsEnv } from './module.js';
+export { rebuildFacts, type RebuildReport } from './rebuild/rebuild.js';

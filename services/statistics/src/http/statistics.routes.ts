@@ -1,0 +1,183 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { DomainError } from '@trm/contracts';
+import { ProblemError } from '@trm/platform';
+import type { StatisticsContext } from '../context.js';
+import { DIMENSIONS, DIMENSION_IDS, FIGURES } from '../domain/figures.js';
+import { ANNUAL_TABLES, type AnnualTable, answerAnnualTable, answerFigure, completeUpTo, completeUpToHeader } from '../handlers/figure.handler.js';
+import { cellsToCsv, csvLine } from './csv.js';
+
+const TAG = ['statistics'];
+const ACCESS = { access: { roles: ['statistics_reader', 'case_officer'] as const } };
+const READER_ORG_TYPES = new Set(['statistics_consumer', 'national_contact_point']);
+
+const Year = z.coerce.number().int().min(2000).max(2100);
+const Format = z.enum(['json', 'csv']).optional().describe('Overrides the Accept header.');
+
+const dimensionFilters = Object.fromEntries(DIMENSION_IDS.map((d) => [d, z.string().min(1).max(64).optional().describe(`Filter: ${DIMENSIONS[d].title}`)]));
+const FigureQuery = z.strictObject({
+  year: Year,
+  groupBy: z
+    .string()
+    .regex(/^[A-Za-z]+(,[A-Za-z]+)*$/)
+    .optional()
+    .describe('Comma-separated dimensions (with the filters, at most two in all).'),
+  format: Format,
+  ...dimensionFilters,
+});
+const FigureParams = z.strictObject({ figure: z.string().regex(/^[a-z-]{1,64}$/) });
+const AnnualParams = z.strictObject({ year: Year });
+const AnnualTableParams = z.strictObject({ year: Year, table: z.string().regex(/^[a-z-]{1,64}$/) });
+const FormatQuery = z.strictObject({ format: Format });
+
+/** Aggregates only, and only for analysts and national contact points (DOMAIN.md). */
+function checkReader(request: FastifyRequest): void {
+  if (!READER_ORG_TYPES.has(request.principal.orgType)) {
+    throw new ProblemError(403, 'statistics-not-for-this-organisation', 'Only statistics consumers and national contact points read statistics.');
+  }
+}
+
+function wantsCsv(request: FastifyRequest, format: 'json' | 'csv' | undefined): boolean {
+  if (format) return format === 'csv';
+  const accept = request.headers.accept ?? '*/*';
+  if (/text\/csv/.test(accept)) return true;
+  if (/application\/json|\*\/\*|application\/\*/.test(accept)) return false;
+  throw new ProblemError(406, 'not-acceptable', 'Statistics are served as application/json or text/csv.');
+}
+
+function asProblem(err: unknown): never {
+  if (err instanceof DomainError) {
+    const status = err.kind === 'conflict' ? 409 : err.kind === 'invalid' ? 422 : err.kind === 'not_found' ? 404 : 403;
+    throw new ProblemError(status, err.code, err.message, { unmet: [...err.unmet] });
+  }
+  throw err;
+}
+
+function sendCsv(reply: FastifyReply, filename: string, header: string[], lines: string[]) {
+  return reply
+    .type('text/csv; charset=utf-8')
+    .header('content-disposition', `attachment; filename="${filename}"`)
+    .send(csvLine(header) + lines.join(''));
+}
+
+export async function statisticsRoutes(app: FastifyInstance, ctx: StatisticsContext): Promise<void> {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+
+  r.get(
+    '/v1/statistics/figures',
+    { config: ACCESS, schema: { tags: TAG, summary: 'The published figures, their dimensions and the disclosure policy' } },
+    async (request, reply) => {
+      checkReader(request);
+      const c = await completeUpTo(ctx);
+      reply.header('trm-complete-up-to', completeUpToHeader(c));
+      return {
+        disclosure: { k: ctx.policy.k, roundingBase: ctx.policy.roundingBase },
+        completeUpTo: c,
+        figures: FIGURES.map((f) => ({ id: f.id, title: f.title, unit: f.unit, description: f.description, dimensions: f.dims, amounts: f.amounts === true, means: f.measures ?? [] })),
+        dimensions: Object.fromEntries(DIMENSION_IDS.map((d) => [d, { title: DIMENSIONS[d].title, categories: DIMENSIONS[d].fixed }])),
+        annualTables: ANNUAL_TABLES.map((t) => ({ id: t.id, title: t.title, figure: t.figure, groupBy: t.groupBy })),
+      };
+    },
+  );
+
+  r.get(
+    '/v1/statistics/figures/:figure',
+    {
+      config: ACCESS,
+      schema: {
+        tags: TAG,
+        summary: 'One figure for one year, filtered and grouped (JSON or CSV)',
+        description:
+          'Filters are query parameters named by dimension (`?year=2026&sex=female&groupBy=ageBand`); filters and groupBy together name at most two dimensions. Cells with fewer than k cases are suppressed (`value: null`), with complementary suppression; counts are rounded to the policy base. A filter selecting fewer than k cases is refused (409 query-too-narrow). The `TRM-Complete-Up-To` header and `completeUpTo` say which events the figures include.',
+        params: FigureParams,
+        querystring: FigureQuery,
+      },
+    },
+    async (request, reply) => {
+      checkReader(request);
+      const { year, groupBy, format, ...rest } = request.query;
+      const csv = wantsCsv(request, format);
+      const filters = Object.fromEntries(Object.entries(rest).filter((e): e is [string, string] => typeof e[1] === 'string'));
+      const dims = groupBy ? groupBy.split(',') : [];
+      const c = await completeUpTo(ctx);
+      const answer = await answerFigure(ctx, request.params.figure, year, dims, filters, { gate: true }).catch(asProblem);
+      reply.header('trm-complete-up-to', completeUpToHeader(c));
+      if (csv) {
+        const { header, lines } = cellsToCsv([...Object.keys(filters), ...dims], answer.cells);
+        return sendCsv(reply, `${answer.figure}-${year}.csv`, header, lines);
+      }
+      return { ...answer, disclosure: { k: ctx.policy.k, roundingBase: ctx.policy.roundingBase }, completeUpTo: c };
+    },
+  );
+
+  const annualCsv = (tables: AnnualTable[]) => {
+    const header = ['table', 'dimension_1', 'category_1', 'dimension_2', 'category_2', 'value', 'suppressed', 'amounts', 'means'];
+    const lines = tables.flatMap((t) =>
+      t.cells.map((c) =>
+        csvLine([
+          t.table,
+          t.groupBy[0] ?? '',
+          t.groupBy[0] ? c[t.groupBy[0]] : '',
+          t.groupBy[1] ?? '',
+          t.groupBy[1] ? c[t.groupBy[1]] : '',
+          c.value,
+          c.suppressed,
+          Object.entries(c.amounts ?? {})
+            .map(([cur, a]) => `${cur} ${a ?? ''}`.trim())
+            .join('; '),
+          Object.entries(c.measures ?? {})
+            .map(([m, v]) => `${m}=${v ?? ''}`)
+            .join('; '),
+        ]),
+      ),
+    );
+    return { header, lines };
+  };
+
+  r.get(
+    '/v1/statistics/annual/:year',
+    {
+      config: ACCESS,
+      schema: {
+        tags: TAG,
+        summary: 'Every annual reporting table of a year (JSON, or CSV in long format)',
+        params: AnnualParams,
+        querystring: FormatQuery,
+      },
+    },
+    async (request, reply) => {
+      checkReader(request);
+      const csv = wantsCsv(request, request.query.format);
+      const c = await completeUpTo(ctx);
+      const tables: AnnualTable[] = [];
+      for (const t of ANNUAL_TABLES) tables.push(await answerAnnualTable(ctx, t.id, request.params.year));
+      reply.header('trm-complete-up-to', completeUpToHeader(c));
+      if (csv) {
+        const { header, lines } = annualCsv(tables);
+        return sendCsv(reply, `trm-annual-${request.params.year}.csv`, header, lines);
+      }
+      return { year: request.params.year, disclosure: { k: ctx.policy.k, roundingBase: ctx.policy.roundingBase }, completeUpTo: c, tables };
+    },
+  );
+
+  r.get(
+    '/v1/statistics/annual/:year/:table',
+    {
+      config: ACCESS,
+      schema: { tags: TAG, summary: 'One annual reporting table (JSON or CSV)', params: AnnualTableParams, querystring: FormatQuery },
+    },
+    async (request, reply) => {
+      checkReader(request);
+      const csv = wantsCsv(request, request.query.format);
+      const c = await completeUpTo(ctx);
+      const table = await answerAnnualTable(ctx, request.params.table, request.params.year);
+      reply.header('trm-complete-up-to', completeUpToHeader(c));
+      if (csv) {
+        const { header, lines } = cellsToCsv(table.groupBy, table.cells);
+        return sendCsv(reply, `${table.table}-${request.params.year}.csv`, header, lines);
+      }
+      return { ...table, disclosure: { k: ctx.policy.k, roundingBase: ctx.policy.roundingBase }, completeUpTo: c };
+    },
+  );
+}
