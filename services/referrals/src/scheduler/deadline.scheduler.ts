@@ -25,30 +25,43 @@ export function createDeadlineScheduler(
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<number> | undefined;
 
-  async function scanOnce(): Promise<number> {
-    const now = ctx.clock();
-    const due = await findMissedDeadlines(ctx.db, ctx.schema, now, opts.batchSize ?? 100);
-    let recorded = 0;
-    for (const d of due) {
-      const metadata: EventMetadata = { actor: ACTOR, organisation: 'system', correlationId: `deadline:${d.caseId}:${d.deadlineId}`, causationId: null, requestId: null };
+  /**
+   * Appends with the version just read. Losing a race (ConcurrencyError) means the case moved:
+   * read again and let the decider judge; it refuses a deadline another replica already recorded.
+   */
+  async function recordMissed(caseId: string, deadlineId: string, now: Date): Promise<boolean> {
+    const metadata: EventMetadata = { actor: ACTOR, organisation: 'system', correlationId: `deadline:${caseId}:${deadlineId}`, causationId: null, requestId: null };
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const version = await ctx.store.streamVersion(ctx.db, `case-${caseId}`);
       try {
         await ctx.db.transaction().execute((tx) =>
           runCaseCommand(
             ctx,
             tx,
-            d.caseId,
-            { type: 'RecordDeadlineMissed', data: { deadlineId: d.deadlineId }, metadata: { now, actor: ACTOR, organisationId: 'system', organisationType: null } },
-            d.version,
+            caseId,
+            { type: 'RecordDeadlineMissed', data: { deadlineId }, metadata: { now, actor: ACTOR, organisationId: 'system', organisationType: null } },
+            version,
             metadata,
           ),
         );
-        recorded++;
         ctx.committed();
+        return true;
       } catch (err) {
-        // Another replica recorded it, or the case moved on since we read it: the next pass decides again.
-        if (err instanceof DomainError || err instanceof ConcurrencyError) continue;
+        if (err instanceof DomainError) return false;
+        if (err instanceof ConcurrencyError) continue;
         throw err;
       }
+    }
+    // Still contended: the next pass tries again.
+    return false;
+  }
+
+  async function scanOnce(): Promise<number> {
+    const now = ctx.clock();
+    const due = await findMissedDeadlines(ctx.db, ctx.schema, now, opts.batchSize ?? 100);
+    let recorded = 0;
+    for (const d of due) {
+      if (await recordMissed(d.caseId, d.deadlineId, now)) recorded++;
     }
     return recorded;
   }

@@ -1,0 +1,75 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EventEnvelope } from '@trm/contracts';
+import { type Stack, notification, startReferralsStack } from './support/stack.js';
+
+let stack: Stack;
+const tokens: Record<string, string> = {};
+
+beforeAll(async () => {
+  stack = await startReferralsStack({ env: { TRM_DEADLINE_SCAN_SECONDS: '3600' } });
+  tokens.ngo = await stack.token('ngo-it', ['notifier', 'case_officer']);
+  tokens.anitp = await stack.token('anitp', ['case_officer']);
+  tokens.shelter = await stack.token('provider-shelter', ['service_provider']);
+});
+afterAll(async () => stack?.close());
+
+const call = (who: string, method: 'GET' | 'POST', url: string, payload?: object) =>
+  stack.app.inject({ method, url, headers: { authorization: `Bearer ${tokens[who]}` }, ...(payload ? { payload } : {}) });
+
+/** What the repatriation service will publish (it is being written at the same time). */
+function handedOver(caseId: string, services: string[]): EventEnvelope {
+  const eventId = randomUUID();
+  return {
+    service: 'repatriation',
+    eventId,
+    type: 'HandedOverToAssistance',
+    schemaVersion: 1,
+    streamId: `return-${caseId}`,
+    streamVersion: 9,
+    globalPosition: '1',
+    transactionId: '1',
+    data: { caseId, returnId: 'ret-0001', receivingOrganisationId: 'anitp-rc-bucharest', services, handedOverAt: new Date().toISOString() },
+    metadata: { actor: 'user-of-iom', organisation: 'iom-it', correlationId: 'corr-1', causationId: null, requestId: null },
+    recordedAt: new Date().toISOString(),
+    prevHash: '0'.repeat(64),
+    hash: '1'.repeat(64),
+  };
+}
+
+describe('HandedOverToAssistance from repatriation', () => {
+  it('creates one unassigned service referral per service; the contact point assigns providers through the gates', async () => {
+    const caseId = (await call('ngo', 'POST', '/v1/cases', notification())).json().caseId;
+    const envelope = handedOver(caseId, ['shelter', 'medical']);
+    await stack.bus.publish({
+      subject: `${stack.subjectsPrefix}.repatriation.handed-over-to-assistance`,
+      msgId: envelope.eventId,
+      data: new TextEncoder().encode(JSON.stringify(envelope)),
+    });
+
+    let referrals: Array<{ referralId: string; service: string; providerOrgId: string | null; returnId: string }> = [];
+    const deadline = Date.now() + 20_000;
+    while (referrals.length < 2 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      referrals = (await call('anitp', 'GET', `/v1/cases/${caseId}`)).json().referrals;
+    }
+    expect(referrals.map((r) => [r.service, r.providerOrgId, r.returnId])).toEqual([
+      ['shelter', null, 'ret-0001'],
+      ['medical', null, 'ret-0001'],
+    ]);
+    const timeline = (await call('anitp', 'GET', `/v1/cases/${caseId}/timeline`)).json();
+    expect(timeline.entries.at(-1)).toMatchObject({ type: 'ServiceReferralMade', organisationId: 'iom-it', actor: 'system:referrals-on-handed-over' });
+
+    const shelterReferral = referrals[0]!.referralId;
+    const refused = await call('anitp', 'POST', `/v1/cases/${caseId}/service-referrals/${shelterReferral}/assignment`, { providerOrganisationId: 'provider-shelter' });
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json().unmet.sort()).toEqual(['consent-for-assistance-missing', 'consent-for-sharing-with-provider-missing']);
+
+    await call('anitp', 'POST', `/v1/cases/${caseId}/consents`, { purpose: 'assistance', givenOn: '2026-11-20' });
+    await call('anitp', 'POST', `/v1/cases/${caseId}/consents`, { purpose: 'sharing', sharingWith: 'provider-shelter', givenOn: '2026-11-20' });
+    const assigned = await call('anitp', 'POST', `/v1/cases/${caseId}/service-referrals/${shelterReferral}/assignment`, { providerOrganisationId: 'provider-shelter' });
+    expect(assigned.statusCode).toBe(200);
+    const provider = (await call('shelter', 'GET', `/v1/cases/${caseId}`)).json();
+    expect(provider.referrals.map((r: { referralId: string }) => r.referralId)).toEqual([shelterReferral]);
+  });
+});
