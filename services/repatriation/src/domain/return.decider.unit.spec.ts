@@ -8,6 +8,7 @@ import {
   createReturnDecider,
   departureUnmet,
   evolve,
+  gateDate,
   initialReturnState,
   nextStep,
 } from './return.decider.js';
@@ -535,5 +536,13 @@ describe('views', () => {
     const acked = fold([requested(), { type: 'ReturnRequestAcknowledged', data: { ...ids, acknowledgedBy: 'anitp', keyContactId: 'a', alternateContactId: 'b', acknowledgedAt: at, late: false } }]);
     expect(nextStep(acked, adultFacts, now)).toBe('assess-risk');
     expect(departureUnmet(acked, adultFacts, '2026-11-20')).toContain('reception-not-arranged');
+  });
+
+  it('before the planned date, views check the travel document on the planned date, not today', () => {
+    const fold = (events: RepatriationEvent[]) => events.reduce(evolve, initialReturnState());
+    const ready = fold([...readyAdult.slice(0, 3), { ...docIssued, data: { ...(docIssued.data as object), validFrom: '2026-12-01' } as never }, planned(), reception]);
+    expect(gateDate(ready, now)).toBe('2026-12-10');
+    expect(departureUnmet(ready, adultFacts, gateDate(ready, now))).toEqual([]);
+    expect(gateDate(ready, new Date('2026-12-12T00:00:00Z'))).toBe('2026-12-12');
   });
 });
