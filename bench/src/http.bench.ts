@@ -106,7 +106,7 @@ async function startProbe(url: string, bus: JetStreamBus, prefix: string, arriva
 export async function runHttpBench(
   url: string,
   nats: { servers: string; streamName: string; subjectsPrefix: string },
-  opts: { seconds: number; connections: number; logLevel: string },
+  opts: { seconds: number; connections: number; logLevel: string; cpuProfDir?: string },
   progress: Progress,
 ): Promise<HttpResults> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'trm-bench-'));
@@ -137,7 +137,7 @@ export async function runHttpBench(
       RATE_LIMIT_PER_MINUTE: '1000000000',
     };
     progress.step('http: starting referrals (distributed mode)');
-    const referrals = await startService('referrals', env);
+    const referrals = await startService('referrals', env, opts.cpuProfDir ? { cpuProfDir: opts.cpuProfDir } : {});
     services.push(referrals);
 
     const arrivals = new Map<string, number>();

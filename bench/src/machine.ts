@@ -18,7 +18,7 @@ export async function describeMachine(databaseUrl: string, natsVersion: string |
   await client.connect();
   let postgres: string;
   try {
-    postgres = (await client.query<{ v: string }>('show server_version')).rows[0]!.v;
+    postgres = (await client.query<{ v: string }>("select current_setting('server_version') as v")).rows[0]!.v;
   } finally {
     await client.end();
   }

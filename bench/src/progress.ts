@@ -38,3 +38,6 @@ export function createProgress(totalSteps: number, stream: NodeJS.WriteStream = 
     stop: () => bar.stop(),
   };
 }
+
+/** For tests and embedding: reports nothing. */
+export const silentProgress: Progress = { step: () => {}, log: () => {}, stop: () => {} };

@@ -43,12 +43,14 @@ export interface ServiceProcess {
  * Starts `node services/<name>/dist/main.js` in distributed mode, as a deployment would, and waits
  * for /health/ready. Its output is kept (bounded) to explain a failure.
  */
-export async function startService(name: string, env: NodeJS.ProcessEnv): Promise<ServiceProcess> {
+export async function startService(name: string, env: NodeJS.ProcessEnv, opts: { cpuProfDir?: string } = {}): Promise<ServiceProcess> {
   const main = path.join(REPO_ROOT, 'services', name, 'dist', 'main.js');
   if (!existsSync(main)) throw new Error(`${main} is missing: run \`make build\` first`);
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn(process.execPath, [main], {
+  // The profile is written when the service exits (SIGTERM in stop()).
+  const flags = opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : [];
+  const child: ChildProcess = spawn(process.execPath, [...flags, main], {
     env: { ...env, PORT: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

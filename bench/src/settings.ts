@@ -28,6 +28,8 @@ const BenchEnv = z.object({
   BENCH_REPLAY_EVENTS: count.optional(),
   /** Log level of the spawned services; request logging at `info` costs throughput on 2 cores. */
   BENCH_SERVICE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).default('warn'),
+  /** When set, the spawned services run with --cpu-prof and write their profiles here. */
+  BENCH_CPU_PROF_DIR: z.string().min(1).optional(),
   BENCH_SKIP: z
     .string()
     .default('')
@@ -40,7 +42,7 @@ export interface BenchSettings {
   quick: boolean;
   out: string;
   append: { rounds: number; slotMs: number; writers: readonly number[]; streamsPerWriter: number };
-  http: { seconds: number; connections: number; logLevel: string };
+  http: { seconds: number; connections: number; logLevel: string; cpuProfDir?: string };
   replay: { events: number; batchSize: number };
   skip: ReadonlySet<string>;
 }
@@ -66,6 +68,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
       seconds: e.BENCH_HTTP_SECONDS ?? (quick ? 8 : 30),
       connections: e.BENCH_HTTP_CONNECTIONS ?? 16,
       logLevel: e.BENCH_SERVICE_LOG_LEVEL,
+      ...(e.BENCH_CPU_PROF_DIR ? { cpuProfDir: path.resolve(e.BENCH_CPU_PROF_DIR) } : {}),
     },
     replay: { events: e.BENCH_REPLAY_EVENTS ?? (quick ? 100_000 : 1_000_000), batchSize: 5_000 },
     skip: e.BENCH_SKIP,

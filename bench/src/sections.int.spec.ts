@@ -1,0 +1,80 @@
+import { connectJetStreamBus } from '@trm/bus';
+import { createPgDb } from '@trm/db';
+import { type TestDatabase, createTestDatabase, natsUrl, randomSuffix } from '@trm/testing';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CONTENDERS, runAppendBench } from './append.bench.js';
+import { runHttpBench } from './http.bench.js';
+import { silentProgress } from './progress.js';
+import { runReplayBench } from './replay.bench.js';
+
+// Each section, tiny, on real PostgreSQL and JetStream: the harness measures what it claims to.
+// No figure is asserted: speed never fails a test.
+let testDb: TestDatabase;
+
+beforeAll(async () => {
+  testDb = await createTestDatabase('trm_bench_test');
+});
+
+afterAll(async () => {
+  await testDb?.drop();
+});
+
+describe('append section', () => {
+  it('runs TRM, Emmett and raw INSERT on one database and finds in each store exactly the events it counted', async () => {
+    const r = await runAppendBench(testDb.url, { rounds: 1, slotMs: 150, writers: [1, 3] }, silentProgress);
+    expect(r.verified).toBe(true);
+    for (const scenario of ['new_stream', 'existing_stream_10'] as const) {
+      for (const writers of ['c1', 'c3']) {
+        const row = r.scenarios[scenario][writers]!;
+        for (const c of CONTENDERS) expect(row[c].appends, `${scenario} ${writers} ${c}`).toBeGreaterThan(0);
+      }
+    }
+    expect(Object.keys(r.ratio_vs_emmett)).toEqual(['c1', 'c3']);
+    const { db } = createPgDb(testDb.url, { max: 1 });
+    // The ten-event appends kept each stream's chain and versions whole.
+    const { rows } = await sql<{ n: string }>`select count(*)::text as n from bench_trm.events e
+      where e.stream_version > 1 and e.prev_hash is null`.execute(db);
+    await db.destroy();
+    expect(rows[0]!.n).toBe('0');
+  });
+});
+
+describe('replay section', () => {
+  it('generates chained events that verify, and rebuilds every case of the projection from them', async () => {
+    const r = await runReplayBench(testDb.url, { events: 400, maxSeconds: 60 }, silentProgress);
+    expect(r.events).toBe(400);
+    expect(r.verify).toMatchObject({ ok: true, events: 400 });
+    expect(r.projection).toMatchObject({ complete: true, events: 400 });
+    const { db } = createPgDb(testDb.url, { max: 1 });
+    const { rows } = await sql<{ status: string; n: string }>`
+      select status, count(*)::text as n from bench_replay.cases group by status`.execute(db);
+    const participants = await sql<{ n: string }>`select count(*)::text as n from bench_replay.case_participants`.execute(db);
+    await db.destroy();
+    expect(rows).toEqual([{ status: 'acknowledged', n: '200' }]);
+    // notifier, national contact point and regional centre of each case.
+    expect(participants.rows[0]!.n).toBe('600');
+  });
+});
+
+describe('HTTP section', () => {
+  it('drives the distributed referrals service and sees every notified case reach the consumer', async () => {
+    const suffix = randomSuffix();
+    const nats = { servers: natsUrl(), streamName: `TRM_BENCH_TEST_${suffix}`, subjectsPrefix: `trmbenchtest${suffix}` };
+    const r = await runHttpBench(testDb.url, nats, { seconds: 1, connections: 2, logLevel: 'warn' }, silentProgress);
+    expect(r.notify.requests).toBeGreaterThan(0);
+    expect(r.notify.non2xx).toBe(0);
+    expect(r.acknowledge.requests).toBeGreaterThan(0);
+    expect(r.acknowledge.non2xx).toBe(0);
+    expect(r.propagation.cases).toBe(r.notify.requests);
+    expect(r.propagation.missing).toBe(0);
+    expect(r.rss_mb.referrals).toBeGreaterThan(0);
+    // The run removed its stream.
+    const bus = await connectJetStreamBus({ servers: nats.servers, streamName: `TRM_BENCH_TEST_CHECK_${suffix}`, subjectsPrefix: `x${suffix}` });
+    const names: string[] = [];
+    for await (const name of bus['jsm'].streams.names()) names.push(name);
+    await bus.deleteStream();
+    await bus.close();
+    expect(names).not.toContain(nats.streamName);
+  });
+});
