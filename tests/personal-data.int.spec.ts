@@ -78,6 +78,21 @@ describe('personal data submitted in a notification', () => {
       errorBodies.push(res.body);
     }
 
+    // Personal data given later, in answer to a request for information, and a refused answer.
+    const asked = await stack.app.inject({
+      method: 'POST',
+      url: `/v1/cases/${caseId}/information-requests`,
+      headers: { authorization: `Bearer ${anitp}` },
+      payload: { requestedFrom: 'ngo-it', items: ['health', 'otherNames'] },
+    });
+    expect(asked.statusCode).toBe(201);
+    const answerUrl = `/v1/cases/${caseId}/information-requests/${asked.json().id}/answer`;
+    const badAnswer = await stack.app.inject({ method: 'POST', url: answerUrl, headers: { authorization: `Bearer ${ngo}` }, payload: { person: { otherNames: [person.givenName], nickname: person.familyName } } });
+    expect(badAnswer.statusCode).toBe(400);
+    errorBodies.push(badAnswer.body);
+    const answered = await stack.app.inject({ method: 'POST', url: answerUrl, headers: { authorization: `Bearer ${ngo}` }, payload: { person: { otherNames: [person.birthPlace], health: person.health } } });
+    expect(answered.statusCode).toBe(200);
+
     // An authorised read returns the data (so the test would notice if it were never stored)…
     const read = await stack.app.inject({ url: `/v1/cases/${caseId}/personal-data?purpose=case_management`, headers: { authorization: `Bearer ${anitp}` } });
     expect(read.statusCode).toBe(200);
