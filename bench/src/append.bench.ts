@@ -6,11 +6,19 @@ import { createPgDb, migrate } from '@trm/db';
 import { createEventStore, type EventMetadata } from '@trm/event-store';
 import type pg from 'pg';
 import { caseNotified, eventMetadata } from './payload.js';
+import { oneStatementAppend, oneStatementAppendSql } from './proposals/one-statement-append.js';
 import type { Progress } from './progress.js';
 import { Samples, ratio, round } from './stats.js';
 
 export const CONTENDERS = ['trm', 'emmett', 'raw'] as const;
-export type ContenderName = (typeof CONTENDERS)[number];
+/**
+ * Variants run only with BENCH_DIAGNOSE=1, to explain a gap rather than to compare:
+ * `trm_no_notify` is TRM's store unchanged on a table without the statement-level NOTIFY trigger;
+ * `trm_one_statement` is the proposal in proposals/one-statement-append.ts (same table and hash
+ * chain, one round trip per append, no NOTIFY trigger either).
+ */
+export const DIAGNOSTIC_CONTENDERS = ['trm_no_notify', 'trm_one_statement'] as const;
+export type ContenderName = (typeof CONTENDERS)[number] | (typeof DIAGNOSTIC_CONTENDERS)[number];
 
 export const SCENARIOS = {
   /** A notification: 1 event that opens a new stream. */
@@ -31,6 +39,8 @@ interface Contender {
   append(streamId: string, events: BenchEvent[], version: number, metadata: EventMetadata): Promise<void>;
   /** Events it holds, to check at the end that every counted append really wrote its events. */
   count(): Promise<number>;
+  /** For TRM's tables: every hash chain verifies. */
+  verify?(): Promise<boolean>;
 }
 
 export interface ContenderFigures {
@@ -45,7 +55,17 @@ export interface AppendResults {
   rounds: number;
   slot_ms: number;
   pool_size: number;
-  scenarios: Record<ScenarioName, Record<string, Record<ContenderName, ContenderFigures> & { ratio_vs_emmett: number | null; ratio_vs_raw: number | null }>>;
+  scenarios: Record<
+    ScenarioName,
+    Record<
+      string,
+      Record<(typeof CONTENDERS)[number], ContenderFigures> & {
+        ratio_vs_emmett: number | null;
+        ratio_vs_raw: number | null;
+        diagnostics?: Partial<Record<(typeof DIAGNOSTIC_CONTENDERS)[number], ContenderFigures>>;
+      }
+    >
+  >;
   /** Per writer count, the worse of the two scenarios: a target is met only if both meet it. */
   ratio_vs_emmett: Record<string, number | null>;
   ratio_vs_raw: Record<string, number | null>;
@@ -75,7 +95,7 @@ async function createRawTable(pool: pg.Pool): Promise<void> {
     )`);
 }
 
-async function contenders(url: string, poolSize: number): Promise<{ list: Contender[]; close(): Promise<void> }> {
+async function contenders(url: string, poolSize: number, diagnose: boolean): Promise<{ list: Contender[]; close(): Promise<void> }> {
   // One pool for all three, so each gets the same connections, settings and pool code.
   const { db, pool } = createPgDb(url, { max: poolSize, applicationName: 'trm-bench-append' });
   await migrate(db, { schema: 'bench_trm', service: 'bench_trm' });
@@ -90,6 +110,7 @@ async function contenders(url: string, poolSize: number): Promise<{ list: Conten
       await store.append(db, streamId, events, { expectedVersion: version === 0 ? 'no_stream' : version, metadata, now: new Date() });
     },
     count: async () => Number((await pool.query('select count(*) as n from bench_trm.events')).rows[0].n),
+    verify: async () => (await store.verifyAll(db)).ok,
   };
   const emmettContender: Contender = {
     name: 'emmett',
@@ -118,7 +139,33 @@ async function contenders(url: string, poolSize: number): Promise<{ list: Conten
     },
     count: async () => Number((await pool.query(`select count(*) as n from ${RAW_TABLE}`)).rows[0].n),
   };
-  return { list: [trm, emmettContender, raw], close: () => db.destroy() };
+  const list = [trm, emmettContender, raw];
+  if (diagnose) {
+    await migrate(db, { schema: 'bench_trm_nn', service: 'bench_trm_nn' });
+    await pool.query('drop trigger events_notify_appended on bench_trm_nn.events');
+    const quiet = createEventStore({ schema: 'bench_trm_nn' });
+    list.push({
+      name: 'trm_no_notify',
+      async append(streamId, events, version, metadata) {
+        await quiet.append(db, streamId, events, { expectedVersion: version === 0 ? 'no_stream' : version, metadata, now: new Date() });
+      },
+      count: async () => Number((await pool.query('select count(*) as n from bench_trm_nn.events')).rows[0].n),
+      verify: async () => (await quiet.verifyAll(db)).ok,
+    });
+    await migrate(db, { schema: 'bench_trm_1s', service: 'bench_trm_1s' });
+    await pool.query(oneStatementAppendSql('bench_trm_1s'));
+    await pool.query('drop trigger events_notify_appended on bench_trm_1s.events');
+    const oneStatementStore = createEventStore({ schema: 'bench_trm_1s' });
+    list.push({
+      name: 'trm_one_statement',
+      async append(streamId, events, version, metadata) {
+        await oneStatementAppend(pool, 'bench_trm_1s', streamId, events, version, metadata);
+      },
+      count: async () => Number((await pool.query('select count(*) as n from bench_trm_1s.events')).rows[0].n),
+      verify: async () => (await oneStatementStore.verifyAll(db)).ok,
+    });
+  }
+  return { list, close: () => db.destroy() };
 }
 
 interface SlotOutcome {
@@ -200,11 +247,11 @@ function figures(outcomes: SlotOutcome[]): ContenderFigures {
  */
 export async function runAppendBench(
   url: string,
-  opts: { rounds: number; slotMs: number; writers: readonly number[] },
+  opts: { rounds: number; slotMs: number; writers: readonly number[]; diagnose?: boolean },
   progress: Progress,
 ): Promise<AppendResults> {
   const poolSize = Math.max(...opts.writers);
-  const { list, close } = await contenders(url, poolSize);
+  const { list, close } = await contenders(url, poolSize, opts.diagnose ?? false);
   const written = new Map<ContenderName, number>();
   const outcomes = new Map<string, SlotOutcome[]>();
   const key = (s: ScenarioName, w: number, c: ContenderName) => `${s}/${w}/${c}`;
@@ -234,6 +281,10 @@ export async function runAppendBench(
         verified = false;
         progress.log(`append: ${c.name} holds ${stored} events but ${written.get(c.name)} were counted`);
       }
+      if (c.verify && !(await c.verify())) {
+        verified = false;
+        progress.log(`append: a hash chain written by ${c.name} does not verify`);
+      }
     }
     return summarise(opts, poolSize, outcomes, verified);
   } finally {
@@ -255,9 +306,19 @@ function summarise(
     for (const writers of opts.writers) {
       const per = {} as Record<ContenderName, ContenderFigures>;
       for (const c of CONTENDERS) per[c] = figures(outcomes.get(`${scenario}/${writers}/${c}`) ?? []);
+      const diagnostics: Partial<Record<(typeof DIAGNOSTIC_CONTENDERS)[number], ContenderFigures>> = {};
+      for (const c of DIAGNOSTIC_CONTENDERS) {
+        const measured = outcomes.get(`${scenario}/${writers}/${c}`);
+        if (measured) diagnostics[c] = figures(measured);
+      }
       const eRatio = ratio(per.trm.events_per_s, per.emmett.events_per_s);
       const rRatio = ratio(per.trm.events_per_s, per.raw.events_per_s);
-      scenarios[scenario][`c${writers}`] = { ...per, ratio_vs_emmett: round(eRatio), ratio_vs_raw: round(rRatio) };
+      scenarios[scenario][`c${writers}`] = {
+        ...per,
+        ratio_vs_emmett: round(eRatio),
+        ratio_vs_raw: round(rRatio),
+        ...(Object.keys(diagnostics).length > 0 ? { diagnostics } : {}),
+      };
       const c = `c${writers}`;
       vsEmmett[c] = worse(vsEmmett[c], eRatio);
       vsRaw[c] = worse(vsRaw[c], rRatio);

@@ -119,6 +119,28 @@ export function renderReport(r: BenchReport): string {
       `\n1. Append (appends/s / events/s; latency p50 / p99 ms; ${r.append.rounds} interleaved round(s) of ${r.append.slot_ms} ms per slot; rows verified: ${r.append.verified ? 'yes' : 'NO'})`,
       formatTable(['scenario writers', 'TRM', 'Emmett', 'raw INSERT', 'TRM ms', 'Emmett ms', 'raw ms', 'vs Emmett', 'vs raw'], rows),
     );
+    const diagnostic: string[][] = [];
+    for (const [scenario, byWriters] of Object.entries(r.append.scenarios)) {
+      for (const [writers, f] of Object.entries(byWriters)) {
+        const d = f.diagnostics;
+        if (!d) continue;
+        const vs = (x: number | null | undefined) => fmt(x != null && f.emmett.events_per_s ? Math.round((x / f.emmett.events_per_s) * 100) / 100 : null, '×');
+        diagnostic.push([
+          `${scenario} ${writers}`,
+          fmt(f.trm.events_per_s),
+          fmt(d.trm_no_notify?.events_per_s),
+          fmt(d.trm_one_statement?.events_per_s),
+          fmt(f.emmett.events_per_s),
+          vs(d.trm_one_statement?.events_per_s),
+        ]);
+      }
+    }
+    if (diagnostic.length > 0) {
+      parts.push(
+        `\nDiagnosis (BENCH_DIAGNOSE=1), events/s: TRM's store without the NOTIFY trigger, and the one-statement append proposal (no NOTIFY either)`,
+        formatTable(['scenario writers', 'TRM', 'no NOTIFY', 'one statement', 'Emmett', 'one statement vs Emmett'], diagnostic),
+      );
+    }
   }
   if (r.http) {
     const row = (name: string, f: NonNullable<BenchReport['http']>['notify']) => [

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { connectJetStreamBus } from '@trm/bus';
 import { baseDatabaseUrl, createTestDatabase, natsUrl, randomSuffix, reachable, START_HINT } from '@trm/testing';
-import { runAppendBench, SCENARIOS } from './append.bench.js';
+import { DIAGNOSTIC_CONTENDERS, runAppendBench, SCENARIOS } from './append.bench.js';
 import { runHttpBench } from './http.bench.js';
 import { describeMachine } from './machine.js';
 import { createProgress } from './progress.js';
@@ -34,7 +34,8 @@ async function main(): Promise<void> {
 
   const started = performance.now();
   const runs = (s: string) => !settings.skip.has(s);
-  const appendSteps = settings.append.rounds * Object.keys(SCENARIOS).length * settings.append.writers.length * 3;
+  const contenders = 3 + (settings.append.diagnose ? DIAGNOSTIC_CONTENDERS.length : 0);
+  const appendSteps = settings.append.rounds * Object.keys(SCENARIOS).length * settings.append.writers.length * contenders;
   const progress = createProgress((runs('append') ? appendSteps : 0) + (runs('http') ? 5 : 0) + (runs('replay') ? 4 : 0));
   const machine = await describeMachine(baseDatabaseUrl(), await natsVersion(natsUrl()));
   const database = await createTestDatabase('trm_bench');
@@ -46,7 +47,7 @@ async function main(): Promise<void> {
       ? await runHttpBench(database.url, { servers: natsUrl(), streamName: `TRM_BENCH_${suffix}`, subjectsPrefix: `trmbench${suffix}` }, settings.http, progress)
       : null;
     const replay = runs('replay')
-      ? await runReplayBench(database.url, { events: settings.replay.events, maxSeconds: settings.quick ? 20 : 120 }, progress)
+      ? await runReplayBench(database.url, settings.replay, progress)
       : null;
     progress.stop();
 

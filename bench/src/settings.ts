@@ -17,6 +17,8 @@ const count = z.coerce.number().int().positive();
  */
 const BenchEnv = z.object({
   BENCH_QUICK: flag,
+  /** Adds variants that explain a gap (see DIAGNOSTIC_CONTENDERS) to the append comparison. */
+  BENCH_DIAGNOSE: flag,
   BENCH_OUT: z.string().min(1).optional(),
   /** Interleaved rounds of the append comparison; every slot of every round runs each store once. */
   BENCH_APPEND_ROUNDS: count.optional(),
@@ -41,9 +43,10 @@ export type Section = 'append' | 'http' | 'replay';
 export interface BenchSettings {
   quick: boolean;
   out: string;
-  append: { rounds: number; slotMs: number; writers: readonly number[]; streamsPerWriter: number };
+  append: { rounds: number; slotMs: number; writers: readonly number[]; diagnose: boolean };
   http: { seconds: number; connections: number; logLevel: string; cpuProfDir?: string };
-  replay: { events: number; batchSize: number };
+  /** The projection rebuild stops at maxSeconds and reports the rate it held. */
+  replay: { events: number; maxSeconds: number };
   skip: ReadonlySet<string>;
 }
 
@@ -62,7 +65,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
       rounds: e.BENCH_APPEND_ROUNDS ?? (quick ? 1 : 3),
       slotMs: e.BENCH_APPEND_SLOT_MS ?? (quick ? 1_000 : 3_000),
       writers: [1, 8, 32],
-      streamsPerWriter: 4,
+      diagnose: e.BENCH_DIAGNOSE,
     },
     http: {
       seconds: e.BENCH_HTTP_SECONDS ?? (quick ? 8 : 30),
@@ -70,7 +73,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
       logLevel: e.BENCH_SERVICE_LOG_LEVEL,
       ...(e.BENCH_CPU_PROF_DIR ? { cpuProfDir: path.resolve(e.BENCH_CPU_PROF_DIR) } : {}),
     },
-    replay: { events: e.BENCH_REPLAY_EVENTS ?? (quick ? 100_000 : 1_000_000), batchSize: 5_000 },
+    replay: { events: e.BENCH_REPLAY_EVENTS ?? (quick ? 50_000 : 1_000_000), maxSeconds: quick ? 15 : 120 },
     skip: e.BENCH_SKIP,
   };
 }
