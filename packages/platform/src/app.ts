@@ -3,6 +3,7 @@ import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import underPressure from '@fastify/under-pressure';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify';
 import {
   jsonSchemaTransform,
@@ -42,14 +43,46 @@ export interface CreateAppOptions {
   bodyLimit?: number;
   /** Per organisation (per IP on public routes); default 600 per minute. */
   rateLimit?: { max: number; timeWindowMs: number };
-  /** Whole-request deadline enforced by the HTTP server; default 30 s. */
+  /**
+   * Deadline for receiving a whole request (headers and body), enforced by Node's HTTP server with
+   * a 408; default 30 s. Stops slow-loris clients from holding sockets and memory.
+   */
   requestTimeoutMs?: number;
+  /** Idle socket timeout; default 60 s. */
+  connectionTimeoutMs?: number;
+  /**
+   * Load shedding with @fastify/under-pressure: above these limits every request but liveness and
+   * metrics gets a 503 `overloaded` problem with Retry-After; false disables it.
+   */
+  pressure?: PressureLimits | false;
   trustProxy?: boolean | string | string[];
   openapi: { title: string; version: string; description?: string };
 }
 
+export interface PressureLimits {
+  /** Mean event loop delay over a sample, in ms; default 1000. */
+  maxEventLoopDelayMs?: number;
+  /** Default: none (0). */
+  maxHeapUsedBytes?: number;
+  /** Default: none (0). */
+  maxRssBytes?: number;
+  /** How often the process is sampled; default 1000 ms. */
+  sampleIntervalMs?: number;
+  /** Seconds the 503 tells clients to wait; default 10. */
+  retryAfterS?: number;
+}
+
+class OverloadedError extends ProblemError {
+  constructor() {
+    super(503, 'overloaded', 'The service is overloaded; nothing was written. Retry later.');
+  }
+}
+
 const DOCS_PREFIX = '/docs';
 const INFRA = { access: { public: true }, rateLimit: false } as const;
+// An overloaded process is still alive: answering liveness with 503 would get it restarted and
+// move its load onto the other replicas. Readiness does shed, so the balancer routes around it.
+const ALWAYS_ANSWER = { ...INFRA, pressureHandler: () => undefined } as const;
 
 /**
  * Builds the HTTP shell every service plugs into. Async because plugin order matters: helmet's
@@ -57,12 +90,21 @@ const INFRA = { access: { public: true }, rateLimit: false } as const;
  * onRoute hooks must exist before any service route is added.
  */
 export async function createApp(opts: CreateAppOptions): Promise<App> {
+  const requestTimeout = opts.requestTimeoutMs ?? 30_000;
   const app = Fastify({
     logger: loggerOptions(opts.logger),
     genReqId,
     logController: new LogController({ requestIdLogLabel: 'requestId' }),
     bodyLimit: opts.bodyLimit ?? 256 * 1024,
-    requestTimeout: opts.requestTimeoutMs ?? 30_000,
+    requestTimeout,
+    connectionTimeout: opts.connectionTimeoutMs ?? 60_000,
+    // Node checks request deadlines only every connectionsCheckingInterval (30 s by default), which
+    // would let a short deadline run up to 30 s late; headers must arrive within the deadline too.
+    http: {
+      requestTimeout,
+      headersTimeout: Math.min(requestTimeout, 60_000),
+      connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(requestTimeout / 4))),
+    },
     trustProxy: opts.trustProxy ?? false,
     return503OnClosing: true,
   }).withTypeProvider<ZodTypeProvider>();
@@ -75,6 +117,17 @@ export async function createApp(opts: CreateAppOptions): Promise<App> {
     reply.header('x-request-id', request.id);
   });
   await app.register(helmet, { global: true });
+  if (opts.pressure !== false) {
+    const p = opts.pressure ?? {};
+    await app.register(underPressure, {
+      maxEventLoopDelay: p.maxEventLoopDelayMs ?? 1000,
+      maxHeapUsedBytes: p.maxHeapUsedBytes ?? 0,
+      maxRssBytes: p.maxRssBytes ?? 0,
+      sampleInterval: p.sampleIntervalMs ?? 1000,
+      retryAfter: p.retryAfterS ?? 10,
+      customError: OverloadedError,
+    });
+  }
 
   installAccessControl(app, createAuthenticator(opts.auth, opts.orgs, app.log), [DOCS_PREFIX]);
   const metrics = opts.metrics ?? createMetricsRegistry();
@@ -107,7 +160,7 @@ export async function createApp(opts: CreateAppOptions): Promise<App> {
   await app.register(swaggerUi, { routePrefix: DOCS_PREFIX, staticCSP: true });
 
   app.get('/openapi.json', { config: INFRA, schema: { hide: true } }, async () => app.swagger());
-  app.get('/health/live', { config: INFRA, schema: { hide: true } }, async () => ({ status: 'live' }));
+  app.get('/health/live', { config: ALWAYS_ANSWER, schema: { hide: true } }, async () => ({ status: 'live' }));
 
   const checks = opts.readiness ?? [];
   const readinessTimeoutMs = opts.readinessTimeoutMs ?? 3000;
@@ -127,7 +180,7 @@ export async function createApp(opts: CreateAppOptions): Promise<App> {
     return { status: 'ready', checks: checks.map((c) => c.name) };
   });
 
-  app.get('/metrics', { config: INFRA, schema: { hide: true } }, async (_request, reply) => {
+  app.get('/metrics', { config: ALWAYS_ANSWER, schema: { hide: true } }, async (_request, reply) => {
     reply.type(metrics.contentType);
     return metrics.metrics();
   });

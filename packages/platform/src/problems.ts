@@ -216,6 +216,13 @@ registerProblemCodes({
     title: 'Internal error',
     description: 'Something failed on our side. Quote the requestId when reporting it.',
   },
+  overloaded: {
+    status: 503,
+    title: 'Service overloaded',
+    description:
+      'The process is saturated (event loop delay or memory above its limits) and sheds load rather than answer late. ' +
+      'Nothing was written. Retry after the `Retry-After` seconds.',
+  },
   'not-ready': {
     status: 503,
     title: 'Service not ready',

@@ -23,6 +23,12 @@ const HostEnv = z.object({
   TRM_MASTER_KEYS: z.string().min(1).optional(),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
   BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(256 * 1024),
+  /** Deadline to receive a whole request (408 after it). */
+  REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
+  /** Mean event loop delay above which requests are shed with 503 `overloaded`; 0 disables. */
+  PRESSURE_MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).default(1000),
+  /** Heap use above which requests are shed; 0 (default) disables. */
+  PRESSURE_MAX_HEAP_BYTES: z.coerce.number().int().min(0).default(0),
 });
 
 export type HostConfig = z.infer<typeof HostEnv> & { dataDir: string };

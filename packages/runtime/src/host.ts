@@ -70,6 +70,11 @@ export async function buildHost(opts: BuildHostOptions): Promise<Host> {
     orgs,
     metrics,
     bodyLimit: config.BODY_LIMIT_BYTES,
+    requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+    pressure:
+      config.PRESSURE_MAX_EVENT_LOOP_DELAY_MS === 0 && config.PRESSURE_MAX_HEAP_BYTES === 0
+        ? false
+        : { maxEventLoopDelayMs: config.PRESSURE_MAX_EVENT_LOOP_DELAY_MS, maxHeapUsedBytes: config.PRESSURE_MAX_HEAP_BYTES },
     rateLimit: { max: config.RATE_LIMIT_PER_MINUTE, timeWindowMs: 60_000 },
     readiness: [
       { name: 'database', check: async () => void (await db.selectNoFrom((eb) => eb.lit(1).as('one')).execute()) },
