@@ -2,6 +2,7 @@ import type { AppendResults } from './append.bench.js';
 import type { HttpResults } from './http.bench.js';
 import type { Machine } from './machine.js';
 import type { ReplayResults } from './replay.bench.js';
+import type { StatementResults } from './statements.bench.js';
 
 /** What bench/results/latest.json holds. Sections that did not run are null. */
 export interface BenchReport {
@@ -10,7 +11,7 @@ export interface BenchReport {
   duration_s: number;
   machine: Machine;
   append: AppendResults | null;
-  http: Omit<HttpResults, 'propagation' | 'rss_mb'> | null;
+  http: (Omit<HttpResults, 'propagation' | 'rss_mb'> & { statements_per_request?: StatementResults | null }) | null;
   propagation: HttpResults['propagation'] | null;
   replay: (ReplayResults & { events_per_s: number | null; verify_events_per_s: number | null }) | null;
   rss_mb: Record<string, number | null>;
@@ -159,6 +160,16 @@ export function renderReport(r: BenchReport): string {
         row('POST /v1/cases/{id}/acknowledgement', r.http.acknowledge),
       ]),
     );
+    const st = r.http.statements_per_request;
+    if (st) {
+      parts.push(
+        `\nSQL statements per request (each one a round trip; BEGIN and COMMIT included)`,
+        formatTable(['route', 'statements'], [
+          ['POST /v1/cases', String(st.notify.statements)],
+          ['POST /v1/cases/{id}/acknowledgement', String(st.acknowledge.statements)],
+        ]),
+      );
+    }
   }
   if (r.propagation) {
     const p = r.propagation;

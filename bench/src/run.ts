@@ -15,6 +15,7 @@ import { describeMachine } from './machine.js';
 import { createProgress } from './progress.js';
 import { type BenchReport, evaluateTargets, renderReport } from './report.js';
 import { runReplayBench } from './replay.bench.js';
+import { countStatements } from './statements.bench.js';
 import { loadSettings } from './settings.js';
 
 async function natsVersion(servers: string): Promise<string | null> {
@@ -36,7 +37,7 @@ async function main(): Promise<void> {
   const runs = (s: string) => !settings.skip.has(s);
   const contenders = 3 + (settings.append.diagnose ? DIAGNOSTIC_CONTENDERS.length : 0);
   const appendSteps = settings.append.rounds * Object.keys(SCENARIOS).length * settings.append.writers.length * contenders;
-  const progress = createProgress((runs('append') ? appendSteps : 0) + (runs('http') ? 5 : 0) + (runs('replay') ? 4 : 0));
+  const progress = createProgress((runs('append') ? appendSteps : 0) + (runs('http') ? 6 : 0) + (runs('replay') ? 4 : 0));
   const machine = await describeMachine(baseDatabaseUrl(), await natsVersion(natsUrl()));
   const database = await createTestDatabase('trm_bench');
   const suffix = randomSuffix();
@@ -46,6 +47,17 @@ async function main(): Promise<void> {
     const http = runs('http')
       ? await runHttpBench(database.url, { servers: natsUrl(), streamName: `TRM_BENCH_${suffix}`, subjectsPrefix: `trmbench${suffix}` }, settings.http, progress)
       : null;
+    let statements = null;
+    if (runs('http')) {
+      progress.step('http: statements per request');
+      // Its own database: the in-process module must not share tables with the spawned service.
+      const countDb = await createTestDatabase('trm_bench_count');
+      try {
+        statements = await countStatements(countDb.url);
+      } finally {
+        await countDb.drop().catch(() => {});
+      }
+    }
     const replay = runs('replay')
       ? await runReplayBench(database.url, settings.replay, progress)
       : null;
@@ -61,7 +73,7 @@ async function main(): Promise<void> {
       duration_s: Math.round((performance.now() - started) / 1000),
       machine,
       append,
-      http: http ? (httpRest as BenchReport['http']) : null,
+      http: http ? ({ ...httpRest, statements_per_request: statements } as BenchReport['http']) : null,
       propagation,
       replay: replay ? { ...replay, events_per_s: replay.projection.events_per_s, verify_events_per_s: replay.verify.events_per_s } : null,
       rss_mb,
