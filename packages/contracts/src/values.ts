@@ -25,7 +25,7 @@ export const COUNTRY_CODES = [
   'TL', 'TM', 'TN', 'TO', 'TR', 'TT', 'TV', 'TW', 'TZ', 'UA', 'UG', 'UM', 'US', 'UY', 'UZ', 'VA', 'VC', 'VE', 'VG', 'VI',
   'VN', 'VU', 'WF', 'WS', 'YE', 'YT', 'ZA', 'ZM', 'ZW',
 ] as const;
-export const CountryCode = z.enum(COUNTRY_CODES);
+export const CountryCode = z.enum(COUNTRY_CODES).meta({ id: 'CountryCode' });
 export type CountryCode = z.infer<typeof CountryCode>;
 
 /** ISO 3166-1 English short names; `Record<CountryCode, …>` makes a missing name a compile error. */
@@ -301,7 +301,7 @@ export const CURRENCY_CODES = [
   'TRY', 'TTD', 'TWD', 'TZS', 'UAH', 'UGX', 'USD', 'USN', 'UYI', 'UYU', 'UYW', 'UZS', 'VED', 'VES', 'VND', 'VUV', 'WST', 'XAF', 'XAG', 'XAU',
   'XBA', 'XBB', 'XBC', 'XBD', 'XCD', 'XCG', 'XDR', 'XOF', 'XPD', 'XPF', 'XPT', 'XSU', 'XTS', 'XUA', 'XXX', 'YER', 'ZAR', 'ZMW', 'ZWG',
 ] as const;
-export const CurrencyCode = z.enum(CURRENCY_CODES);
+export const CurrencyCode = z.enum(CURRENCY_CODES).meta({ id: 'CurrencyCode' });
 export type CurrencyCode = z.infer<typeof CurrencyCode>;
 
 /** Forms of exploitation, aligned with the HTCDS v2 (Human Trafficking Case Data Standard). */
