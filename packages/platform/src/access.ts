@@ -18,6 +18,23 @@ declare module 'fastify' {
 
 const principals = new WeakMap<FastifyRequest, Principal>();
 
+/** A route as the access control saw it when it was added. */
+export interface RouteAccess {
+  method: string;
+  url: string;
+  rule: AccessRule;
+}
+
+const routeTables = new WeakMap<FastifyInstance, RouteAccess[]>();
+
+/**
+ * Every route of the app with its access rule, in the order they were added, so tests (the
+ * authorization matrix) and tools cover routes that did not exist when they were written.
+ */
+export function routeAccessTable(app: FastifyInstance): readonly RouteAccess[] {
+  return routeTables.get(app) ?? [];
+}
+
 function checkRule(rule: unknown, where: string): AccessRule {
   if (rule === undefined) {
     throw new Error(`Route ${where} declares no access rule: add config.access = { public: true } or { roles: [...] }`);
@@ -46,6 +63,8 @@ export function installAccessControl(app: FastifyInstance, authenticator: Authen
     },
   });
 
+  const table: RouteAccess[] = [];
+  routeTables.set(app, table);
   app.addHook('onRoute', (route: RouteOptions) => {
     const url = route.url;
     const methods = Array.isArray(route.method) ? route.method.join(',') : route.method;
@@ -53,6 +72,7 @@ export function installAccessControl(app: FastifyInstance, authenticator: Authen
       route.config = { ...route.config, access: { public: true }, rateLimit: false } as typeof route.config;
     }
     const rule = checkRule(route.config?.access, `${methods} ${url}`);
+    for (const method of Array.isArray(route.method) ? route.method : [route.method]) table.push({ method, url, rule });
     if ('public' in rule) {
       // Shown as needing no token in the OpenAPI document.
       route.schema = { ...route.schema, security: [] } as typeof route.schema;

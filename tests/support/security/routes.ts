@@ -1,0 +1,140 @@
+import { randomUUID } from 'node:crypto';
+import { type AccessRule, type App, type Role, routeAccessTable } from '@trm/platform';
+import type { World } from './world.js';
+
+/**
+ * Routes anyone may call without a token. A route that turns public without being added here
+ * fails the matrix: making victims' data reachable without a token must be a reviewed decision.
+ */
+export const PUBLIC_ROUTES = new Set([
+  'GET /openapi.json',
+  'GET /health/live',
+  'GET /health/ready',
+  'GET /metrics',
+  'GET /problems',
+  'GET /problems/:code',
+]);
+/** Added by @fastify/swagger-ui: static documentation assets. */
+export const PUBLIC_PREFIXES = ['/docs'];
+
+/**
+ * Routes readable for every case by whole organisation types, by design: the ledger holds no
+ * personal data and auditors and every national contact point verify all of it (issue 6). Any
+ * other organisation type is refused (403), whatever its role.
+ */
+export const ORG_WIDE: Array<{ prefix: string; orgTypes: string[]; why: string }> = [
+  { prefix: '/v1/ledger/', orgTypes: ['auditor', 'national_contact_point'], why: 'the ledger is verified whole by auditors and contact points' },
+];
+
+/** Path parameters that name (or sit inside) one case: a non-participant must get 404 through them. */
+export const CASE_PARAMS = new Set(['caseId', 'returnId']);
+
+export interface ApiRoute {
+  method: string;
+  /** Fastify pattern, e.g. /v1/cases/:caseId */
+  url: string;
+  rule: AccessRule;
+  params: string[];
+  /** Example request body from the OpenAPI document. */
+  example: Record<string, unknown> | undefined;
+  /** Property names the body schema declares. */
+  bodyProperties: string[];
+  query: Array<{ name: string; required: boolean; schema: Record<string, unknown> }>;
+  hasBody: boolean;
+}
+
+const toOpenApiPath = (url: string) => url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+
+interface OpenApiOperation {
+  requestBody?: { content?: Record<string, { example?: unknown; schema?: { properties?: Record<string, unknown>; $ref?: string } }> };
+  parameters?: Array<{ in: string; name: string; required?: boolean; schema?: Record<string, unknown> }>;
+}
+
+/** Every route of the running app with its access rule and what the OpenAPI document says of it. */
+export function apiRoutes(app: App): ApiRoute[] {
+  const doc = app.swagger() as { paths: Record<string, Record<string, OpenApiOperation>>; components?: { schemas?: Record<string, { properties?: Record<string, unknown> }> } };
+  const routes: ApiRoute[] = [];
+  for (const { method, url, rule } of routeAccessTable(app)) {
+    if (method === 'HEAD' || method === 'OPTIONS') continue;
+    if (PUBLIC_PREFIXES.some((p) => url === p || url.startsWith(`${p}/`))) continue;
+    const op = doc.paths[toOpenApiPath(url)]?.[method.toLowerCase()];
+    const json = op?.requestBody?.content?.['application/json'];
+    const ref = json?.schema?.$ref?.split('/').at(-1);
+    const properties = json?.schema?.properties ?? (ref ? doc.components?.schemas?.[ref]?.properties : undefined) ?? {};
+    routes.push({
+      method,
+      url,
+      rule,
+      params: [...url.matchAll(/:([A-Za-z0-9_]+)/g)].map((m) => m[1]!),
+      example: json?.example as Record<string, unknown> | undefined,
+      bodyProperties: Object.keys(properties),
+      query: (op?.parameters ?? []).filter((p) => p.in === 'query').map((p) => ({ name: p.name, required: p.required === true, schema: p.schema ?? {} })),
+      hasBody: json !== undefined,
+    });
+  }
+  return routes;
+}
+
+export const key = (r: { method: string; url: string }) => `${r.method} ${r.url}`;
+
+export function rolesOf(rule: AccessRule): readonly Role[] {
+  return 'roles' in rule ? rule.roles : [];
+}
+
+export function isPerCase(route: ApiRoute): boolean {
+  return route.params.some((p) => CASE_PARAMS.has(p)) || route.bodyProperties.includes('caseId');
+}
+
+export function orgWide(route: ApiRoute) {
+  return ORG_WIDE.find((o) => route.url.startsWith(o.prefix));
+}
+
+/** A concrete URL for the route: the world's real ids, harmless values for the rest. */
+export function concreteUrl(route: ApiRoute, world: World): string {
+  const values: Record<string, string> = {
+    caseId: world.caseId,
+    returnId: world.returnId,
+    referralId: world.referralId,
+    informationRequestId: world.informationRequestId,
+    criminalCaseId: world.criminalCaseId,
+    assessmentId: world.assessmentId,
+    claimId: randomUUID(),
+    eventId: randomUUID(),
+    orgId: 'ngo-it',
+    index: '0',
+    treeSize: '1',
+    code: 'not-found',
+  };
+  const path = route.url.replace(/:([A-Za-z0-9_]+)/g, (_m, name: string) => {
+    const value = values[name];
+    // A new kind of path parameter must be taught to the matrix, not silently skipped.
+    if (value === undefined) throw new Error(`${key(route)}: the authorization matrix does not know path parameter "${name}"`);
+    return encodeURIComponent(value);
+  });
+  const query = [
+    ...route.query.filter((q) => q.required).map((q) => `${q.name}=${encodeURIComponent(sampleValue(q.schema))}`),
+    ...(EXTRA_QUERY[key(route)] ?? []),
+  ].join('&');
+  return query ? `${path}?${query}` : path;
+}
+
+/** Reads whose query needs one of several optional parameters (the schema cannot say which). */
+const EXTRA_QUERY: Record<string, string[]> = {
+  'GET /v1/ledger/cases/:caseId/state': ['atIndex=0'],
+};
+
+function sampleValue(schema: Record<string, unknown>): string {
+  const e = schema.enum as unknown[] | undefined;
+  if (e?.[0] !== undefined) return String(e[0]);
+  const anyOf = (schema.anyOf ?? schema.oneOf) as Array<Record<string, unknown>> | undefined;
+  if (anyOf?.[0]) return sampleValue(anyOf[0]);
+  if (schema.type === 'integer' || schema.type === 'number') return String(schema.minimum ?? 1);
+  if (schema.type === 'boolean') return 'true';
+  return 'x';
+}
+
+/** The route's example body, its case id replaced by the world's. */
+export function exampleBody(route: ApiRoute, world: World): Record<string, unknown> | undefined {
+  if (!route.example) return undefined;
+  return 'caseId' in route.example ? { ...route.example, caseId: world.caseId } : { ...route.example };
+}
