@@ -22,7 +22,7 @@ function recoverable(values: Matrix, s: Mask): Array<[number, number]> {
     seen.get(key)!.add(v);
   };
   const x = values.map((r) => [...r]);
-  let budget = 2_000_000;
+  let budget = 5_000_000;
   const consistent = (): boolean => {
     const rowSums = x.slice(0, mr).map((r) => r.slice(0, mc).reduce((a, b) => a + b, 0));
     const colSums = Array.from({ length: mc }, (_, j) => x.slice(0, mr).reduce((a, r) => a + r[j]!, 0));
@@ -45,11 +45,19 @@ function recoverable(values: Matrix, s: Mask): Array<[number, number]> {
       return;
     }
     const [i, j] = unknown[n]!;
-    for (let v = 1; v <= bound; v++) {
+    // True value first, then outwards: tables that differ a little are found first, so the
+    // search usually stops early (every cell seen with two values).
+    const t = values[i]![j]!;
+    const order: number[] = [t];
+    for (let d = 1; t + d <= bound || t - d >= 1; d++) {
+      if (t + d <= bound) order.push(t + d);
+      if (t - d >= 1) order.push(t - d);
+    }
+    for (const v of order) {
       x[i]![j] = v;
       // Prune on published margins: partial sums may not exceed them.
-      if (!s[i]![mc] && x[i]!.slice(0, mc).reduce((a, b, jj) => a + (s[i]![jj] && unknownIndex(i, jj) > n ? 0 : b), 0) > values[i]![mc]!) break;
-      if (!s[mr]![j] && x.slice(0, mr).reduce((a, r, ii) => a + (s[ii]![j] && unknownIndex(ii, j) > n ? 0 : r[j]!), 0) > values[mr]![j]!) break;
+      if (!s[i]![mc] && x[i]!.slice(0, mc).reduce((a, b, jj) => a + (s[i]![jj] && unknownIndex(i, jj) > n ? 0 : b), 0) > values[i]![mc]!) continue;
+      if (!s[mr]![j] && x.slice(0, mr).reduce((a, r, ii) => a + (s[ii]![j] && unknownIndex(ii, j) > n ? 0 : r[j]!), 0) > values[mr]![j]!) continue;
       dfs(n + 1);
     }
     x[i]![j] = values[i]![j]!;
@@ -72,9 +80,9 @@ function recoverable(values: Matrix, s: Mask): Array<[number, number]> {
 const sensitiveOf = (values: Matrix, k: number): Mask => values.map((r) => r.map((v) => v > 0 && v < k));
 
 const table = fc
-  .record({ rows: fc.integer({ min: 1, max: 3 }), cols: fc.integer({ min: 1, max: 3 }) })
+  .record({ rows: fc.integer({ min: 1, max: 3 }), cols: fc.integer({ min: 1, max: 2 }) })
   .chain(({ rows, cols }) =>
-    fc.array(fc.array(fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 5, max: 14 })), { minLength: cols, maxLength: cols }), {
+    fc.array(fc.array(fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 5, max: 9 })), { minLength: cols, maxLength: cols }), {
       minLength: rows,
       maxLength: rows,
     }),
@@ -94,7 +102,7 @@ describe('complementary suppression', () => {
         const anySuppressed = s.some((r) => r.some(Boolean));
         if (anySuppressed && values[values.length - 1]!.at(-1)! >= 1) expect(recoverable(values, s)).toEqual([]);
       }),
-      { numRuns: 300 },
+      { numRuns: 500 },
     );
   });
 
