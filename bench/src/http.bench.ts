@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,12 +8,14 @@ import autocannon from 'autocannon';
 import { type JetStreamBus, connectJetStreamBus, startConsumer } from '@trm/bus';
 import type { Subscription } from '@trm/bus';
 import { createPgDb, migrate } from '@trm/db';
+import { rotateKeyFile } from '@trm/ledger';
 import { devJwks, loadOrCreateDevKey, seedDemoOrganisations, signToken } from '@trm/platform';
 import { generateMasterKey } from '@trm/vault';
 import { sql } from 'kysely';
 import { notifyBody } from './payload.js';
 import type { Progress } from './progress.js';
 import { type ServiceProcess, startService } from './service-process.js';
+import { REPO_ROOT } from './settings.js';
 import { percentile, round } from './stats.js';
 
 const ISSUER = 'trm-bench';
@@ -30,20 +33,28 @@ export interface LoadFigures {
   errors: number;
 }
 
+export interface PropagationFigures {
+  /** Where the events were seen. */
+  observer: string;
+  cases: number;
+  missing: number;
+  p50_ms: number | null;
+  p99_ms: number | null;
+  max_ms: number | null;
+}
+
+/** Services that run beside referrals when they are built: they consume its events under load. */
+export const CONSUMING_SERVICES = ['statistics', 'ledger'] as const;
+
 export interface HttpResults {
   connections: number;
   seconds: number;
   services: string[];
   notify: LoadFigures;
   acknowledge: LoadFigures;
-  propagation: {
-    /** Where the events were seen: a durable JetStream consumer writing a projection in PostgreSQL. */
-    observer: string;
-    cases: number;
-    missing: number;
-    p50_ms: number | null;
-    p99_ms: number | null;
-    max_ms: number | null;
+  propagation: PropagationFigures & {
+    /** The same cases seen in the ledger's entries, when the ledger service runs. */
+    ledger: PropagationFigures | null;
   };
   rss_mb: Record<string, number | null>;
 }
@@ -98,6 +109,57 @@ async function startProbe(url: string, bus: JetStreamBus, prefix: string, arriva
 }
 
 /**
+ * Notes when each notified case appears in the ledger's entries (its read model), polling the
+ * table every 20 ms: the figure is as coarse as that.
+ */
+function startLedgerWatch(url: string, seen: Map<string, number>) {
+  const { db } = createPgDb(url, { max: 1, applicationName: 'trm-bench-ledger-watch' });
+  let last = '-1';
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      try {
+        const { rows } = await sql<{ case_id: string | null; ledger_index: string }>`
+          select case_id, ledger_index::text as ledger_index from ledger.ledger_entries
+          where ledger_index > ${last}::bigint order by ledger_index limit 10000`.execute(db);
+        const now = performance.now();
+        for (const r of rows) if (r.case_id && !seen.has(r.case_id)) seen.set(r.case_id, now);
+        if (rows.length > 0) last = rows.at(-1)!.ledger_index;
+      } catch {
+        // The ledger migrates its schema at start: until then there is nothing to see.
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await loop;
+      await db.destroy();
+    },
+  };
+}
+
+function delaysOf(observer: string, answered: Map<string, number>, seen: Map<string, number>): PropagationFigures {
+  const delays: number[] = [];
+  let missing = 0;
+  for (const [caseId, at] of answered) {
+    const t = seen.get(caseId);
+    if (t === undefined) missing++;
+    // The event can reach the observer before autocannon has parsed the 201 that announced it.
+    else delays.push(Math.max(0, t - at));
+  }
+  return {
+    observer,
+    cases: answered.size,
+    missing,
+    p50_ms: round(percentile(delays, 50)),
+    p99_ms: round(percentile(delays, 99)),
+    max_ms: round(percentile(delays, 100)),
+  };
+}
+
+/**
  * The command path over HTTP with services in distributed mode: autocannon against POST /v1/cases
  * (new cases, real JWTs, personal data in the body) and then against the acknowledgement of the
  * cases it created. While the notifications run, a consumer in this process times each case from
@@ -112,6 +174,7 @@ export async function runHttpBench(
   const dir = await mkdtemp(path.join(os.tmpdir(), 'trm-bench-'));
   const services: ServiceProcess[] = [];
   let probe: { close(): Promise<void> } | undefined;
+  let ledgerWatch: { stop(): Promise<void> } | undefined;
   const bus = await connectJetStreamBus({ servers: nats.servers, streamName: nats.streamName, subjectsPrefix: nats.subjectsPrefix });
   try {
     const { db } = createPgDb(url, { max: 2 });
@@ -136,9 +199,18 @@ export async function runHttpBench(
       // Every request comes from one address and one token: the limiter must not be what we measure.
       RATE_LIMIT_PER_MINUTE: '1000000000',
     };
-    progress.step('http: starting referrals (distributed mode)');
-    const referrals = await startService('referrals', env, opts.cpuProfDir ? { cpuProfDir: opts.cpuProfDir } : {});
+    const consumers = CONSUMING_SERVICES.filter((name) => existsSync(path.join(REPO_ROOT, 'services', name, 'dist', 'main.js')));
+    if (consumers.includes('ledger')) {
+      env.LEDGER_SIGNING_KEY_FILE = path.join(dir, 'ledger-signing-keys.json');
+      await rotateKeyFile(env.LEDGER_SIGNING_KEY_FILE);
+    }
+    progress.step(`http: starting ${['referrals', ...consumers].join(', ')} (distributed mode)`);
+    const profiling = opts.cpuProfDir ? { cpuProfDir: opts.cpuProfDir } : {};
+    const referrals = await startService('referrals', env, profiling);
     services.push(referrals);
+    for (const name of consumers) services.push(await startService(name, env, profiling));
+    const inLedger = new Map<string, number>();
+    if (consumers.includes('ledger')) ledgerWatch = startLedgerWatch(url, inLedger);
 
     const arrivals = new Map<string, number>();
     probe = await startProbe(url, bus, nats.subjectsPrefix, arrivals);
@@ -173,17 +245,12 @@ export async function runHttpBench(
     progress.step(`http: POST /v1/cases for ${opts.seconds} s`);
     const notify = figures(await run({ url: referrals.base, connections: opts.connections, duration: opts.seconds, requests: [notifyRequest(true)] }));
 
-    // Every case answered 201 must reach the probe; give stragglers a bounded time.
+    // Every case answered 201 must reach the probe (and the ledger); stragglers get a bounded time.
     const deadline = Date.now() + 30_000;
-    while (Date.now() < deadline && [...answered.keys()].some((id) => !arrivals.has(id))) await new Promise((r) => setTimeout(r, 100));
-    const delays: number[] = [];
-    let missing = 0;
-    for (const [caseId, at] of answered) {
-      const seen = arrivals.get(caseId);
-      if (seen === undefined) missing++;
-      // The event can reach the probe before autocannon has parsed the 201 that announced it.
-      else delays.push(Math.max(0, seen - at));
-    }
+    const waiting = () => [...answered.keys()].some((id) => !arrivals.has(id) || (ledgerWatch !== undefined && !inLedger.has(id)));
+    while (Date.now() < deadline && waiting()) await new Promise((r) => setTimeout(r, 100));
+    const propagation = delaysOf('durable JetStream consumer (inbox + projection row in one PostgreSQL transaction)', answered, arrivals);
+    const ledger = ledgerWatch ? delaysOf('ledger service: entry in ledger.ledger_entries (polled every 20 ms)', answered, inLedger) : null;
 
     progress.step(`http: POST /v1/cases/{id}/acknowledgement on ${created.length} cases`);
     // As many acknowledgements as notifications were measured, so this run lasts about as long.
@@ -215,17 +282,11 @@ export async function runHttpBench(
       services: services.map((s) => s.name),
       notify,
       acknowledge,
-      propagation: {
-        observer: 'durable JetStream consumer (inbox + projection row in one PostgreSQL transaction)',
-        cases: answered.size,
-        missing,
-        p50_ms: round(percentile(delays, 50)),
-        p99_ms: round(percentile(delays, 99)),
-        max_ms: round(percentile(delays, 100)),
-      },
+      propagation: { ...propagation, ledger },
       rss_mb: rss,
     };
   } finally {
+    await ledgerWatch?.stop().catch(() => {});
     await probe?.close().catch(() => {});
     for (const s of services) await s.stop().catch(() => {});
     await bus.deleteStream().catch(() => {});

@@ -42,6 +42,7 @@ export const TARGETS: readonly Target[] = [
   { path: 'http.notify.p99_ms', op: '<=', value: 30, label: 'POST /v1/cases p99 (ms)' },
   { path: 'http.notify.non2xx', op: '<=', value: 0, label: 'POST /v1/cases non-2xx' },
   { path: 'propagation.p99_ms', op: '<=', value: 200, label: 'propagation p99 (ms)' },
+  { path: 'propagation.ledger.p99_ms', op: '<=', value: 200, label: 'propagation to the ledger p99 (ms)' },
   { path: 'replay.events_per_s', op: '>=', value: 50_000, label: 'projection rebuild events/s' },
   { path: 'rss_mb.*', op: '<=', value: 200, label: 'peak RSS (MiB)' },
 ];
@@ -177,6 +178,7 @@ export function renderReport(r: BenchReport): string {
       `\n3. Propagation, 201 → event in another service's projection, under the load of 2`,
       formatTable(['observer', 'cases', 'missing', 'p50 ms', 'p99 ms', 'max ms'], [
         ['JetStream consumer + projection', fmt(p.cases), fmt(p.missing), fmt(p.p50_ms), fmt(p.p99_ms), fmt(p.max_ms)],
+        ...(p.ledger ? [['ledger entries (20 ms polls)', fmt(p.ledger.cases), fmt(p.ledger.missing), fmt(p.ledger.p50_ms), fmt(p.ledger.p99_ms), fmt(p.ledger.max_ms)]] : []),
       ]),
     );
   }

@@ -27,6 +27,7 @@ describe('targets', () => {
       'http.notify.p99_ms',
       'http.notify.non2xx',
       'propagation.p99_ms',
+      'propagation.ledger.p99_ms',
       'replay.events_per_s',
       'rss_mb.*',
     ]);
