@@ -5,7 +5,12 @@ import { OrgType, Role, type OrgDirectory, type Principal } from './identity.js'
 import { ProblemError } from './problems.js';
 
 export type JwksSource =
-  | { url: string; timeoutMs?: number; cooldownMs?: number }
+  /**
+   * An identity provider's JWKS endpoint. Keys are cached at most `cacheMaxAgeMs` (default 60 s):
+   * a key the provider removed (perhaps compromised) is refused within that time. An unknown `kid`
+   * refetches at most every `cooldownMs` (default 30 s), so a new key works without a restart.
+   */
+  | { url: string; timeoutMs?: number; cooldownMs?: number; cacheMaxAgeMs?: number }
   /**
    * Re-read when its inode, size or mtime changes, checked at most every `checkIntervalMs`
    * (default 2000), so keys rotate without a restart. Replace it atomically (write + rename):
@@ -46,6 +51,8 @@ export function createKeyResolver(source: JwksSource): JWTVerifyGetKey {
     const remote = createRemoteJWKSet(new URL(source.url), {
       timeoutDuration: source.timeoutMs ?? 5000,
       cooldownDuration: source.cooldownMs ?? 30_000,
+      // jose keeps keys 10 minutes by default: too long for a key the provider revoked.
+      cacheMaxAge: source.cacheMaxAgeMs ?? 60_000,
     });
     return async (header, token) => {
       try {

@@ -18,6 +18,10 @@ const HostEnv = z.object({
   NATS_SUBJECT_PREFIX: z.string().regex(/^[a-z0-9_-]+$/).default('trm'),
   JWKS_URL: z.string().url().optional(),
   JWKS_FILE: z.string().min(1).optional(),
+  /** How long keys fetched from JWKS_URL are trusted before being fetched again (a removed key dies with it). */
+  JWKS_CACHE_MAX_AGE_MS: z.coerce.number().int().min(0).max(3_600_000).default(60_000),
+  /** Least time between two fetches of JWKS_URL caused by an unknown key id. */
+  JWKS_COOLDOWN_MS: z.coerce.number().int().min(0).max(600_000).default(30_000),
   JWT_ISSUER: z.string().min(1).default('trm-dev'),
   JWT_AUDIENCE: z.string().min(1).default('trm'),
   TRM_MASTER_KEYS: z.string().min(1).optional(),

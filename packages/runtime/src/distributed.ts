@@ -33,7 +33,7 @@ export async function startDistributed(module: ServiceModule, env: NodeJS.Proces
     db,
     bus,
     auth: {
-      jwks: config.JWKS_URL ? { url: config.JWKS_URL } : { file: config.JWKS_FILE! },
+      jwks: config.JWKS_URL ? { url: config.JWKS_URL, cacheMaxAgeMs: config.JWKS_CACHE_MAX_AGE_MS, cooldownMs: config.JWKS_COOLDOWN_MS } : { file: config.JWKS_FILE! },
       issuer: config.JWT_ISSUER,
       audience: config.JWT_AUDIENCE,
     },

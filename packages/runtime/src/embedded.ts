@@ -45,7 +45,7 @@ export async function createEmbeddedHost(
     db,
     bus: new InProcessBus(),
     auth: {
-      jwks: config.JWKS_URL ? { url: config.JWKS_URL } : config.JWKS_FILE ? { file: config.JWKS_FILE } : { keys: devJwks(devKey).keys },
+      jwks: config.JWKS_URL ? { url: config.JWKS_URL, cacheMaxAgeMs: config.JWKS_CACHE_MAX_AGE_MS, cooldownMs: config.JWKS_COOLDOWN_MS } : config.JWKS_FILE ? { file: config.JWKS_FILE } : { keys: devJwks(devKey).keys },
       issuer: config.JWT_ISSUER,
       audience: config.JWT_AUDIENCE,
     },
