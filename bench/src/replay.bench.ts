@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { createPgDb, migrate } from '@trm/db';
+import { type Db, createPgDb, migrate } from '@trm/db';
 import { type GlobalCheckpoint, START_OF_LOG, canonicalJson, computeEventHash, createEventStore } from '@trm/event-store';
 import { sql } from 'kysely';
 // Not exported by @trm/referrals yet (asked of its owner): the built module, the code the service runs.
@@ -18,11 +18,16 @@ export interface ReplayResults {
   read_events_per_s: number | null;
   /** Rebuilding the referrals case projection from the log, cases split among parallel transactions. */
   projection: { name: string; partitions: number; events: number; complete: boolean; seconds: number | null; events_per_s: number | null };
+  /** Statistics' own rebuild (rebuildFacts) over the first `events` of the history, when built. */
+  statistics: { events: number; seconds: number | null; events_per_s: number | null; unparsed: number } | null;
   /** Hash-chain verification of every stream (verifyAll). */
   verify: { ok: boolean; events: number; seconds: number | null; events_per_s: number | null };
 }
 
-const SCHEMA = 'bench_replay';
+// The schema is the service's own name: statistics' rebuild reads `<service>.events` of the
+// services it knows, so the generated history must sit where referrals keeps its events. The
+// benchmark gives this section a database of its own.
+const SCHEMA = 'referrals';
 const INSERT_BATCH = 5_000;
 const READ_BATCH = 2_000;
 /** Rebuild transactions at once; the case projection is per case, so cases are split among them. */
@@ -90,42 +95,77 @@ function generate(fromCase: number, toCase: number, start: Date): Row[] {
   return rows;
 }
 
+/** Writes cases [fromCase, toCase) with two inserts in flight while the next batch is hashed. */
+async function writeHistory(db: Db, fromCase: number, toCase: number, start: Date): Promise<number> {
+  const t0 = performance.now();
+  const table = sql.table(`${SCHEMA}.events`);
+  const inFlight: Promise<unknown>[] = [];
+  const casesPerBatch = INSERT_BATCH / 2;
+  for (let from = fromCase; from < toCase; from += casesPerBatch) {
+    const rows = generate(from, Math.min(toCase, from + casesPerBatch), start);
+    if (inFlight.length >= 2) await inFlight.shift();
+    const insert = sql`
+      insert into ${table} (stream_id, stream_version, event_id, event_type, schema_version, data, metadata, recorded_at, prev_hash, hash)
+      select s, v, e, t, 1, d::jsonb, m::jsonb, r, p, h from unnest(
+        ${rows.map((r) => r.stream_id)}::text[], ${rows.map((r) => r.stream_version)}::int[], ${rows.map((r) => r.event_id)}::uuid[],
+        ${rows.map((r) => r.event_type)}::text[], ${rows.map((r) => r.data)}::text[], ${rows.map((r) => r.metadata)}::text[],
+        ${rows.map((r) => r.recorded_at)}::timestamptz[], ${rows.map((r) => r.prev_hash)}::text[], ${rows.map((r) => r.hash)}::text[]
+      ) as x(s, v, e, t, d, m, r, p, h)`.execute(db);
+    // Awaited below; marked handled so a failure surfaces there, not as an unhandled rejection.
+    insert.catch(() => {});
+    inFlight.push(insert);
+  }
+  await Promise.all(inFlight);
+  return performance.now() - t0;
+}
+
+/** @trm/statistics when it is built: the benchmark measures its rebuild, and runs without it. */
+async function loadStatistics(): Promise<typeof import('@trm/statistics') | null> {
+  try {
+    const m = await import('@trm/statistics');
+    return typeof m.rebuildFacts === 'function' ? m : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Years of history at once: `events` generated events in the referrals event table, then the
  * case projection rebuilt from them (the same projection code the service runs inline), the
  * log read alone, and every hash chain verified. The rebuild stops at `maxSeconds` and reports the
  * rate it held, so a slow projection cannot push the whole run past its time budget.
  */
-export async function runReplayBench(url: string, opts: { events: number; maxSeconds: number }, progress: Progress): Promise<ReplayResults> {
+export async function runReplayBench(
+  url: string,
+  opts: { events: number; maxSeconds: number; statisticsEvents: number },
+  progress: Progress,
+): Promise<ReplayResults> {
   const { db } = createPgDb(url, { max: REBUILD_PARTITIONS + 2, applicationName: 'trm-bench-replay' });
   try {
     await migrate(db, { schema: SCHEMA, service: 'referrals' });
+    const statistics = await loadStatistics();
+    if (statistics) await migrate(db, { schema: 'statistics', service: 'statistics' });
     const store = createEventStore({ schema: SCHEMA });
     const cases = Math.ceil(opts.events / 2);
     const start = new Date(Date.UTC(2020, 0, 1));
     const table = sql.table(`${SCHEMA}.events`);
 
+    // Statistics rebuilds from everything in the table and cannot stop early: it gets the first
+    // part of the history, before the rest is written.
+    const statisticsCases = statistics ? Math.min(cases, Math.ceil(opts.statisticsEvents / 2)) : 0;
     progress.step(`replay: generating ${cases * 2} events`);
-    const t0 = performance.now();
-    // Two inserts in flight while the next batch is hashed: the database and this process both work.
-    const inFlight: Promise<unknown>[] = [];
-    const casesPerBatch = INSERT_BATCH / 2;
-    for (let from = 0; from < cases; from += casesPerBatch) {
-      const rows = generate(from, Math.min(cases, from + casesPerBatch), start);
-      if (inFlight.length >= 2) await inFlight.shift();
-      const insert = sql`
-        insert into ${table} (stream_id, stream_version, event_id, event_type, schema_version, data, metadata, recorded_at, prev_hash, hash)
-        select s, v, e, t, 1, d::jsonb, m::jsonb, r, p, h from unnest(
-          ${rows.map((r) => r.stream_id)}::text[], ${rows.map((r) => r.stream_version)}::int[], ${rows.map((r) => r.event_id)}::uuid[],
-          ${rows.map((r) => r.event_type)}::text[], ${rows.map((r) => r.data)}::text[], ${rows.map((r) => r.metadata)}::text[],
-          ${rows.map((r) => r.recorded_at)}::timestamptz[], ${rows.map((r) => r.prev_hash)}::text[], ${rows.map((r) => r.hash)}::text[]
-        ) as x(s, v, e, t, d, m, r, p, h)`.execute(db);
-      // Awaited below; marked handled so a failure surfaces there, not as an unhandled rejection.
-      insert.catch(() => {});
-      inFlight.push(insert);
+    let generateMs = await writeHistory(db, 0, statisticsCases, start);
+    let statisticsResult: ReplayResults['statistics'] = null;
+    if (statistics) {
+      progress.step(`replay: statistics rebuild over ${statisticsCases * 2} events`);
+      const s0 = performance.now();
+      const r = await statistics.rebuildFacts(db, { services: [SCHEMA], swap: false });
+      const ms = performance.now() - s0;
+      // The live tables are empty, so every rebuilt row counts as a difference: the unparsed-event
+      // rows are the events statistics could not read.
+      statisticsResult = { events: r.events, seconds: round(ms / 1000), events_per_s: round((r.events * 1000) / ms), unparsed: r.differences.unparsed_events ?? 0 };
     }
-    await Promise.all(inFlight);
-    const generateMs = performance.now() - t0;
+    generateMs += await writeHistory(db, statisticsCases, cases, start);
     const total = cases * 2;
     await sql`analyze ${table}`.execute(db);
 
@@ -163,6 +203,7 @@ export async function runReplayBench(url: string, opts: { events: number; maxSec
         seconds: round(rebuild.ms / 1000),
         events_per_s: round(rebuild.events > 0 ? (rebuild.events * 1000) / rebuild.ms : null),
       },
+      statistics: statisticsResult,
       verify: {
         ok: verified.ok,
         events: verified.events,

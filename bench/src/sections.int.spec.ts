@@ -42,18 +42,25 @@ describe('append section', () => {
 
 describe('replay section', () => {
   it('generates chained events that verify, and rebuilds every case of the projection from them', async () => {
-    const r = await runReplayBench(testDb.url, { events: 400, maxSeconds: 60 }, silentProgress);
-    expect(r.events).toBe(400);
-    expect(r.verify).toMatchObject({ ok: true, events: 400 });
-    expect(r.projection).toMatchObject({ complete: true, events: 400 });
-    const { db } = createPgDb(testDb.url, { max: 1 });
-    const { rows } = await sql<{ status: string; n: string }>`
-      select status, count(*)::text as n from bench_replay.cases group by status`.execute(db);
-    const participants = await sql<{ n: string }>`select count(*)::text as n from bench_replay.case_participants`.execute(db);
-    await db.destroy();
-    expect(rows).toEqual([{ status: 'acknowledged', n: '200' }]);
-    // notifier, national contact point and regional centre of each case.
-    expect(participants.rows[0]!.n).toBe('600');
+    const replayDb = await createTestDatabase('trm_bench_test_replay');
+    try {
+      const r = await runReplayBench(replayDb.url, { events: 400, maxSeconds: 60, statisticsEvents: 100 }, silentProgress);
+      expect(r.events).toBe(400);
+      expect(r.verify).toMatchObject({ ok: true, events: 400 });
+      expect(r.projection).toMatchObject({ complete: true, events: 400 });
+      // Statistics read every generated event of the first part; none was beyond its parser.
+      expect(r.statistics).toMatchObject({ events: 100, unparsed: 0 });
+      const { db } = createPgDb(replayDb.url, { max: 1 });
+      const { rows } = await sql<{ status: string; n: string }>`
+        select status, count(*)::text as n from referrals.cases group by status`.execute(db);
+      const participants = await sql<{ n: string }>`select count(*)::text as n from referrals.case_participants`.execute(db);
+      await db.destroy();
+      expect(rows).toEqual([{ status: 'acknowledged', n: '200' }]);
+      // notifier, national contact point and regional centre of each case.
+      expect(participants.rows[0]!.n).toBe('600');
+    } finally {
+      await replayDb.drop();
+    }
   });
 });
 

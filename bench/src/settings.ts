@@ -28,6 +28,8 @@ const BenchEnv = z.object({
   /** Open connections of autocannon (each keeps one request in flight). */
   BENCH_HTTP_CONNECTIONS: count.optional(),
   BENCH_REPLAY_EVENTS: count.optional(),
+  /** Statistics' rebuild cannot stop early: it replays this first part of the history. */
+  BENCH_STATS_REPLAY_EVENTS: count.optional(),
   /** Log level of the spawned services; request logging at `info` costs throughput on 2 cores. */
   BENCH_SERVICE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).default('warn'),
   /** When set, the spawned services run with --cpu-prof and write their profiles here. */
@@ -46,7 +48,7 @@ export interface BenchSettings {
   append: { rounds: number; slotMs: number; writers: readonly number[]; diagnose: boolean };
   http: { seconds: number; connections: number; logLevel: string; cpuProfDir?: string };
   /** The projection rebuild stops at maxSeconds and reports the rate it held. */
-  replay: { events: number; maxSeconds: number };
+  replay: { events: number; maxSeconds: number; statisticsEvents: number };
   skip: ReadonlySet<string>;
 }
 
@@ -63,7 +65,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
     out: path.resolve(REPO_ROOT, e.BENCH_OUT ?? 'bench/results/latest.json'),
     append: {
       rounds: e.BENCH_APPEND_ROUNDS ?? (quick ? 1 : 3),
-      slotMs: e.BENCH_APPEND_SLOT_MS ?? (quick ? 1_000 : 3_000),
+      slotMs: e.BENCH_APPEND_SLOT_MS ?? (quick ? 1_000 : 2_500),
       writers: [1, 8, 32],
       diagnose: e.BENCH_DIAGNOSE,
     },
@@ -73,7 +75,11 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
       logLevel: e.BENCH_SERVICE_LOG_LEVEL,
       ...(e.BENCH_CPU_PROF_DIR ? { cpuProfDir: path.resolve(e.BENCH_CPU_PROF_DIR) } : {}),
     },
-    replay: { events: e.BENCH_REPLAY_EVENTS ?? (quick ? 50_000 : 1_000_000), maxSeconds: quick ? 15 : 120 },
+    replay: {
+      events: e.BENCH_REPLAY_EVENTS ?? (quick ? 50_000 : 1_000_000),
+      maxSeconds: quick ? 15 : 60,
+      statisticsEvents: e.BENCH_STATS_REPLAY_EVENTS ?? (quick ? 20_000 : 100_000),
+    },
     skip: e.BENCH_SKIP,
   };
 }
