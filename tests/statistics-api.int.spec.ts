@@ -87,19 +87,27 @@ beforeAll(async () => {
       payload: { keyContactId: 'officer-1', alternateContactId: 'officer-2', regionalCentreId: 'anitp-rc-bucharest' },
     });
     expect(res.statusCode).toBe(200);
-    await append('referrals', `case-${caseId}`, [{ type: 'VictimStatusDetermined', data: { caseId, status: 'actual', decidedByType: 'law_enforcement' } }]);
+    await append('referrals', `case-${caseId}`, [{ type: 'VictimStatusDetermined', data: { caseId, status: 'actual', deciderBodyType: 'law_enforcement', determinedOn: '2026-11-20', recordedBy: 'anitp' } }]);
   }
   // Four shelter referrals, three accepted with assistance delivered, one declined.
   for (const [i, caseId] of caseIds.slice(0, 4).entries()) {
     const referralId = `ref-${i}`;
     await append('referrals', `case-${caseId}`, [
-      { type: 'ServiceReferralMade', data: { caseId, referralId, service: 'shelter', providerOrgId: 'provider-shelter' } },
+      { type: 'ServiceReferralMade', data: { caseId, referralId, service: 'shelter', providerOrgId: 'provider-shelter', madeBy: 'anitp', returnId: null, madeAt: NOW.toISOString() } },
       ...(i < 3
         ? [
-            { type: 'ServiceReferralAccepted', data: { caseId, referralId } },
-            { type: 'AssistanceDelivered', data: { caseId, referralId, service: 'shelter', cost: { amount: '100.50', currency: 'EUR' } } },
+            { type: 'ServiceReferralAccepted', data: { caseId, referralId, acceptedBy: 'provider-shelter' } },
+            { type: 'AssistanceDelivered', data: {
+                caseId,
+                referralId,
+                service: 'shelter',
+                deliveredBy: 'provider-shelter',
+                periodFrom: '2026-11-01',
+                periodTo: '2026-11-15',
+                cost: { amount: '100.50', currency: 'EUR' },
+              }, },
           ]
-        : [{ type: 'ServiceReferralDeclined', data: { caseId, referralId, reason: 'no place' } }]),
+        : [{ type: 'ServiceReferralDeclined', data: { caseId, referralId, declinedBy: 'provider-shelter', reason: 'no_capacity' } }]),
     ]);
   }
   // Six returns, all arrived: notice 5, 6, 7 (flagged late), 12, 20, 22 days; arrival 10 or 30
@@ -290,7 +298,7 @@ describe('rebuild', () => {
     expect((await get('/v1/statistics/annual/2026')).json().tables).toEqual(before);
 
     // After the swap the live consumer applies a new event once, not the replayed ones again.
-    await append('referrals', `case-${caseIds[9]}`, [{ type: 'VictimStatusDetermined', data: { caseId: caseIds[9], status: 'actual', decidedByType: 'court' } }]);
+    await append('referrals', `case-${caseIds[9]}`, [{ type: 'VictimStatusDetermined', data: { caseId: caseIds[9], status: 'actual', deciderBodyType: 'court', determinedOn: '2026-11-20', recordedBy: 'anitp' } }]);
     await factsCaughtUp();
     expect((await cells('/v1/statistics/figures/victims-identified?year=2026'))[0]!.value).toBe(9);
     const again = await rebuildFacts(stack.db, { swap: false });

@@ -1,5 +1,9 @@
 import {
   ArrivedData,
+  AssistanceDeliveredData,
+  CaseClosedData,
+  ServiceReferralMadeData,
+  VictimStatusDeterminedData,
   CaseNotifiedData,
   ClosureReason,
   CompensationDecidedData,
@@ -98,22 +102,12 @@ interface Rule<S extends z.ZodType> {
 }
 const rule = <S extends z.ZodType>(schema: S, facts: (data: z.output<S>, event: FactSource) => FactChange[]): Rule<S> => ({ schema, facts });
 
-/**
- * Referrals' service-referral, status and closure events are being written now; until their
- * contracts land these tolerant shapes read the fields statistics needs and ignore the rest.
- */
+// Referrals' published contracts; z.object strips fields statistics does not use.
+const ServiceReferralMade = ServiceReferralMadeData;
 const ReferralRef = z.object({ caseId: z.string(), referralId: z.string() });
-const ServiceReferralMade = ReferralRef.extend({ service: ServiceType });
-const AssistanceDelivered = z.object({
-  caseId: z.string(),
-  referralId: z.string().nullish(),
-  service: ServiceType.nullish(),
-  cost: Money,
-  deliveredOn: IsoDate.nullish(),
-  period: z.object({ from: IsoDate.nullish(), to: IsoDate.nullish() }).nullish(),
-});
-const VictimStatusDetermined = z.object({ caseId: z.string(), status: VictimStatus });
-const CaseClosed = z.object({ caseId: z.string(), reason: ClosureReason });
+const AssistanceDelivered = AssistanceDeliveredData;
+const VictimStatusDetermined = VictimStatusDeterminedData;
+const CaseClosed = CaseClosedData;
 const CaseRef = z.object({ caseId: z.string() });
 
 const RULES: Record<string, Rule<z.ZodType>> = {
@@ -174,7 +168,8 @@ const RULES: Record<string, Rule<z.ZodType>> = {
     { op: 'update', table: 'referral_facts', where: { referral_id: d.referralId }, set: { closed: true } },
   ]),
   'referrals:AssistanceDelivered': rule(AssistanceDelivered, (d, e) => {
-    const on = d.period?.to ?? d.deliveredOn ?? e.recordedAt;
+    // Costs count in the year the delivered period ends.
+    const on = d.periodTo;
     const changes: FactChange[] = [
       {
         op: 'insert',
@@ -182,15 +177,15 @@ const RULES: Record<string, Rule<z.ZodType>> = {
         row: {
           event_id: e.eventId,
           case_id: d.caseId,
-          referral_id: d.referralId ?? null,
-          service: d.service ?? null,
+          referral_id: d.referralId,
+          service: d.service,
           year: yearOf(on),
           amount: d.cost.amount,
           currency: d.cost.currency,
         },
       },
     ];
-    if (d.referralId) changes.push({ op: 'update', table: 'referral_facts', where: { referral_id: d.referralId }, set: { delivered: true } });
+    changes.push({ op: 'update', table: 'referral_facts', where: { referral_id: d.referralId }, set: { delivered: true } });
     return changes;
   }),
 

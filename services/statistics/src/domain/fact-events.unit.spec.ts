@@ -13,7 +13,7 @@ describe('fact fold', () => {
 
   it('ignores types it does not use and reports a known type whose data does not parse by path, not value', () => {
     expect(factsOf({ ...base, service: 'referrals', type: 'PersonalDataAccessed', data: {} })).toEqual({ kind: 'ignored' });
-    expect(factsOf({ ...base, service: 'referrals', type: 'VictimStatusDetermined', data: { caseId: 'c', status: 'Ana Example' } })).toEqual({
+    expect(factsOf({ ...base, service: 'referrals', type: 'VictimStatusDetermined', data: { caseId: 'c', status: 'Ana Example', deciderBodyType: 'court', determinedOn: '2026-11-20', recordedBy: 'anitp' } })).toEqual({
       kind: 'unparsed',
       issues: 'status',
     });
