@@ -8,7 +8,7 @@ import autocannon from 'autocannon';
 import { type JetStreamBus, connectJetStreamBus, startConsumer } from '@trm/bus';
 import type { Subscription } from '@trm/bus';
 import { createPgDb, migrate } from '@trm/db';
-import { rotateKeyFile } from '@trm/ledger';
+import { reconcile, rotateKeyFile } from '@trm/ledger';
 import { devJwks, loadOrCreateDevKey, seedDemoOrganisations, signToken } from '@trm/platform';
 import { generateMasterKey } from '@trm/vault';
 import { sql } from 'kysely';
@@ -57,6 +57,8 @@ export interface HttpResults {
     ledger: PropagationFigures | null;
   };
   rss_mb: Record<string, number | null>;
+  /** The ledger reconciled against referrals' events after the run, when the ledger runs. */
+  ledger_verification: { ok: boolean; entries: number; seconds: number | null; entries_per_s: number | null } | null;
 }
 
 function figures(r: autocannon.Result): LoadFigures {
@@ -157,6 +159,30 @@ function delaysOf(observer: string, answered: Map<string, number>, seen: Map<str
     p99_ms: round(percentile(delays, 99)),
     max_ms: round(percentile(delays, 100)),
   };
+}
+
+/**
+ * Once the ledger holds every event referrals recorded during the run, times `reconcile`: each
+ * entry checked against the event it records (same id, same content hash), none missing or unknown.
+ */
+async function verifyLedger(url: string): Promise<HttpResults['ledger_verification']> {
+  const { db } = createPgDb(url, { max: 2, applicationName: 'trm-bench-ledger-verify' });
+  try {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const { rows } = await sql<{ behind: boolean }>`select (select count(*) from referrals.events) >
+        (select count(*) from ledger.ledger_entries where service = 'referrals') as behind`.execute(db);
+      if (!rows[0]!.behind || Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const t0 = performance.now();
+    const report = await reconcile(db, { ledgerSchema: 'ledger', services: ['referrals'], graceMs: 0, now: new Date() });
+    const ms = performance.now() - t0;
+    const entries = report.services.reduce((n, s) => n + s.entries, 0);
+    return { ok: report.ok, entries, seconds: round(ms / 1000), entries_per_s: round((entries * 1000) / ms) };
+  } finally {
+    await db.destroy();
+  }
 }
 
 /**
@@ -276,6 +302,7 @@ export async function runHttpBench(
 
     const rss: Record<string, number | null> = {};
     for (const s of services) rss[s.name] = round(await s.peakRssMb());
+    const ledgerVerification = consumers.includes('ledger') ? await verifyLedger(url) : null;
     return {
       connections: opts.connections,
       seconds: opts.seconds,
@@ -284,6 +311,7 @@ export async function runHttpBench(
       acknowledge,
       propagation: { ...propagation, ledger },
       rss_mb: rss,
+      ledger_verification: ledgerVerification,
     };
   } finally {
     await ledgerWatch?.stop().catch(() => {});

@@ -13,6 +13,7 @@ export interface BenchReport {
   append: AppendResults | null;
   http: (Omit<HttpResults, 'propagation' | 'rss_mb'> & { statements_per_request?: StatementResults | null }) | null;
   propagation: HttpResults['propagation'] | null;
+  ledger_verification: HttpResults['ledger_verification'];
   replay: (ReplayResults & { events_per_s: number | null; events_per_s_source: string; verify_events_per_s: number | null }) | null;
   rss_mb: Record<string, number | null>;
   targets: TargetCheck[];
@@ -200,6 +201,13 @@ export function renderReport(r: BenchReport): string {
         ],
         [`verify every hash chain (${x.verify.ok ? 'ok' : 'BROKEN'})`, fmt(x.verify.events_per_s), fmt(x.verify.events), fmt(x.verify.seconds)],
       ]),
+    );
+  }
+  if (r.ledger_verification) {
+    const v = r.ledger_verification;
+    parts.push(
+      `\nLedger verification after 2 (reconcile against referrals' events)`,
+      formatTable(['what', 'entries/s', 'entries', 'seconds'], [[`reconcile (${v.ok ? 'ok' : 'DISCREPANCIES'})`, fmt(v.entries_per_s), fmt(v.entries), fmt(v.seconds)]]),
     );
   }
   if (Object.keys(r.rss_mb).length > 0) {

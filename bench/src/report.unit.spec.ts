@@ -10,6 +10,7 @@ function report(overrides: Partial<BenchReport> = {}): Omit<BenchReport, 'target
     append: null,
     http: null,
     propagation: null,
+    ledger_verification: null,
     replay: null,
     rss_mb: {},
     not_measured: [],

@@ -76,6 +76,12 @@ describe('HTTP section', () => {
     expect(r.propagation.cases).toBe(r.notify.requests);
     expect(r.propagation.missing).toBe(0);
     expect(r.rss_mb.referrals).toBeGreaterThan(0);
+    // With the ledger built, it recorded every event of the run and reconciles with referrals.
+    if (r.services.includes('ledger')) {
+      expect(r.propagation.ledger).toMatchObject({ missing: 0 });
+      expect(r.ledger_verification).toMatchObject({ ok: true });
+      expect(r.ledger_verification!.entries).toBeGreaterThanOrEqual(2 * r.notify.requests);
+    }
     // The run removed its stream.
     const bus = await connectJetStreamBus({ servers: nats.servers, streamName: `TRM_BENCH_TEST_CHECK_${suffix}`, subjectsPrefix: `x${suffix}` });
     const names: string[] = [];
