@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
+import { z } from 'zod';
 import type { Authenticator } from './auth.js';
 import { Role, type Principal } from './identity.js';
 import { ProblemError, forbidden } from './problems.js';
@@ -76,6 +77,10 @@ export function installAccessControl(app: FastifyInstance, authenticator: Authen
     if ('public' in rule) {
       // Shown as needing no token in the OpenAPI document.
       route.schema = { ...route.schema, security: [] } as typeof route.schema;
+    } else if (route.schema?.querystring === undefined) {
+      // Unknown fields are refused, in the query too: a route that takes no query says so, and a
+      // name typed into a search box of a client is refused rather than silently carried along.
+      route.schema = { ...route.schema, querystring: z.strictObject({}) } as typeof route.schema;
     }
   });
 

@@ -593,7 +593,8 @@ describe('logging', () => {
       orgs: createOrgDirectory(db),
       openapi: { title: 't', version: '1' },
     });
-    logged.post('/v1/log-me', { config: { access: { roles: ['case_officer'] } }, schema: { body: ThingBody } }, async (request) => {
+    // A declared search parameter: routes without one refuse any query string.
+    logged.post('/v1/log-me', { config: { access: { roles: ['case_officer'] } }, schema: { body: ThingBody, querystring: z.strictObject({ q: z.string().optional() }) } }, async (request) => {
       request.log.info({ command: { person: request.body.person, headers: request.headers } }, 'handling');
       const err = Object.assign(new Error('duplicate key'), { detail: `Key (name)=(${SECRET}) already exists` });
       throw err;

@@ -44,7 +44,7 @@ export const proceedingsModule: ServiceModule = {
       name: PROCEEDINGS_CONSUMER,
       bus: host.bus,
       filterSubject: `${host.bus.subjectsPrefix}.referrals.>`,
-      handle: (tx, envelope) => onReferralsEvent(tx, PROCEEDINGS_SCHEMA, envelope),
+      handle: (tx, envelope) => onReferralsEvent(tx, PROCEEDINGS_SCHEMA, envelope, ctx.vault),
       logger: host.app.log,
       metrics: host.metrics,
     });

@@ -104,6 +104,9 @@ export function concreteUrl(route: ApiRoute, world: World): string {
     index: '0',
     treeSize: '1',
     code: 'not-found',
+    figure: 'victims-notified',
+    year: '2026',
+    table: 'registered-victims-by-sex-and-age',
   };
   const path = route.url.replace(/:([A-Za-z0-9_]+)/g, (_m, name: string) => {
     const value = values[name];

@@ -60,12 +60,15 @@ interface EntryRow {
 
 const toEntry = (r: EntryRow): StoredEntry => ({ index: Number(r.ledger_index), leafHash: r.leaf_hash, eventJson: r.event });
 
-/** Entries with from ≤ index < to, in order. */
+/**
+ * Entries with from ≤ index < to, in order. ORDER BY names the column through its table: the bare
+ * name would be the text alias of the select list, sorting 10 before 2.
+ */
 export async function readEntries(db: DbOrTx, schema: string, from: number, to: number, limit: number): Promise<StoredEntry[]> {
   const { rows } = await sql<EntryRow>`
     select ledger_index::text as ledger_index, leaf_hash, event from ${t(schema, 'ledger_entries')}
     where ledger_index >= ${from}::bigint and ledger_index < ${to}::bigint
-    order by ledger_index limit ${limit}::int`.execute(db);
+    order by ${t(schema, 'ledger_entries')}.ledger_index limit ${limit}::int`.execute(db);
   return rows.map(toEntry);
 }
 
@@ -85,7 +88,7 @@ export async function readCaseEntries(db: DbOrTx, schema: string, caseId: string
   const { rows } = await sql<EntryRow>`
     select ledger_index::text as ledger_index, leaf_hash, event from ${t(schema, 'ledger_entries')}
     where case_id = ${caseId} and ledger_index > ${after}::bigint
-    order by ledger_index limit ${limit}::int`.execute(db);
+    order by ${t(schema, 'ledger_entries')}.ledger_index limit ${limit}::int`.execute(db);
   return rows.map(toEntry);
 }
 

@@ -5,7 +5,9 @@ import {
   NotificationAcknowledgedData,
   ParticipantAddedData,
   ParticipantRemovedData,
+  PersonalDataErasedData,
 } from '@trm/contracts';
+import type { Vault } from '@trm/vault';
 import { removeCaseParty, upsertCaseFacts, upsertCaseParty } from '../repositories/case-facts.repository.js';
 
 /**
@@ -14,7 +16,7 @@ import { removeCaseParty, upsertCaseFacts, upsertCaseParty } from '../repositori
  * are acknowledged and ignored; a known type whose data does not parse throws, so the bus retries
  * and finally dead-letters it rather than silently dropping an access change.
  */
-export async function onReferralsEvent(tx: Transaction<any>, schema: string, envelope: EventEnvelope): Promise<void> {
+export async function onReferralsEvent(tx: Transaction<any>, schema: string, envelope: EventEnvelope, vault?: Pick<Vault, 'erase'>): Promise<void> {
   const at = envelope.recordedAt;
   switch (envelope.type) {
     case 'CaseNotified': {
@@ -44,6 +46,12 @@ export async function onReferralsEvent(tx: Transaction<any>, schema: string, env
     case 'ParticipantRemoved': {
       const d = ParticipantRemovedData.parse(envelope.data);
       await removeCaseParty(tx, schema, d.caseId, d.organisationId, d.purpose);
+      return;
+    }
+    case 'PersonalDataErased': {
+      // The criminal case references are the same subject's personal data: erasure is whole.
+      const d = PersonalDataErasedData.parse(envelope.data);
+      await vault?.erase(tx, d.caseId);
       return;
     }
     default:
