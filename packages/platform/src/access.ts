@@ -55,7 +55,13 @@ function checkRule(rule: unknown, where: string): AccessRule {
  * (as @fastify/rate-limit reads `config.rateLimit`). `publicPrefixes` covers routes added by
  * third-party plugins (the docs UI) that cannot carry our config.
  */
-export function installAccessControl(app: FastifyInstance, authenticator: Authenticator, publicPrefixes: readonly string[]): void {
+export function installAccessControl(
+  app: FastifyInstance,
+  authenticator: Authenticator,
+  publicPrefixes: readonly string[],
+  failureLimit?: { max: number; timeWindowMs: number },
+): void {
+  const failures = failureLimit ? createFailureCounter(failureLimit) : undefined;
   app.decorateRequest('principal', {
     getter(this: FastifyRequest): Principal {
       const principal = principals.get(this);
@@ -90,7 +96,16 @@ export function installAccessControl(app: FastifyInstance, authenticator: Authen
     const rule = request.routeOptions.config.access;
     if (!rule) throw forbidden();
     if ('public' in rule) return;
-    const principal = await authenticator.authenticate(request.headers.authorization);
+    // The per-organisation rate limit needs a principal, so requests that never get one (no,
+    // forged or expired tokens) are budgeted per address here, before any signature is checked.
+    if (failures?.exceeded(request.ip)) throw new ProblemError(429, 'rate-limited', 'Too many refused requests from this address; retry later.');
+    let principal: Principal;
+    try {
+      principal = await authenticator.authenticate(request.headers.authorization);
+    } catch (err) {
+      if (err instanceof ProblemError && err.status === 401) failures?.record(request.ip);
+      throw err;
+    }
     principals.set(request, principal);
     if (!rule.roles.some((r) => principal.roles.includes(r))) throw forbidden();
   });
@@ -105,4 +120,33 @@ export function hasRole(request: FastifyRequest, ...roles: Role[]): boolean {
 /** The caller if the request was authenticated, without throwing on public routes. */
 export function principalOf(request: FastifyRequest): Principal | undefined {
   return principals.get(request);
+}
+
+/**
+ * Refused authentications per address in fixed windows. Bounded: past `maxAddresses` the oldest
+ * entries go first, so a flood of spoofed sources cannot grow memory without end.
+ */
+function createFailureCounter(limit: { max: number; timeWindowMs: number }, maxAddresses = 10_000) {
+  const windows = new Map<string, { count: number; resetAt: number }>();
+  const current = (ip: string, now: number) => {
+    const w = windows.get(ip);
+    if (w && w.resetAt > now) return w;
+    if (w) windows.delete(ip);
+    return undefined;
+  };
+  return {
+    exceeded(ip: string): boolean {
+      return (current(ip, Date.now())?.count ?? 0) >= limit.max;
+    },
+    record(ip: string): void {
+      const now = Date.now();
+      const w = current(ip, now);
+      if (w) {
+        w.count++;
+        return;
+      }
+      if (windows.size >= maxAddresses) windows.delete(windows.keys().next().value!);
+      windows.set(ip, { count: 1, resetAt: now + limit.timeWindowMs });
+    },
+  };
 }

@@ -129,11 +129,11 @@ export async function createApp(opts: CreateAppOptions): Promise<App> {
     });
   }
 
-  installAccessControl(app, createAuthenticator(opts.auth, opts.orgs, app.log), [DOCS_PREFIX]);
+  const limit = opts.rateLimit ?? { max: 600, timeWindowMs: 60_000 };
+  installAccessControl(app, createAuthenticator(opts.auth, opts.orgs, app.log), [DOCS_PREFIX], limit);
   const metrics = opts.metrics ?? createMetricsRegistry();
   installHttpMetrics(app, metrics);
 
-  const limit = opts.rateLimit ?? { max: 600, timeWindowMs: 60_000 };
   await app.register(rateLimit, {
     global: true,
     max: limit.max,

@@ -27,6 +27,11 @@ const HostEnv = z.object({
   TRM_MASTER_KEYS: z.string().min(1).optional(),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
   BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(256 * 1024),
+  /**
+   * Addresses of the reverse proxies in front (comma-separated IPs or CIDRs, or `true` for any):
+   * rate limits per address then see the client, not the proxy. Unset: no proxy is trusted.
+   */
+  TRUST_PROXY: z.string().min(1).optional(),
   /** Deadline to receive a whole request (408 after it). */
   REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
   /** Mean event loop delay above which requests are shed with 503 `overloaded`; 0 disables. */

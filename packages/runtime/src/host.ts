@@ -71,6 +71,7 @@ export async function buildHost(opts: BuildHostOptions): Promise<Host> {
     metrics,
     bodyLimit: config.BODY_LIMIT_BYTES,
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+    ...(config.TRUST_PROXY ? { trustProxy: config.TRUST_PROXY === 'true' ? true : config.TRUST_PROXY.split(',').map((a) => a.trim()) } : {}),
     pressure:
       config.PRESSURE_MAX_EVENT_LOOP_DELAY_MS === 0 && config.PRESSURE_MAX_HEAP_BYTES === 0
         ? false
