@@ -19,6 +19,8 @@ import { REPO_ROOT } from './settings.js';
 import { percentile, round } from './stats.js';
 
 const ISSUER = 'trm-bench';
+/** The issue's target rate for notifications. */
+const PACED_TARGET_RPS = 1500;
 const AUDIENCE = 'trm';
 const PROBE_SCHEMA = 'bench_probe';
 
@@ -50,7 +52,13 @@ export interface HttpResults {
   connections: number;
   seconds: number;
   services: string[];
+  /** As many requests as the service takes: its capacity, latency as queueing at saturation. */
   notify: LoadFigures;
+  /**
+   * The same requests offered at a fixed rate: the target's 1,500/s, or half the capacity just
+   * measured when that is lower, so the latency is the service's, not the queue's.
+   */
+  notify_paced: LoadFigures & { offered_rps: number };
   acknowledge: LoadFigures;
   propagation: PropagationFigures & {
     /** The same cases seen in the ledger's entries, when the ledger service runs. */
@@ -275,6 +283,20 @@ export async function runHttpBench(
     const deadline = Date.now() + 30_000;
     const waiting = () => [...answered.keys()].some((id) => !arrivals.has(id) || (ledgerWatch !== undefined && !inLedger.has(id)));
     while (Date.now() < deadline && waiting()) await new Promise((r) => setTimeout(r, 100));
+    const offered = Math.max(1, Math.min(PACED_TARGET_RPS, Math.floor((notify.rps ?? 2) / 2)));
+    progress.step(`http: POST /v1/cases paced at ${offered}/s`);
+    const notifyPaced = {
+      ...figures(
+        await run({
+          url: referrals.base,
+          connections: opts.connections,
+          overallRate: offered,
+          duration: Math.max(2, Math.round(opts.seconds / 2)),
+          requests: [notifyRequest(false)],
+        }),
+      ),
+      offered_rps: offered,
+    };
     const propagation = delaysOf('durable JetStream consumer (inbox + projection row in one PostgreSQL transaction)', answered, arrivals);
     const ledger = ledgerWatch ? delaysOf('ledger service: entry in ledger.ledger_entries (polled every 20 ms)', answered, inLedger) : null;
 
@@ -308,6 +330,7 @@ export async function runHttpBench(
       seconds: opts.seconds,
       services: services.map((s) => s.name),
       notify,
+      notify_paced: notifyPaced,
       acknowledge,
       propagation: { ...propagation, ledger },
       rss_mb: rss,

@@ -41,6 +41,7 @@ export const TARGETS: readonly Target[] = [
   { path: 'append.ratio_vs_raw.c32', op: '>=', value: 0.6, label: 'append vs raw INSERT, 32 writers' },
   { path: 'http.notify.rps', op: '>=', value: 1500, label: 'POST /v1/cases requests/s' },
   { path: 'http.notify.p99_ms', op: '<=', value: 30, label: 'POST /v1/cases p99 (ms)' },
+  { path: 'http.notify_paced.p99_ms', op: '<=', value: 30, label: 'POST /v1/cases p99 at the paced rate (ms)' },
   { path: 'http.notify.non2xx', op: '<=', value: 0, label: 'POST /v1/cases non-2xx' },
   { path: 'propagation.p99_ms', op: '<=', value: 200, label: 'propagation p99 (ms)' },
   { path: 'propagation.ledger.p99_ms', op: '<=', value: 200, label: 'propagation to the ledger p99 (ms)' },
@@ -159,6 +160,7 @@ export function renderReport(r: BenchReport): string {
       `\n2. Command path over HTTP (${r.http.services.join(', ')} in distributed mode, ${r.http.connections} connections)`,
       formatTable(['route', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'requests'], [
         row('POST /v1/cases', r.http.notify),
+        ...(r.http.notify_paced ? [row(`POST /v1/cases paced at ${r.http.notify_paced.offered_rps}/s`, r.http.notify_paced)] : []),
         row('POST /v1/cases/{id}/acknowledgement', r.http.acknowledge),
       ]),
     );

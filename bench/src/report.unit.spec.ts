@@ -26,6 +26,7 @@ describe('targets', () => {
       'append.ratio_vs_raw.c32',
       'http.notify.rps',
       'http.notify.p99_ms',
+      'http.notify_paced.p99_ms',
       'http.notify.non2xx',
       'propagation.p99_ms',
       'propagation.ledger.p99_ms',

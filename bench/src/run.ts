@@ -37,7 +37,7 @@ async function main(): Promise<void> {
   const runs = (s: string) => !settings.skip.has(s);
   const contenders = 3 + (settings.append.diagnose ? DIAGNOSTIC_CONTENDERS.length : 0);
   const appendSteps = settings.append.rounds * Object.keys(SCENARIOS).length * settings.append.writers.length * contenders;
-  const progress = createProgress((runs('append') ? appendSteps : 0) + (runs('http') ? 6 : 0) + (runs('replay') ? 5 : 0));
+  const progress = createProgress((runs('append') ? appendSteps : 0) + (runs('http') ? 7 : 0) + (runs('replay') ? 5 : 0));
   const machine = await describeMachine(baseDatabaseUrl(), await natsVersion(natsUrl()));
   const database = await createTestDatabase('trm_bench');
   const suffix = randomSuffix();

@@ -71,6 +71,8 @@ describe('HTTP section', () => {
     const r = await runHttpBench(testDb.url, nats, { seconds: 1, connections: 2, logLevel: 'warn' }, silentProgress);
     expect(r.notify.requests).toBeGreaterThan(0);
     expect(r.notify.non2xx).toBe(0);
+    expect(r.notify_paced.requests).toBeGreaterThan(0);
+    expect(r.notify_paced.non2xx).toBe(0);
     expect(r.acknowledge.requests).toBeGreaterThan(0);
     expect(r.acknowledge.non2xx).toBe(0);
     expect(r.propagation.cases).toBe(r.notify.requests);
