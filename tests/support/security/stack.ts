@@ -25,13 +25,14 @@ export interface SecurityStack {
   /** The signing key the stack trusts unless `auth` replaced it. */
   key: DevKey;
   masterKeys: string;
+  database: TestDatabase;
   logs: string[];
   subjectsPrefix: string;
   clock: { now: Date };
   token(org: string, roles: Role[], extra?: { orgType?: OrgType; sub?: string }): Promise<string>;
   /** Registers an organisation straight in the registry (tokens naming it then work). */
   registerOrganisation(org: { id: string; type: OrgType; country: string; parentId?: string | null }): Promise<void>;
-  close(): Promise<void>;
+  close(opts?: { keepDatabase?: boolean }): Promise<void>;
 }
 
 /**
@@ -40,10 +41,18 @@ export interface SecurityStack {
  * trusted keys (JWKS file or URL) for the token attacks; `env` sets limits and policies.
  */
 export async function startSecurityStack(
-  opts: { modules?: readonly ServiceModule[]; env?: Record<string, string>; auth?: (key: DevKey) => AuthOptions; now?: Date; masterKeys?: string } = {},
+  opts: {
+    modules?: readonly ServiceModule[];
+    env?: Record<string, string>;
+    auth?: (key: DevKey) => AuthOptions;
+    now?: Date;
+    masterKeys?: string;
+    /** Start on the database a previous stack left behind (its `keepDatabase` close). */
+    database?: TestDatabase;
+  } = {},
 ): Promise<SecurityStack> {
   const modules = opts.modules ?? MODULES;
-  const testDb: TestDatabase = await createTestDatabase();
+  const testDb: TestDatabase = opts.database ?? (await createTestDatabase());
   const { db } = createPgDb(testDb.url, { max: 12, applicationName: 'trm-security-test' });
   const suffix = randomSuffix();
   const subjectsPrefix = `trmsec${suffix}`;
@@ -88,6 +97,7 @@ export async function startSecurityStack(
     modules,
     key,
     masterKeys,
+    database: testDb,
     logs,
     subjectsPrefix,
     clock,
@@ -108,10 +118,10 @@ export async function startSecurityStack(
         .execute();
       orgTypes[org.id] = org.type;
     },
-    async close() {
+    async close(closing = {}) {
       await bus.deleteStream().catch(() => {});
       await host.close();
-      await testDb.drop();
+      if (!closing.keepDatabase) await testDb.drop();
       await rm(keyDir, { recursive: true, force: true });
     },
   };
