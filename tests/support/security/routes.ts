@@ -141,3 +141,39 @@ export function exampleBody(route: ApiRoute, world: World): Record<string, unkno
   if (!route.example) return undefined;
   return 'caseId' in route.example ? { ...route.example, caseId: world.caseId } : { ...route.example };
 }
+
+/**
+ * Every free-text string of every request body (no enum or format, no pattern or one that admits
+ * words), as
+ * `METHOD /path /pointer`: a field where a user can type a name. Generated from the running app's
+ * OpenAPI document, so a field added later shows up.
+ */
+export function freeTextFields(app: App): string[] {
+  const doc = app.swagger() as { paths: Record<string, Record<string, OpenApiOperation>>; components?: { schemas?: Record<string, unknown> } };
+  const components = (doc.components?.schemas ?? {}) as Record<string, Record<string, unknown>>;
+  const out: string[] = [];
+  const walk = (s: Record<string, unknown> | undefined, pointer: string, seen: Set<string>, into: string[]) => {
+    if (!s || typeof s !== 'object') return;
+    if (typeof s.$ref === 'string') {
+      const name = s.$ref.split('/').at(-1)!;
+      if (seen.has(name)) return;
+      walk(components[name], pointer, new Set([...seen, name]), into);
+      return;
+    }
+    for (const k of ['anyOf', 'oneOf', 'allOf']) for (const x of (s[k] as Array<Record<string, unknown>> | undefined) ?? []) walk(x, pointer, seen, into);
+    for (const [k, v] of Object.entries((s.properties as Record<string, Record<string, unknown>> | undefined) ?? {})) walk(v, `${pointer}/${k}`, seen, into);
+    if (s.items) walk(s.items as Record<string, unknown>, `${pointer}/*`, seen, into);
+    // A pattern that admits letters and spaces still admits "Ana Popescu".
+    const wordy = s.pattern === undefined || /\\p\{L\}| |\\s|\.\*/.test(String(s.pattern));
+    if (s.type === 'string' && s.enum === undefined && s.format === undefined && s.const === undefined && wordy) into.push(pointer);
+  };
+  for (const [path, ops] of Object.entries(doc.paths)) {
+    for (const [method, op] of Object.entries(ops)) {
+      const schema = op.requestBody?.content?.['application/json']?.schema as Record<string, unknown> | undefined;
+      const found: string[] = [];
+      walk(schema, '', new Set(), found);
+      for (const pointer of new Set(found)) out.push(`${method.toUpperCase()} ${path} ${pointer}`);
+    }
+  }
+  return out.sort();
+}
