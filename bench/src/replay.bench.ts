@@ -4,7 +4,7 @@ import { type Db, createPgDb, migrate } from '@trm/db';
 import { type GlobalCheckpoint, START_OF_LOG, canonicalJson, computeEventHash, createEventStore } from '@trm/event-store';
 import { sql } from 'kysely';
 // Not exported by @trm/referrals yet (asked of its owner): the built module, the code the service runs.
-import { projectCaseEvents } from '../../services/referrals/dist/projections/case.projection.js';
+import { projectCaseEvents } from '@trm/referrals';
 import { caseNotified, eventMetadata, notificationAcknowledged } from './payload.js';
 import type { Progress } from './progress.js';
 import { round } from './stats.js';

@@ -5,3 +5,4 @@ export { type ReferralsOptions, createReferralsContext, referralsService } from 
 export { referralsModule, ReferralsEnv } from './module.js';
 export { createDeadlineScheduler, type DeadlineScheduler } from './scheduler/deadline.scheduler.js';
 export { HANDED_OVER_CONSUMER } from './consumers/on-handed-over-to-assistance.consumer.js';
+export { projectCaseEvents } from './projections/case.projection.js';
