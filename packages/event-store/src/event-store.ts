@@ -219,6 +219,17 @@ export function createEventStore(options: EventStoreOptions): EventStore {
     await lockStream(tx, streamId);
     const head = await readHead(tx, streamId);
     checkExpected(streamId, opts.expectedVersion, head.version);
+    return insertAfter(tx, streamId, head, newEvents, opts);
+  }
+
+  /** Inserts after `head`, which the caller read under the stream lock in this transaction. */
+  async function insertAfter(
+    tx: DbOrTx,
+    streamId: string,
+    head: { version: number; hash: string | null },
+    newEvents: NewEvent[],
+    opts: AppendOptions,
+  ): Promise<AppendResult> {
     if (newEvents.length === 0) return { nextVersion: head.version, events: [] };
 
     const recordedAt = (opts.now ?? new Date()).toISOString();
@@ -368,10 +379,15 @@ export function createEventStore(options: EventStoreOptions): EventStore {
     try {
       ({ result: outcome } = await inTransaction(db, async (tx) => {
         await lockStream(tx, streamId);
-        const loaded = await load(tx, streamId, decider);
+        // The stream just read under the lock is the head: no second lock or head query.
+        const stored = await readStream(tx, streamId);
+        let loadedState = decider.initialState();
+        for (const event of stored) loadedState = decider.evolve(loadedState, event as unknown as EvolveEvent<Event>);
+        const last = stored.at(-1);
+        const loaded = { state: loadedState, version: last?.streamVersion ?? 0 };
         if (ifMatch !== undefined && ifMatch !== loaded.version) throw new ConcurrencyError(streamId, ifMatch, loaded.version);
         const decided = decider.decide(command, loaded.state);
-        const appended = await appendLocked(tx, streamId, decided, {
+        const appended = await insertAfter(tx, streamId, { version: loaded.version, hash: last?.hash ?? null }, decided, {
           expectedVersion: loaded.version,
           metadata: opts.metadata,
           ...(opts.now ? { now: opts.now } : {}),
