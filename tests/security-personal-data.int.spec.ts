@@ -133,6 +133,22 @@ describe('consent-driven, purpose-limited access', () => {
 });
 
 describe('personal data in clear', () => {
+  it('appears in no answer but those of the personal-data reads, whoever asks and whatever the view', async () => {
+    const readers = ['anitp', 'anitp-rc-bucharest', 'ngo-it', 'iom-it', 'consulate-ro-it', 'provider-shelter', 'auditor-ro', 'stats-ro'];
+    const decrypting = /\/personal-data$|\/reference$/;
+    const failures: string[] = [];
+    let answered = 0;
+    for (const r of apiRoutes(stack.app).filter((x) => x.method === 'GET' && !('public' in x.rule) && !decrypting.test(x.url))) {
+      for (const org of readers) {
+        const res = await call(stack, await stack.token(org, [...rolesOf(r.rule)]), 'GET', concreteUrl(r, world));
+        if (res.statusCode === 200) answered++;
+        for (const needle of needles) if (res.body.includes(needle)) failures.push(`${key(r)} as ${org} shows ${needle}`);
+      }
+    }
+    expect(failures).toEqual([]);
+    expect(answered).toBeGreaterThan(30);
+  });
+
   it('is refused back to the sender without being echoed, on every route of every service', async () => {
     const routes = apiRoutes(stack.app).filter((r) => !('public' in r.rule));
     for (const r of routes) {
