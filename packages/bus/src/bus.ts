@@ -49,9 +49,25 @@ export interface Bus {
   /** Resolves once the transport has durably accepted the message (JetStream: the PubAck). */
   publish(message: OutgoingMessage): Promise<void>;
   consume(options: ConsumeOptions, handler: DeliveryHandler): Promise<Subscription>;
+  /**
+   * A best-effort wake-up hint to every process listening on `topic`, outside the event stream
+   * (core NATS in distributed mode). Losing one only delays work until the next poll, so it is
+   * never used to carry data.
+   */
+  signal(topic: string): void;
+  /** Calls `listener` on every signal of `topic`; returns the function that stops listening. */
+  onSignal(topic: string, listener: () => void): () => void;
   /** For `/health/ready`. */
   ready(): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/**
+ * Signals travel on `_trm_signal.<prefix>.<topic>`: outside `<prefix>.>`, so the TRM stream never
+ * stores them and no event consumer ever sees one.
+ */
+export function signalSubject(prefix: string, topic: string): string {
+  return `_trm_signal.${prefix}.${topic}`;
 }
 
 /** `<prefix>.<service>.<event in lower-kebab>`; with the default prefix it equals contracts' `subjectFor`. */

@@ -50,10 +50,22 @@ export interface InProcessBusOptions {
 export class InProcessBus implements Bus {
   readonly subjectsPrefix: string;
   private readonly durables = new Map<string, Durable>();
+  private readonly listeners = new Map<string, Set<() => void>>();
   private closed = false;
 
   constructor(opts: InProcessBusOptions = {}) {
     this.subjectsPrefix = opts.subjectsPrefix ?? 'trm';
+  }
+
+  signal(topic: string): void {
+    for (const listener of this.listeners.get(topic) ?? []) listener();
+  }
+
+  onSignal(topic: string, listener: () => void): () => void {
+    const set = this.listeners.get(topic) ?? new Set();
+    set.add(listener);
+    this.listeners.set(topic, set);
+    return () => set.delete(listener);
   }
 
   async publish(message: OutgoingMessage): Promise<void> {

@@ -13,6 +13,7 @@ import { type NatsConnection, nanos } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import type { Bus, ConsumeOptions, Delivery, DeliveryHandler, OutgoingMessage, Subscription } from './bus.js';
 import { type Logger, errorMessage, silentLogger, sleep } from './log.js';
+import { signalSubject } from './bus.js';
 
 export interface JetStreamBusOptions {
   servers: string | string[];
@@ -83,6 +84,20 @@ export class JetStreamBus implements Bus {
 
   async deleteStream(): Promise<void> {
     await this.jsm.streams.delete(this.streamName);
+  }
+
+  signal(topic: string): void {
+    try {
+      this.nc.publish(signalSubject(this.subjectsPrefix, topic));
+    } catch (err) {
+      // Closed or reconnecting: the listeners' poll covers the lost hint.
+      this.logger.debug({ topic, err: errorMessage(err) }, 'signal not sent');
+    }
+  }
+
+  onSignal(topic: string, listener: () => void): () => void {
+    const sub = this.nc.subscribe(signalSubject(this.subjectsPrefix, topic), { callback: () => listener() });
+    return () => sub.unsubscribe();
   }
 
   async publish(message: OutgoingMessage): Promise<void> {

@@ -6,7 +6,7 @@ import { SCHEMA, randomStream, setUpDatabase, waitFor } from '../test/helpers.js
 import { recordingConsumer } from '../test/recording-consumer.js';
 import { loadRelayCheckpoint } from './checkpoints.js';
 import { type JetStreamBus, connectJetStreamBus } from './jetstream-bus.js';
-import { startRelay } from './relay.js';
+import { relaySignal, startRelay } from './relay.js';
 
 let database: Awaited<ReturnType<typeof setUpDatabase>>;
 let bus: JetStreamBus;
@@ -78,7 +78,7 @@ describe('relay', () => {
     await consumer.subscription.stop();
   });
 
-  it('keeps one active relay per schema: a standby takes over when the leader stops, and LISTEN wakes it', async () => {
+  it('keeps one active relay per schema: a standby takes over when the leader stops, and a bus signal wakes it', async () => {
     const { db, url } = database;
     const consumer = await recordingConsumer(db, bus, 'leader-test');
     const common = { db, store, schema: SCHEMA, service: 'referrals' as const, bus, name: 'leader-relay', listen: url, standbyRetryMs: 200, pollMs: 60_000 };
@@ -88,12 +88,14 @@ describe('relay', () => {
     await new Promise((r) => setTimeout(r, 500));
     expect(b.isLeader()).toBe(false);
 
-    // pollMs is a minute: only the notification can make this fast.
+    // pollMs is a minute: only the signal (sent by the committing process) can make this fast.
     const first = await appendEvents(2, 5, 'leader-a');
+    bus.signal(relaySignal(SCHEMA));
     await waitFor('first events handled', async () => (await consumer.handledCount()) >= 30 + first.length, 10_000);
     await a.stop();
     await waitFor('b takes the lead', () => b.isLeader(), 10_000);
     const second = await appendEvents(2, 5, 'leader-b');
+    bus.signal(relaySignal(SCHEMA));
     await waitFor('second events handled', async () => (await consumer.handledCount()) >= 30 + first.length + second.length, 10_000);
     await new Promise((r) => setTimeout(r, 300));
     // This relay starts from the log's beginning, so it also carries the first test's 30 events.

@@ -22,12 +22,12 @@ export interface RelayOptions {
   /** Key in relay_checkpoints and in the leader lock. Defaults to the service name. */
   name?: string;
   batchSize?: number;
-  /** Fallback poll interval; LISTEN/`wake()` normally make the relay react at once. */
+  /** Fallback poll interval; `wake()` and the bus signal normally make the relay react at once. */
   pollMs?: number;
   /**
-   * PostgreSQL connection string for a dedicated session that LISTENs to `trm_events` and holds
-   * the leader lock, so that one relay per schema publishes while other replicas stand by.
-   * Leave undefined on PGlite (one process: no lock, the store's onAppended calls `wake()`).
+   * PostgreSQL connection string for a dedicated session holding the leader lock, so that one
+   * relay per schema publishes while other replicas stand by. Leave undefined on PGlite (one
+   * process: no lock).
    */
   listen?: string;
   /** How often a standby replica tries to take the lead. */
@@ -84,6 +84,7 @@ class RelayLoop implements Relay {
   private readonly logger: Logger;
   private readonly stopping = new AbortController();
   private wakeUp: (() => void) | undefined;
+  private stopListening: (() => void) | undefined;
   private woken = false;
   private loop: Promise<void> | undefined;
   private leader: LeaderSession | undefined;
@@ -104,10 +105,12 @@ class RelayLoop implements Relay {
       lagEvents: gauge(opts.metrics, 'trm_relay_lag_events', `Committed events not yet published (counted up to ${LAG_COUNT_LIMIT})`, ['service']).labels(labels),
       leader: gauge(opts.metrics, 'trm_relay_leader', '1 when this replica is the active relay', ['service']).labels(labels),
     };
-    if (opts.listen) this.leader = new LeaderSession(opts.listen, `trm.relay.${opts.schema}.${this.name}`, opts.schema, () => this.wake(), this.logger);
+    if (opts.listen) this.leader = new LeaderSession(opts.listen, `trm.relay.${opts.schema}.${this.name}`, this.logger);
   }
 
   start(): void {
+    // Commits in any replica signal `relay.<schema>` on the bus after they commit (see relaySignal).
+    this.stopListening = this.opts.bus.onSignal(relaySignal(this.opts.schema), () => this.wake());
     this.loop = this.run();
     this.lagTimer = setInterval(() => void this.refreshLag(), this.opts.lagIntervalMs ?? 10_000);
     this.lagTimer.unref();
@@ -159,6 +162,7 @@ class RelayLoop implements Relay {
   }
 
   async stop(): Promise<void> {
+    this.stopListening?.();
     clearInterval(this.lagTimer);
     this.stopping.abort();
     this.wakeUp?.();
@@ -254,8 +258,16 @@ class RelayLoop implements Relay {
 }
 
 /**
- * One dedicated session per relay: it LISTENs for appends and holds a session-level advisory
- * lock. If the session dies the lock goes with it, so another replica can take over; a relay
+ * The bus signal a service sends after a commit that appended events to `schema`: wakes that
+ * schema's active relay, whichever replica runs it. A PostgreSQL NOTIFY trigger did this before;
+ * NOTIFY takes a cluster-wide lock at commit and serialised every appending transaction.
+ */
+export function relaySignal(schema: string): string {
+  return `relay.${schema}`;
+}
+
+/**
+ * One dedicated session per relay holding a session-level advisory lock. If the session dies the lock goes with it, so another replica can take over; a relay
  * still finishing its batch meanwhile only republishes (msgId dedupe and inboxes absorb it).
  */
 class LeaderSession {
@@ -265,8 +277,6 @@ class LeaderSession {
   constructor(
     private readonly connectionString: string,
     private readonly lockName: string,
-    private readonly schema: string,
-    private readonly onAppend: () => void,
     private readonly logger: Logger,
   ) {}
 
@@ -290,12 +300,8 @@ class LeaderSession {
     };
     client.on('error', lost);
     client.on('end', () => lost());
-    client.on('notification', (n) => {
-      if (n.payload === this.schema) this.onAppend();
-    });
     try {
       await client.connect();
-      await client.query('listen trm_events');
     } catch (err) {
       await client.end().catch(() => {});
       throw err;

@@ -1,5 +1,4 @@
 import { sql } from 'kysely';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PgFixture, metadata, pgFixture, sleep } from '../test/database.js';
 import { ConcurrencyError, type Decider, type GlobalCheckpoint, type RecordedEvent, START_OF_LOG, compareCheckpoints, createEventStore } from './index.js';
@@ -141,21 +140,6 @@ describe('append', () => {
     expect(wakeUps).toBe(before + 1);
   });
 
-  it('notifies trm_events with the schema once per insert statement, at commit', async () => {
-    const listener = new pg.Client({ connectionString: fx.url });
-    await listener.connect();
-    try {
-      const received: string[] = [];
-      listener.on('notification', (n) => received.push(`${n.channel}:${n.payload ?? ''}`));
-      await listener.query('listen trm_events');
-      await store.append(fx.db, stream(), [ev('A', 1), ev('B', 2), ev('C', 3)], { expectedVersion: 'no_stream', metadata });
-      for (let i = 0; i < 50 && received.length === 0; i++) await sleep(20);
-      await sleep(50);
-      expect(received).toEqual([`trm_events:${schema}`]);
-    } finally {
-      await listener.end();
-    }
-  });
 });
 
 describe('readGlobal', () => {

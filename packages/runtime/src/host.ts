@@ -1,4 +1,4 @@
-import { type Bus, type Relay, startRelay } from '@trm/bus';
+import { type Bus, type Relay, relaySignal, startRelay } from '@trm/bus';
 import { type Db, migrate } from '@trm/db';
 import { createEventStore } from '@trm/event-store';
 import {
@@ -31,7 +31,7 @@ export interface BuildHostOptions {
   seedDemoOrganisations?: boolean;
   logger?: LoggerOptions | false;
   clock?: () => Date;
-  /** Relay poll interval (LISTEN or the store's wake-up normally make it react at once). */
+  /** Relay poll interval (the commit signal normally makes it react at once). */
   relayPollMs?: number;
   openapi?: { title: string; version: string; description?: string };
 }
@@ -94,17 +94,18 @@ export async function buildHost(opts: BuildHostOptions): Promise<Host> {
   });
 
   const relays: Relay[] = [];
-  const wake = () => {
-    for (const r of relays) r.wake();
-  };
+  // After a commit that appended events: the schema's relay may run in this process or in
+  // another replica, so the wake-up goes through the bus (in-process bus: a local call).
+  const committedTo = (schema: string) => () => bus.signal(relaySignal(schema));
   const clock = opts.clock ?? (() => new Date());
   const mounted: MountedService[] = [];
   const stores = new Map<string, ReturnType<typeof createEventStore>>();
   for (const m of opts.modules) {
-    const store = createEventStore({ schema: m.schema, onAppended: wake });
+    const committed = committedTo(m.schema);
+    const store = createEventStore({ schema: m.schema, onAppended: committed });
     stores.set(m.schema, store);
     mounted.push(
-      await m.mount({ mode: opts.mode, app, db, bus, orgs, metrics, masterKeys: opts.masterKeys, env: opts.env, clock, store, committed: wake }),
+      await m.mount({ mode: opts.mode, app, db, bus, orgs, metrics, masterKeys: opts.masterKeys, env: opts.env, clock, store, committed }),
     );
   }
   for (const m of opts.modules) {
