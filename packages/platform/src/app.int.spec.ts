@@ -395,6 +395,30 @@ describe('idempotency', () => {
     expect(await count('concurrent')).toBe(1);
   });
 
+  it('rolls the work back with 409 when the same key completed between the lookup and the answer', async () => {
+    // The lock and the lookup are one statement, whose snapshot predates the lock: a request with
+    // the same key that commits in that instant is simulated here by committing its answer from
+    // another connection while the work runs.
+    const request = {
+      method: 'POST',
+      url: '/v1/things',
+      body: { name: 'raced' },
+      headers: { 'idempotency-key': 'key-raced-1' },
+      principal: { orgId: 'anitp' },
+    } as unknown as Parameters<typeof runIdempotent>[0]['request'];
+    const run = runIdempotent({ db, schema: 'svc', request }, async (tx) => {
+      await tx.withSchema('svc').insertInto('things').values({ org_id: 'anitp', name: 'raced' }).execute();
+      await db
+        .withSchema('svc')
+        .insertInto('idempotency_keys')
+        .values({ org_id: 'anitp', key: 'key-raced-1', request_hash: 'x', status_code: 201, headers: '{}', body: '{}' })
+        .execute();
+      return { statusCode: 201, body: { ok: true } };
+    });
+    await expect(run).rejects.toMatchObject({ status: 409, code: 'idempotency-key-in-use' });
+    expect(await count('raced')).toBe(0);
+  });
+
   it('scopes keys to the organisation', async () => {
     const a = await post({ name: 'scoped' }, { ...bearer(await officer()), 'idempotency-key': 'shared-key' });
     const b = await post({ name: 'scoped' }, { ...bearer(await token('ngo-it', 'ngo', ['notifier'])), 'idempotency-key': 'shared-key' });

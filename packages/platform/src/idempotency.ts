@@ -52,20 +52,17 @@ export async function runIdempotent(
   const requestHash = hashRequest(ctx.request);
 
   return ctx.db.transaction().execute(async (tx) => {
-    // Transaction-scoped, so it is released by commit or rollback whatever happens here.
-    const { rows } = await sql<{ locked: boolean }>`
-      select pg_try_advisory_xact_lock(hashtextextended(${`${ctx.schema}\u001f${orgId}\u001f${key}`}, 0)) as locked`.execute(tx);
+    // Transaction-scoped, so it is released by commit or rollback whatever happens here. The
+    // lock and the lookup are one statement (one round trip): the select list is evaluated left
+    // to right, so the subquery runs only once the lock is held (and is null when it is not).
+    const { rows } = await sql<{ locked: boolean; request_hash: string | null; status_code: number | null; headers: unknown; body: unknown }>`
+      select l.locked, k.request_hash, k.status_code, k.headers, k.body
+      from (select pg_try_advisory_xact_lock(hashtextextended(${`${ctx.schema}\u001f${orgId}\u001f${key}`}, 0)) as locked offset 0) l
+      left join ${sql.table(`${ctx.schema}.idempotency_keys`)} k on l.locked and k.org_id = ${orgId} and k.key = ${key}`.execute(tx);
     if (!rows[0]?.locked) {
       throw new ProblemError(409, 'idempotency-key-in-use', 'A request with this Idempotency-Key is still in progress.');
     }
-
-    const stored = await tx
-      .withSchema(ctx.schema)
-      .selectFrom('idempotency_keys')
-      .select(['request_hash', 'status_code', 'headers', 'body'])
-      .where('org_id', '=', orgId)
-      .where('key', '=', key)
-      .executeTakeFirst();
+    const stored = rows[0].request_hash === null ? undefined : rows[0];
     if (stored) {
       if (stored.request_hash !== requestHash) {
         throw new ProblemError(422, 'idempotency-key-reused', 'This Idempotency-Key was used for a different request.');
@@ -80,7 +77,7 @@ export async function runIdempotent(
 
     const answer = await work(tx);
     const headers = answer.headers ?? {};
-    await tx
+    const inserted = await tx
       .withSchema(ctx.schema)
       .insertInto('idempotency_keys')
       .values({
@@ -91,7 +88,16 @@ export async function runIdempotent(
         headers: JSON.stringify(headers),
         body: answer.body === undefined ? null : JSON.stringify(answer.body),
       })
-      .execute();
+      // The lookup above saw the snapshot taken as its statement began: a request with the same
+      // key that committed between that instant and our lock is not in it. Its answer is then
+      // here already: roll this work back (nothing done twice) and let the client retry, which
+      // replays that answer.
+      .onConflict((oc) => oc.columns(['org_id', 'key']).doNothing())
+      .returning('org_id')
+      .executeTakeFirst();
+    if (!inserted) {
+      throw new ProblemError(409, 'idempotency-key-in-use', 'A request with this Idempotency-Key was completed concurrently: retry to get its answer.');
+    }
     return { statusCode: answer.statusCode, headers, body: answer.body, replayed: false };
   });
 }
