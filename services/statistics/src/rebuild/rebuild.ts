@@ -3,7 +3,7 @@ import type { Db } from '@trm/db';
 import { type GlobalCheckpoint, START_OF_LOG, createEventStore } from '@trm/event-store';
 import { FACTS_CONSUMER, SOURCE_SERVICES, STATISTICS_SCHEMA } from '../constants.js';
 import { FACT_TABLES } from '../domain/fact-events.js';
-import { applyEvent } from '../repositories/facts.repository.js';
+import { type FoldEvent, applyEvents } from '../repositories/facts.repository.js';
 
 /** Tables compared and swapped: the facts, the watermarks and the unparsed-event list. */
 const TABLES = [...FACT_TABLES, 'watermarks', 'unparsed_events'] as const;
@@ -51,7 +51,7 @@ async function hasEvents(db: Db, schema: string): Promise<boolean> {
 export async function rebuildFacts(db: Db, opts: RebuildOptions = {}): Promise<RebuildReport> {
   const schema = opts.schema ?? STATISTICS_SCHEMA;
   const target = `${schema}_rebuild`;
-  const batchSize = opts.batchSize ?? 1000;
+  const batchSize = opts.batchSize ?? 5000;
   const services: string[] = [];
   for (const s of opts.services ?? SOURCE_SERVICES) if (await hasEvents(db, s)) services.push(s);
 
@@ -74,17 +74,24 @@ export async function rebuildFacts(db: Db, opts: RebuildOptions = {}): Promise<R
     const store = createEventStore({ schema: service });
     let checkpoint: GlobalCheckpoint = START_OF_LOG;
     perService[service] = 0;
-    for (;;) {
-      const batch = await store.readGlobal(db, checkpoint, batchSize);
-      if (batch.length === 0) break;
-      await db.transaction().execute(async (tx) => {
-        for (const e of batch) await applyEvent(tx, target, { service, type: e.type, eventId: e.eventId, recordedAt: e.recordedAt, globalPosition: e.globalPosition, data: e.data });
-        await sql`insert into ${sql.id(target, 'folded')} (event_id) values ${sql.join(batch.map((e) => sql`(${e.eventId}::uuid)`))}`.execute(tx);
-      });
-      checkpoint = store.checkpointOf(batch.at(-1)!);
-      perService[service] += batch.length;
-      done += batch.length;
+    const read = (after: GlobalCheckpoint) => store.readGlobal(db, after, batchSize);
+    let batch = await read(checkpoint);
+    while (batch.length > 0) {
+      const page = batch;
+      checkpoint = store.checkpointOf(page.at(-1)!);
+      // One transaction per page, a few set-based statements; the next page is read meanwhile.
+      const [next] = await Promise.all([
+        read(checkpoint),
+        db.transaction().execute(async (tx) => {
+          await applyEvents(tx, target, page.map((e) => ({ service, type: e.type, eventId: e.eventId, recordedAt: e.recordedAt, globalPosition: e.globalPosition, data: e.data })));
+          await sql`insert into ${sql.id(target, 'folded')} (event_id) select unnest(${page.map((e) => e.eventId)}::uuid[])`.execute(tx);
+        }),
+      ]);
+      perService[service] += page.length;
+      done += page.length;
       opts.onProgress?.(done);
+      // Read again with no page transaction of ours open, so the end of the log is not our own doing.
+      batch = next.length > 0 ? next : await read(checkpoint);
     }
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -102,11 +109,12 @@ export async function rebuildFacts(db: Db, opts: RebuildOptions = {}): Promise<R
         join ${sql.id(schema, 'inbox')} i on i.event_id = e.event_id and i.consumer = ${FACTS_CONSUMER}
         where not exists (select 1 from ${sql.id(target, 'folded')} f where f.event_id = e.event_id)
         order by e.transaction_id, e.global_position`.execute(tx);
-      for (const e of rows) {
-        await applyEvent(tx, target, { service, type: e.event_type, eventId: e.event_id, recordedAt: e.recorded_at, globalPosition: e.global_position, data: e.data });
-        await sql`insert into ${sql.id(target, 'folded')} (event_id) values (${e.event_id}::uuid)`.execute(tx);
-        perService[service] = (perService[service] ?? 0) + 1;
-        done++;
+      if (rows.length > 0) {
+        const late: FoldEvent[] = rows.map((e) => ({ service, type: e.event_type, eventId: e.event_id, recordedAt: e.recorded_at, globalPosition: e.global_position, data: e.data }));
+        await applyEvents(tx, target, late);
+        await sql`insert into ${sql.id(target, 'folded')} (event_id) select unnest(${rows.map((e) => e.event_id)}::uuid[])`.execute(tx);
+        perService[service] = (perService[service] ?? 0) + rows.length;
+        done += rows.length;
       }
     }
 
