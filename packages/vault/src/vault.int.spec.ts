@@ -205,6 +205,21 @@ describe('vault on PostgreSQL', () => {
     await Promise.all([v.put(db, id, { a: 1 }), v.put(db, id, { b: 2 }), v.put(db, id, { c: 3 })]);
     expect(await v.get(db, id)).toEqual({ status: 'present', data: { a: 1, b: 2, c: 3 } });
   });
+
+  it('writes a new subject in one statement, an existing one in two, inside the caller transaction', async () => {
+    const v = vault();
+    const id = subject();
+    const counted = async (fn: (tx: Db) => Promise<void>): Promise<number> => {
+      let n = 0;
+      const counter = { transformQuery: (args: { node: never }) => (n++, args.node), transformResult: async (args: { result: never }) => args.result };
+      await db.transaction().execute((tx) => fn(tx.withPlugin(counter) as unknown as Db));
+      return n;
+    };
+    expect(await counted((tx) => v.put(tx, id, { fullName: 'First', phone: '+40 1' }))).toBe(1);
+    expect(await v.get(db, id)).toEqual({ status: 'present', data: { fullName: 'First', phone: '+40 1' } });
+    expect(await counted((tx) => v.put(tx, id, { phone: '+40 2' }))).toBe(2);
+    expect(await v.get(db, id)).toEqual({ status: 'present', data: { fullName: 'First', phone: '+40 2' } });
+  });
 });
 
 describe('master key rotation', () => {

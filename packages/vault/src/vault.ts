@@ -110,35 +110,9 @@ export function createVault(opts: VaultOptions): Vault {
       if (plaintexts.length === 0) return;
 
       await inTransaction(db, async (tx) => {
-        // FOR SHARE makes a concurrent erase wait for this write, and then delete what it wrote.
-        const lockKey = () =>
-          tables(tx)
-            .selectFrom('vault_keys')
-            .select(['master_key_id', 'wrapped_key', 'erased_at'])
-            .where('subject_id', '=', subjectId)
-            .forShare()
-            .executeTakeFirst();
-        let row = await lockKey();
-        if (!row) {
-          const fresh = randomBytes(DATA_KEY_BYTES);
-          const wrapped = wrap(subjectId, fresh);
-          fresh.fill(0);
-          // A concurrent first write for the same subject may win; its key is then the one used.
-          await tables(tx)
-            .insertInto('vault_keys')
-            .values({ subject_id: subjectId, ...wrapped })
-            .onConflict((oc) => oc.column('subject_id').doNothing())
-            .execute();
-          row = await lockKey();
-        }
-        if (!row) throw new Error('Vault key row vanished while being created');
-        if (row.erased_at !== null) throw new VaultSubjectErasedError(subjectId);
-
-        const dataKey = unwrap(subjectId, row.master_key_id, row.wrapped_key);
-        try {
-          const values = plaintexts.map(({ field, plaintext }) => {
+        const sealAll = (dataKey: Buffer) =>
+          plaintexts.map(({ field, plaintext }) => {
             const sealed = seal(dataKey, plaintext, fieldAad(subjectId, field));
-            plaintext.fill(0);
             return {
               subject_id: subjectId,
               field,
@@ -147,7 +121,8 @@ export function createVault(opts: VaultOptions): Vault {
               tag: sealed.tag.toString('base64'),
             };
           });
-          await tables(tx)
+        const upsertFields = (values: ReturnType<typeof sealAll>) =>
+          tables(tx)
             .insertInto('vault_fields')
             .values(values)
             .onConflict((oc) =>
@@ -157,10 +132,61 @@ export function createVault(opts: VaultOptions): Vault {
                 tag: eb.ref('excluded.tag'),
                 updated_at: sql<Date>`now()`,
               })),
+            );
+        // FOR SHARE makes a concurrent erase wait for this write, and then delete what it wrote.
+        const lockKey = () =>
+          tables(tx)
+            .selectFrom('vault_keys')
+            .select(['master_key_id', 'wrapped_key', 'erased_at'])
+            .where('subject_id', '=', subjectId)
+            .forShare()
+            .executeTakeFirst();
+        try {
+          // One round trip for a first write (the common case: a new case's subject): a fresh
+          // data key is sealed into the fields before asking, and one statement either returns
+          // the subject's existing key row (locked FOR SHARE; nothing written) or inserts the
+          // fresh key and the fields sealed with it. The inserted key row is locked by its insert,
+          // so a concurrent erase waits for this transaction as with FOR SHARE.
+          const fresh = randomBytes(DATA_KEY_BYTES);
+          const wrapped = wrap(subjectId, fresh);
+          const sealedFresh = sealAll(fresh);
+          fresh.fill(0);
+          const { rows } = await sql<{ master_key_id: string; wrapped_key: string; erased_at: Date | null; inserted: boolean }>`
+            with existing as (
+              select master_key_id, wrapped_key, erased_at from ${sql.table(`${schema}.vault_keys`)}
+              where subject_id = ${subjectId} for share
+            ), new_key as (
+              insert into ${sql.table(`${schema}.vault_keys`)} (subject_id, master_key_id, wrapped_key)
+              select ${subjectId}, ${wrapped.master_key_id}, ${wrapped.wrapped_key}
+              where not exists (select 1 from existing)
+              on conflict (subject_id) do nothing
+              returning master_key_id, wrapped_key, erased_at
+            ), new_fields as (
+              insert into ${sql.table(`${schema}.vault_fields`)} (subject_id, field, ciphertext, iv, tag)
+              select f.subject_id, f.field, f.ciphertext, f.iv, f.tag
+              from jsonb_to_recordset(${JSON.stringify(sealedFresh)}::jsonb)
+                as f(subject_id text, field text, ciphertext text, iv text, tag text)
+              where exists (select 1 from new_key)
+              returning 1
             )
-            .execute();
+            select master_key_id, wrapped_key, erased_at, false as inserted from existing
+            union all
+            select master_key_id, wrapped_key, erased_at, (select count(*) from new_fields) > 0 as inserted from new_key`.execute(tx);
+          const first = rows[0];
+          if (first?.inserted) return;
+          // The subject has a key already (or a concurrent first write committed its own after
+          // this statement's snapshot: read it again, now that its insert has settled).
+          const row = first ?? (await lockKey());
+          if (!row) throw new Error('Vault key row vanished while being created');
+          if (row.erased_at !== null) throw new VaultSubjectErasedError(subjectId);
+          const dataKey = unwrap(subjectId, row.master_key_id, row.wrapped_key);
+          try {
+            await upsertFields(sealAll(dataKey)).execute();
+          } finally {
+            dataKey.fill(0);
+          }
         } finally {
-          dataKey.fill(0);
+          for (const { plaintext } of plaintexts) plaintext.fill(0);
         }
       });
     },
