@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PgFixture, metadata, pgFixture, sleep } from '../test/database.js';
 import { ConcurrencyError, type Decider, type GlobalCheckpoint, type RecordedEvent, START_OF_LOG, compareCheckpoints, createEventStore } from './index.js';
+import { canonicalJson, computeEventHash } from './hash-chain.js';
 
 const schema = 'es_test';
 const events = sql.id(schema, 'events');
@@ -121,6 +122,57 @@ describe('append', () => {
       });
     await expect(attempt).rejects.toMatchObject({ name: 'ConcurrencyError', streamId: id, expected: 1, actual: null });
     expect((await store.readStream(fx.db, id)).map((e) => e.type)).toEqual(['A', 'B']);
+  });
+
+  it('chains in SQL (events_append) exactly as computeEventHash does, whatever the content', async () => {
+    const id = stream();
+    const awkward = [
+      { type: 'Unicode', data: { é: 'café ☕ 😀 中文', z: [1, -0.5, 1e21, 2e-7], a: { y: null, b: true } } },
+      { type: 'Escapes', data: { s: 'quote " backslash \\ newline \n tab \t ctl \u001f slash /', '': 'empty key' } },
+      { type: 'Scalar', data: 'just a string', schemaVersion: 3 },
+    ];
+    const first = await store.append(fx.db, id, awkward, { expectedVersion: 'no_stream', metadata });
+    const second = await store.append(fx.db, id, [ev('After', 4)], { expectedVersion: 3, metadata });
+    let prev: string | null = null;
+    for (const e of [...first.events, ...second.events]) {
+      expect(e.prevHash).toBe(prev);
+      expect(e.hash).toBe(computeEventHash(prev, e));
+      prev = e.hash;
+    }
+    expect(await store.readStream(fx.db, id)).toEqual([...first.events, ...second.events]);
+    expect(await store.verifyStream(fx.db, id)).toEqual({ ok: true, version: 4 });
+  });
+
+  it('events_append refuses canonical bytes that are not the next versions of its stream', async () => {
+    const id = stream();
+    const fields = {
+      eventId: crypto.randomUUID(),
+      streamId: id,
+      streamVersion: 2,
+      type: 'A',
+      schemaVersion: 1,
+      data: {},
+      metadata,
+      recordedAt: new Date().toISOString(),
+    };
+    const call = (expected: number, doc: object) =>
+      sql`select * from ${sql.id(schema, 'events_append')}(${id}, ${expected}::int, ${[canonicalJson(doc)]}::text[])`.execute(fx.db);
+    await expect(call(0, fields)).rejects.toThrow(/not version 1/);
+    await expect(call(0, { ...fields, streamVersion: 1, streamId: 'other' })).rejects.toThrow(/not version 1/);
+    await expect(call(1, fields)).rejects.toMatchObject({ code: 'P0409', detail: '0' });
+    expect(await store.readStream(fx.db, id)).toEqual([]);
+  });
+
+  it("reports the actual version of a stale expectation, also inside the caller's transaction", async () => {
+    const id = stream();
+    await store.append(fx.db, id, [ev('A', 1)], { expectedVersion: 'no_stream', metadata });
+    await expect(
+      fx.db.transaction().execute((tx) => store.append(tx, id, [ev('B', 2)], { expectedVersion: 3, metadata })),
+    ).rejects.toMatchObject({ name: 'ConcurrencyError', streamId: id, expected: 3, actual: 1 });
+    await expect(
+      fx.db.transaction().execute((tx) => store.append(tx, id, [ev('B', 2)], { expectedVersion: 'no_stream', metadata })),
+    ).rejects.toMatchObject({ name: 'ConcurrencyError', expected: 'no_stream', actual: 1 });
+    expect(await store.streamVersion(fx.db, id)).toBe(1);
   });
 
   it('runs inside the caller transaction: a rollback removes the events, onAppended waits for the caller', async () => {
@@ -281,6 +333,43 @@ describe('handleCommand', () => {
     await expect(
       store.handleCommand(fx.db, id, decider, { type: 'Close', data: { reason: 'x' } }, { metadata, expectedVersion: 0 }),
     ).rejects.toMatchObject({ name: 'ConcurrencyError', expected: 0, actual: 1 });
+  });
+
+  it('queues concurrent commands in callers’ transactions: one decides on the other’s result', async () => {
+    const id = stream();
+    const results = await Promise.allSettled(
+      Array.from({ length: 5 }, () =>
+        fx.db.transaction().execute(async (tx) => {
+          const r = await store.handleCommand(tx, id, decider, { type: 'Open', data: { by: 'a' } }, { metadata });
+          await sleep(20); // hold the stream lock a while: the others must wait, not fail
+          return r;
+        }),
+      ),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(DomainError);
+    expect(await store.verifyStream(fx.db, id)).toEqual({ ok: true, version: 1 });
+  });
+
+  it('decides again, outside a transaction, when another command got in between', async () => {
+    const id = stream();
+    await store.handleCommand(fx.db, id, decider, { type: 'Open', data: { by: 'a' } }, { metadata });
+    const results = await Promise.allSettled(
+      Array.from({ length: 10 }, () => store.handleCommand(fx.db, id, decider, { type: 'Close', data: { reason: 'x' } }, { metadata })),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(DomainError);
+    // With an If-Match, a writer that got in between is a conflict with the version it left.
+    const id2 = stream();
+    await store.handleCommand(fx.db, id2, decider, { type: 'Open', data: { by: 'a' } }, { metadata });
+    const ifMatch = await Promise.allSettled(
+      Array.from({ length: 10 }, () =>
+        store.handleCommand(fx.db, id2, decider, { type: 'Close', data: { reason: 'x' } }, { metadata, expectedVersion: 1 }),
+      ),
+    );
+    expect(ifMatch.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    for (const r of ifMatch) if (r.status === 'rejected') expect(r.reason).toMatchObject({ name: 'ConcurrencyError', expected: 1, actual: 2 });
+    expect(await store.verifyStream(fx.db, id2)).toEqual({ ok: true, version: 2 });
   });
 
   it('queues concurrent commands on one stream: one decides on the other’s result', async () => {

@@ -111,6 +111,8 @@ export function compareCheckpoints(a: GlobalCheckpoint, b: GlobalCheckpoint): nu
 }
 
 const INSERT_CHUNK = 1000;
+/** handleCommand outside a transaction: how many times a command is decided again after another writer got in first. */
+const MAX_COMMAND_TRIES = 20;
 
 interface EventRow {
   global_position: string;
@@ -159,6 +161,15 @@ function isStreamVersionConflict(err: unknown): boolean {
   return typeof e.message === 'string' && e.message.includes('events_stream_version_unique');
 }
 
+/** The actual version events_append reported with SQLSTATE P0409 (DETAIL), or undefined for any other error. */
+function expectedVersionMismatch(err: unknown): { actual: number | null } | undefined {
+  const e = err as { code?: unknown; detail?: unknown; message?: unknown } | null;
+  if (!e || e.code !== 'P0409') return undefined;
+  const detail = typeof e.detail === 'string' ? e.detail : /is at version (\d+)/.exec(String(e.message))?.[1];
+  const actual = detail !== undefined && /^\d+$/.test(detail) ? Number(detail) : null;
+  return { actual };
+}
+
 function assertStreamId(streamId: string): void {
   if (typeof streamId !== 'string' || streamId === '') throw new TypeError('streamId must be a non-empty string');
 }
@@ -177,6 +188,8 @@ export function createEventStore(options: EventStoreOptions): EventStore {
   const { schema, onAppended } = options;
   if (!schema) throw new TypeError('createEventStore: schema is required');
   const events = sql.id(schema, 'events');
+  const appendFunction = sql.id(schema, 'events_append');
+  const readLockedFunction = sql.id(schema, 'events_read_locked');
 
   function notifyAppended(): void {
     if (!onAppended) return;
@@ -222,6 +235,56 @@ export function createEventStore(options: EventStoreOptions): EventStore {
     return insertAfter(tx, streamId, head, newEvents, opts);
   }
 
+  /** Checks, canonicalises and numbers the events of an append after version `after`; no hashes yet. */
+  function prepare(streamId: string, after: number, newEvents: NewEvent[], opts: Pick<AppendOptions, 'metadata' | 'now'>) {
+    const recordedAt = (opts.now ?? new Date()).toISOString();
+    const metadata = JSON.parse(canonicalJson(opts.metadata)) as EventMetadata;
+    return newEvents.map((e, i) => {
+      if (typeof e.type !== 'string' || e.type === '') throw new TypeError(`event ${i}: type must be a non-empty string`);
+      const schemaVersion = e.schemaVersion ?? 1;
+      if (!(Number.isInteger(schemaVersion) && schemaVersion >= 1)) throw new TypeError(`event ${i}: schemaVersion must be an integer >= 1`);
+      if (e.data === undefined) throw new TypeError(`event ${i}: data is undefined`);
+      // Hash and return what jsonb will give back (toJSON applied, undefined members dropped), so
+      // the appended events equal the ones read later; canonicalJson also refuses NaN and friends.
+      const data: unknown = JSON.parse(canonicalJson(e.data));
+      return { eventId: uuidv7(), streamId, streamVersion: after + 1 + i, type: e.type, schemaVersion, data, metadata, recordedAt };
+    });
+  }
+
+  /**
+   * The append in one statement: `events_append` (migration 0006) takes the stream lock, checks the
+   * head is at `expected`, chains the hashes over the canonical bytes sent here and inserts. Outside
+   * a transaction it is its own (implicit) transaction: one round trip, no BEGIN or COMMIT. A head
+   * other than `expected` raises P0409, which `toConcurrencyError` turns into a ConcurrencyError.
+   */
+  async function appendOneStatement(
+    db: DbOrTx,
+    streamId: string,
+    expected: number,
+    newEvents: NewEvent[],
+    opts: Pick<AppendOptions, 'metadata' | 'now'>,
+  ): Promise<AppendResult> {
+    if (newEvents.length === 0) {
+      // Nothing to write, but the expectation is still checked.
+      const actual = (await readHead(db, streamId)).version;
+      if (actual !== expected) throw new ConcurrencyError(streamId, expected, actual);
+      return { nextVersion: expected, events: [] };
+    }
+    const prepared = prepare(streamId, expected, newEvents, opts);
+    // canonicalEventBytes is the UTF-8 of this string; the function hashes convert_to(it, 'UTF8').
+    const canonical = prepared.map((e) => canonicalJson(e));
+    const { rows } = await sql<{ global_position: string; transaction_id: string; stream_version: number; prev_hash: string | null; hash: string }>`
+      select r.global_position, r.transaction_id, r.stream_version, r.prev_hash, r.hash
+      from ${appendFunction}(${streamId}, ${expected}::int, ${canonical}::text[]) r`.execute(db);
+    if (rows.length !== prepared.length) throw new Error(`events_append returned ${rows.length} rows for ${prepared.length} events of ${streamId}`);
+    const events = prepared.map((e, i): RecordedEvent => {
+      const row = rows[i]!;
+      if (row.stream_version !== e.streamVersion) throw new Error(`events_append returned ${streamId}@${row.stream_version} for @${e.streamVersion}`);
+      return { ...e, globalPosition: row.global_position, transactionId: row.transaction_id, prevHash: row.prev_hash, hash: row.hash };
+    });
+    return { nextVersion: expected + newEvents.length, events };
+  }
+
   /** Inserts after `head`, which the caller read under the stream lock in this transaction. */
   async function insertAfter(
     tx: DbOrTx,
@@ -232,31 +295,11 @@ export function createEventStore(options: EventStoreOptions): EventStore {
   ): Promise<AppendResult> {
     if (newEvents.length === 0) return { nextVersion: head.version, events: [] };
 
-    const recordedAt = (opts.now ?? new Date()).toISOString();
     const metadataJson = canonicalJson(opts.metadata);
-    const metadata = JSON.parse(metadataJson) as EventMetadata;
     let prevHash = head.hash;
-    const prepared = newEvents.map((e, i) => {
-      if (typeof e.type !== 'string' || e.type === '') throw new TypeError(`event ${i}: type must be a non-empty string`);
-      const schemaVersion = e.schemaVersion ?? 1;
-      if (!(Number.isInteger(schemaVersion) && schemaVersion >= 1)) throw new TypeError(`event ${i}: schemaVersion must be an integer >= 1`);
-      if (e.data === undefined) throw new TypeError(`event ${i}: data is undefined`);
-      // Hash and return what jsonb will give back (toJSON applied, undefined members dropped), so
-      // the appended events equal the ones read later; canonicalJson also refuses NaN and friends.
-      const dataJson = canonicalJson(e.data);
-      const data: unknown = JSON.parse(dataJson);
-      const fields = {
-        eventId: uuidv7(),
-        streamId,
-        streamVersion: head.version + 1 + i,
-        type: e.type,
-        schemaVersion,
-        data,
-        metadata,
-        recordedAt,
-      };
+    const prepared = prepare(streamId, head.version, newEvents, opts).map((fields) => {
       const hash = computeEventHash(prevHash, fields);
-      const event = { ...fields, prevHash, hash, dataJson };
+      const event = { ...fields, prevHash, hash, dataJson: canonicalJson(fields.data) };
       prevHash = hash;
       return event;
     });
@@ -287,8 +330,13 @@ export function createEventStore(options: EventStoreOptions): EventStore {
     return { nextVersion: head.version + newEvents.length, events: recorded };
   }
 
-  /** Turns a unique violation from a concurrent writer into a ConcurrencyError. */
+  /**
+   * Turns a version mismatch raised by events_append (the actual version is known) or a unique
+   * violation from a concurrent writer into a ConcurrencyError; rethrows anything else.
+   */
   async function conflictToError(db: DbOrTx, owned: boolean, streamId: string, expected: ExpectedVersion, err: unknown): Promise<never> {
+    const mismatch = expectedVersionMismatch(err);
+    if (mismatch) throw new ConcurrencyError(streamId, expected, mismatch.actual);
     if (!isStreamVersionConflict(err)) throw err;
     // Our own transaction is rolled back by now, so `db` is free to read the winner's version.
     const actual = owned ? await readHead(db, streamId).then((h) => h.version) : null;
@@ -299,14 +347,28 @@ export function createEventStore(options: EventStoreOptions): EventStore {
     assertStreamId(streamId);
     if (typeof opts.expectedVersion === 'number') assertVersion('expectedVersion', opts.expectedVersion);
     const owned = !db.isTransaction;
+    const expected = opts.expectedVersion;
     let result: AppendResult;
     try {
-      ({ result } = await inTransaction(db, (tx) => appendLocked(tx, streamId, newEvents, opts)));
+      if (expected === 'any') {
+        // The version, hence the hashed bytes, is known only under the lock: lock, read, insert.
+        ({ result } = await inTransaction(db, (tx) => appendLocked(tx, streamId, newEvents, opts)));
+      } else {
+        // The client knows every hashed field: one statement, its own transaction when owned.
+        result = await appendOneStatement(db, streamId, expected === 'no_stream' ? 0 : expected, newEvents, opts);
+      }
     } catch (err) {
-      return conflictToError(db, owned, streamId, opts.expectedVersion, err);
+      return conflictToError(db, owned, streamId, expected, err);
     }
     if (owned && result.events.length > 0) notifyAppended();
     return result;
+  }
+
+  /** The whole stream, read after taking its lock (held to the end of the caller's transaction), in one round trip. */
+  async function readLocked(tx: DbOrTx, streamId: string): Promise<RecordedEvent[]> {
+    const { rows } = await sql<EventRow>`
+      select ${EVENT_COLUMNS} from ${readLockedFunction}(${streamId}) e order by e.stream_version`.execute(tx);
+    return rows.map(toRecorded);
   }
 
   async function readStream(db: DbOrTx, streamId: string, opts: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
@@ -375,29 +437,37 @@ export function createEventStore(options: EventStoreOptions): EventStore {
     const ifMatch = opts.expectedVersion === 'any' ? undefined : opts.expectedVersion;
     assertVersion('expectedVersion', ifMatch);
     const owned = !db.isTransaction;
+    const attempt = async (): Promise<CommandResult<Event, State>> => {
+      // In the caller's transaction the stream is read under its lock, held to the end of that
+      // transaction, so concurrent commands queue. Outside one there is no transaction to hold it:
+      // the read is plain, and a writer that got in before events_append makes it raise P0409.
+      const stored = owned ? await readStream(db, streamId) : await readLocked(db, streamId);
+      let state = decider.initialState();
+      for (const event of stored) state = decider.evolve(state, event as unknown as EvolveEvent<Event>);
+      const version = stored.at(-1)?.streamVersion ?? 0;
+      if (ifMatch !== undefined && ifMatch !== version) throw new ConcurrencyError(streamId, ifMatch, version);
+      const decided = decider.decide(command, state);
+      if (decided.length === 0) return { events: [], nextVersion: version, state };
+      // The loaded version is the expected one: events_append re-takes the (re-entrant) lock and
+      // checks the head in the same round trip.
+      const appended = await appendOneStatement(db, streamId, version, decided, {
+        metadata: opts.metadata,
+        ...(opts.now ? { now: opts.now } : {}),
+      });
+      for (const event of appended.events) state = decider.evolve(state, event as unknown as EvolveEvent<Event>);
+      return { events: appended.events as RecordedOf<Event>[], nextVersion: appended.nextVersion, state };
+    };
     let outcome: CommandResult<Event, State>;
-    try {
-      ({ result: outcome } = await inTransaction(db, async (tx) => {
-        await lockStream(tx, streamId);
-        // The stream just read under the lock is the head: no second lock or head query.
-        const stored = await readStream(tx, streamId);
-        let loadedState = decider.initialState();
-        for (const event of stored) loadedState = decider.evolve(loadedState, event as unknown as EvolveEvent<Event>);
-        const last = stored.at(-1);
-        const loaded = { state: loadedState, version: last?.streamVersion ?? 0 };
-        if (ifMatch !== undefined && ifMatch !== loaded.version) throw new ConcurrencyError(streamId, ifMatch, loaded.version);
-        const decided = decider.decide(command, loaded.state);
-        const appended = await insertAfter(tx, streamId, { version: loaded.version, hash: last?.hash ?? null }, decided, {
-          expectedVersion: loaded.version,
-          metadata: opts.metadata,
-          ...(opts.now ? { now: opts.now } : {}),
-        });
-        let state = loaded.state;
-        for (const event of appended.events) state = decider.evolve(state, event as unknown as EvolveEvent<Event>);
-        return { events: appended.events as RecordedOf<Event>[], nextVersion: appended.nextVersion, state };
-      }));
-    } catch (err) {
-      return conflictToError(db, owned, streamId, ifMatch ?? 'any', err);
+    for (let tries = 1; ; tries++) {
+      try {
+        outcome = await attempt();
+        break;
+      } catch (err) {
+        // Outside a transaction nothing was written: without an If-Match, decide again on the
+        // state the other writer left (the effect of queueing), a bounded number of times.
+        if (owned && ifMatch === undefined && expectedVersionMismatch(err) && tries < MAX_COMMAND_TRIES) continue;
+        return conflictToError(db, owned, streamId, ifMatch ?? 'any', err);
+      }
     }
     if (owned && outcome.events.length > 0) notifyAppended();
     return outcome;

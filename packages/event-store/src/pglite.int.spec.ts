@@ -2,7 +2,8 @@ import { type Db, createPgliteDb } from '@trm/db';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { metadata, migrateEventStore } from '../test/database.js';
-import { START_OF_LOG, createEventStore } from './index.js';
+import { START_OF_LOG, createEventStore, type Decider } from './index.js';
+import { computeEventHash } from './hash-chain.js';
 
 // The embedded mode: the same migration and queries on PGlite (PostgreSQL 17 in WASM, in memory).
 const schema = 'es_embedded';
@@ -40,4 +41,30 @@ it('migrates, appends, reads a stream and the global order, verifies, refuses UP
   expect(await store.readGlobal(db, store.checkpointOf(firstEvent), 10)).toHaveLength(2);
   expect(await store.verifyAll(db)).toEqual({ ok: true, streams: 2, events: 3 });
   await expect(sql`update ${sql.id(schema, 'events')} set data = '{}'`.execute(db)).rejects.toThrow(/append-only/);
+});
+
+it('runs the one-statement append and the locked read of handleCommand (migration 0006) on PGlite', async () => {
+  const { db } = pglite;
+  const appended = await store.append(db, 'case-3', [{ type: 'U', data: { é: 'café ☕ 😀', s: 'a"\\\n', n: [1e21, -0.5] } }], {
+    expectedVersion: 0,
+    metadata,
+  });
+  const [event] = appended.events;
+  if (!event) throw new Error('no event');
+  expect(event.hash).toBe(computeEventHash(null, event));
+  type Ev = { type: 'Counted'; data: { n: number } };
+  const counter: Decider<{ type: 'Count' }, Ev, number> = {
+    initialState: () => 0,
+    decide: (_command, n) => [{ type: 'Counted', data: { n: n + 1 } }],
+    evolve: (n) => n + 1,
+  };
+  const result = await db
+    .transaction()
+    .execute((tx) => store.handleCommand(tx, 'case-3', counter, { type: 'Count' }, { metadata, expectedVersion: 1 }));
+  expect(result).toMatchObject({ nextVersion: 2, state: 2 });
+  await expect(store.handleCommand(db, 'case-3', counter, { type: 'Count' }, { metadata, expectedVersion: 1 })).rejects.toMatchObject({
+    name: 'ConcurrencyError',
+    actual: 2,
+  });
+  expect(await store.verifyStream(db, 'case-3')).toEqual({ ok: true, version: 2 });
 });

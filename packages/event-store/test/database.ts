@@ -5,10 +5,15 @@ import { type Db, MIGRATIONS_ROOT, createPgDb, migrate } from '@trm/db';
 import { type TestDatabase, createTestDatabase } from '@trm/testing';
 import type { EventMetadata } from '../src/index.js';
 
-export const MIGRATION_FILE = '2026-11-22T0001_event-store.sql';
+/** The event store's own migrations: the table, the relay's wake-up without NOTIFY, the append function. */
+export const MIGRATION_FILES = [
+  '2026-11-22T0001_event-store.sql',
+  '2026-11-22T0005_events-no-notify.sql',
+  '2026-11-22T0006_events-append-function.sql',
+] as const;
 
 /**
- * Migrates `schema` from a migrations root holding only the event store's migration: other
+ * Migrates `schema` from a migrations root holding only the event store's migrations: other
  * packages' common migrations are being written at the same time and must not break these tests.
  * Runs on pg and PGlite alike (@trm/db sends migration scripts through PGlite's simple-query exec).
  */
@@ -16,7 +21,7 @@ export async function migrateEventStore(db: Db, schema: string): Promise<void> {
   const root = await mkdtemp(path.join(tmpdir(), 'trm-es-migrations-'));
   try {
     await mkdir(path.join(root, 'common'));
-    await copyFile(path.join(MIGRATIONS_ROOT, 'common', MIGRATION_FILE), path.join(root, 'common', MIGRATION_FILE));
+    for (const file of MIGRATION_FILES) await copyFile(path.join(MIGRATIONS_ROOT, 'common', file), path.join(root, 'common', file));
     await migrate(db, { schema, root });
   } finally {
     await rm(root, { recursive: true, force: true });
