@@ -101,6 +101,23 @@ describe('append', () => {
     expect((await store.readStream(fx.db, id)).map((e) => e.streamVersion)).toEqual([1, 2]);
   });
 
+  it("queues concurrent 'any' writers in callers' transactions", async () => {
+    const id = stream();
+    await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        fx.db.transaction().execute(async (tx) => {
+          await store.append(tx, id, [ev('A', i)], { expectedVersion: 'any', metadata });
+          await sleep(5);
+          await store.append(tx, id, [ev('B', i)], { expectedVersion: 'any', metadata });
+        }),
+      ),
+    );
+    const types = (await store.readStream(fx.db, id)).map((e) => e.type);
+    // Each transaction's two events are adjacent: the lock is held to its end.
+    expect(types).toEqual(Array.from({ length: 10 }, () => ['A', 'B']).flat());
+    expect(await store.verifyStream(fx.db, id)).toEqual({ ok: true, version: 20 });
+  });
+
   it("queues 20 concurrent 'any' writers instead of failing them", async () => {
     const id = stream();
     await Promise.all(Array.from({ length: 20 }, (_, i) => store.append(fx.db, id, [ev('A', i), ev('B', i)], { expectedVersion: 'any', metadata })));

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
 import type { Decider, DomainEvent, EvolveEvent, Evolver, RecordedOf } from './decider.js';
 import { ConcurrencyError } from './errors.js';
-import { canonicalJson, checkChainLink, computeEventHash } from './hash-chain.js';
+import { canonicalJson, checkChainLink } from './hash-chain.js';
 import type {
   AppendResult,
   DbOrTx,
@@ -110,7 +110,6 @@ export function compareCheckpoints(a: GlobalCheckpoint, b: GlobalCheckpoint): nu
   return pos === 0n ? 0 : pos < 0n ? -1 : 1;
 }
 
-const INSERT_CHUNK = 1000;
 /** handleCommand outside a transaction: how many times a command is decided again after another writer got in first. */
 const MAX_COMMAND_TRIES = 20;
 
@@ -190,6 +189,7 @@ export function createEventStore(options: EventStoreOptions): EventStore {
   const events = sql.id(schema, 'events');
   const appendFunction = sql.id(schema, 'events_append');
   const readLockedFunction = sql.id(schema, 'events_read_locked');
+  const headLockedFunction = sql.id(schema, 'events_head_locked');
 
   function notifyAppended(): void {
     if (!onAppended) return;
@@ -200,39 +200,12 @@ export function createEventStore(options: EventStoreOptions): EventStore {
     }
   }
 
-  /**
-   * Serialises writers of one stream for the rest of the transaction. Under READ COMMITTED the
-   * next statement then sees the previous writer's commit, so 'any' never fails spuriously and a
-   * ConcurrencyError reports the real version. Re-entrant within a transaction. The unique
-   * constraint stays the guarantee (REPEATABLE READ callers, writers without the lock).
-   */
-  async function lockStream(tx: DbOrTx, streamId: string): Promise<void> {
-    await sql`select pg_advisory_xact_lock(hashtextextended(${`trm.events:${schema}:${streamId}`}, 0))`.execute(tx);
-  }
-
   async function readHead(db: DbOrTx, streamId: string): Promise<{ version: number; hash: string | null }> {
     const { rows } = await sql<{ stream_version: number; hash: string }>`
       select e.stream_version, e.hash from ${events} e
       where e.stream_id = ${streamId} order by e.stream_version desc limit 1`.execute(db);
     const head = rows[0];
     return head ? { version: head.stream_version, hash: head.hash } : { version: 0, hash: null };
-  }
-
-  function checkExpected(streamId: string, expected: ExpectedVersion, actual: number): void {
-    const ok = expected === 'any' || (expected === 'no_stream' ? actual === 0 : actual === expected);
-    if (!ok) throw new ConcurrencyError(streamId, expected, actual);
-  }
-
-  async function appendLocked(
-    tx: DbOrTx,
-    streamId: string,
-    newEvents: NewEvent[],
-    opts: AppendOptions,
-  ): Promise<AppendResult> {
-    await lockStream(tx, streamId);
-    const head = await readHead(tx, streamId);
-    checkExpected(streamId, opts.expectedVersion, head.version);
-    return insertAfter(tx, streamId, head, newEvents, opts);
   }
 
   /** Checks, canonicalises and numbers the events of an append after version `after`; no hashes yet. */
@@ -285,49 +258,16 @@ export function createEventStore(options: EventStoreOptions): EventStore {
     return { nextVersion: expected + newEvents.length, events };
   }
 
-  /** Inserts after `head`, which the caller read under the stream lock in this transaction. */
-  async function insertAfter(
-    tx: DbOrTx,
-    streamId: string,
-    head: { version: number; hash: string | null },
-    newEvents: NewEvent[],
-    opts: AppendOptions,
-  ): Promise<AppendResult> {
-    if (newEvents.length === 0) return { nextVersion: head.version, events: [] };
-
-    const metadataJson = canonicalJson(opts.metadata);
-    let prevHash = head.hash;
-    const prepared = prepare(streamId, head.version, newEvents, opts).map((fields) => {
-      const hash = computeEventHash(prevHash, fields);
-      const event = { ...fields, prevHash, hash, dataJson: canonicalJson(fields.data) };
-      prevHash = hash;
-      return event;
-    });
-
-    // PostgreSQL allows 65535 bind parameters per statement (10 per row here): insert in chunks,
-    // still one transaction, so a long batch stays atomic.
-    const rows: { global_position: string; transaction_id: string; stream_version: number }[] = [];
-    for (let start = 0; start < prepared.length; start += INSERT_CHUNK) {
-      const values = prepared.slice(start, start + INSERT_CHUNK).map(
-        (e) => sql`(${e.streamId}, ${e.streamVersion}::int, ${e.eventId}::uuid, ${e.type}, ${e.schemaVersion}::int,
-          ${e.dataJson}::jsonb, ${metadataJson}::jsonb, ${e.recordedAt}::timestamptz,
-          ${e.prevHash}::text, ${e.hash}::text)`,
-      );
-      const inserted = await sql<{ global_position: string; transaction_id: string; stream_version: number }>`
-        insert into ${events}
-          (stream_id, stream_version, event_id, event_type, schema_version, data, metadata, recorded_at, prev_hash, hash)
-        values ${sql.join(values)}
-        returning global_position::text as global_position, transaction_id::text as transaction_id, stream_version`.execute(tx);
-      rows.push(...inserted.rows);
-    }
-    const positions = new Map(rows.map((r) => [r.stream_version, r]));
-    const recorded = prepared.map((e): RecordedEvent => {
-      const row = positions.get(e.streamVersion);
-      if (!row) throw new Error(`insert returned no row for ${streamId}@${e.streamVersion}`);
-      const { dataJson: _, ...event } = e;
-      return { ...event, globalPosition: row.global_position, transactionId: row.transaction_id };
-    });
-    return { nextVersion: head.version + newEvents.length, events: recorded };
+  /**
+   * 'any': the version, hence the hashed bytes, is known only under the stream lock. One call
+   * takes the lock and reads the head (events_head_locked), one appends after it. Writers of one
+   * stream queue on the lock, so 'any' never fails on a concurrent writer under READ COMMITTED.
+   */
+  async function appendAny(tx: DbOrTx, streamId: string, newEvents: NewEvent[], opts: AppendOptions): Promise<AppendResult> {
+    const { rows } = await sql<{ stream_version: number }>`select h.stream_version from ${headLockedFunction}(${streamId}) h`.execute(tx);
+    const version = rows[0]?.stream_version ?? 0;
+    if (newEvents.length === 0) return { nextVersion: version, events: [] };
+    return appendOneStatement(tx, streamId, version, newEvents, opts);
   }
 
   /**
@@ -351,8 +291,8 @@ export function createEventStore(options: EventStoreOptions): EventStore {
     let result: AppendResult;
     try {
       if (expected === 'any') {
-        // The version, hence the hashed bytes, is known only under the lock: lock, read, insert.
-        ({ result } = await inTransaction(db, (tx) => appendLocked(tx, streamId, newEvents, opts)));
+        // The lock must outlive the head read: a transaction of its own when the caller has none.
+        ({ result } = await inTransaction(db, (tx) => appendAny(tx, streamId, newEvents, opts)));
       } else {
         // The client knows every hashed field: one statement, its own transaction when owned.
         result = await appendOneStatement(db, streamId, expected === 'no_stream' ? 0 : expected, newEvents, opts);

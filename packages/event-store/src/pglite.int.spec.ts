@@ -66,5 +66,9 @@ it('runs the one-statement append and the locked read of handleCommand (migratio
     name: 'ConcurrencyError',
     actual: 2,
   });
-  expect(await store.verifyStream(db, 'case-3')).toEqual({ ok: true, version: 2 });
+  // 'any': the head read under the lock (events_head_locked), then one events_append.
+  expect((await store.append(db, 'case-3', [{ type: 'X', data: 1 }], { expectedVersion: 'any', metadata })).nextVersion).toBe(3);
+  const inTx = await db.transaction().execute((tx) => store.append(tx, 'case-3', [{ type: 'Y', data: 2 }], { expectedVersion: 'any', metadata }));
+  expect(inTx.nextVersion).toBe(4);
+  expect(await store.verifyStream(db, 'case-3')).toEqual({ ok: true, version: 4 });
 });

@@ -5,11 +5,12 @@ import { type Db, MIGRATIONS_ROOT, createPgDb, migrate } from '@trm/db';
 import { type TestDatabase, createTestDatabase } from '@trm/testing';
 import type { EventMetadata } from '../src/index.js';
 
-/** The event store's own migrations: the table, the relay's wake-up without NOTIFY, the append function. */
+/** The event store's own migrations: the table, the relay's wake-up without NOTIFY, the append functions. */
 export const MIGRATION_FILES = [
   '2026-11-22T0001_event-store.sql',
   '2026-11-22T0005_events-no-notify.sql',
   '2026-11-22T0006_events-append-function.sql',
+  '2026-11-22T0006_events-head-locked.sql',
 ] as const;
 
 /**
