@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { DomainError } from '@trm/contracts';
-import { ConcurrencyError, type DbOrTx, type EventMetadata } from '@trm/event-store';
+import { ConcurrencyError, type DbOrTx, type EventMetadata, type RecordedEvent } from '@trm/event-store';
 import type { CaseState } from '../domain/case.state.js';
 import { ProblemError } from '@trm/platform';
 import type { CaseCommand, CommandMetadata } from '../domain/case.decider.js';
@@ -68,7 +68,7 @@ export async function executeCaseCommand(
   command: CaseCommand,
   expected: number | 'any' | undefined,
   request: FastifyRequest,
-): Promise<{ state: CaseState; version: number }> {
+): Promise<{ state: CaseState; version: number; events: RecordedEvent[] }> {
   try {
     return await runCaseCommand(ctx, tx, caseId, command, expected, eventMetadata(request));
   } catch (err) {
@@ -89,14 +89,14 @@ export async function runCaseCommand(
   command: CaseCommand,
   expected: number | 'any' | undefined,
   metadata: EventMetadata,
-): Promise<{ state: CaseState; version: number }> {
+): Promise<{ state: CaseState; version: number; events: RecordedEvent[] }> {
   const result = await ctx.store.handleCommand(tx, `case-${caseId}`, ctx.decider, command, {
     ...(expected === undefined ? {} : { expectedVersion: expected }),
     now: command.metadata.now,
     metadata,
   });
   await projectCaseEvents(tx, ctx.schema, result.events);
-  return { state: result.state, version: result.nextVersion };
+  return { state: result.state, version: result.nextVersion, events: result.events };
 }
 
 /** The case as its stream says now (views fold it; the version is the ETag). */

@@ -43,11 +43,23 @@ function toRecord(row: any, participants: Array<{ organisation_id: string; purpo
 
 /** The case if `orgId` takes part in it; otherwise undefined, exactly as if it did not exist. */
 export async function findCaseForOrganisation(db: DbOrTx, schema: string, caseId: string, orgId: string): Promise<CaseRecord | undefined> {
-  const s = db.withSchema(schema);
-  const participants = await s.selectFrom('case_participants').select(['organisation_id', 'purpose']).where('case_id', '=', caseId).orderBy('added_at').execute();
+  // One statement: the case row with its participants (in the order they were added).
+  const participantsTable = sql.table(`${schema}.case_participants`);
+  const row = await db
+    .withSchema(schema)
+    .selectFrom('cases as c')
+    .selectAll('c')
+    .select(
+      sql<Array<{ organisation_id: string; purpose: string }>>`(
+        select coalesce(json_agg(json_build_object('organisation_id', p.organisation_id, 'purpose', p.purpose) order by p.added_at), '[]'::json)
+        from ${participantsTable} p where p.case_id = c.case_id)`.as('participants'),
+    )
+    .where('c.case_id', '=', caseId)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  const participants = json(row.participants) as Array<{ organisation_id: string; purpose: string }>;
   if (!participants.some((p) => p.organisation_id === orgId)) return undefined;
-  const row = await s.selectFrom('cases').selectAll().where('case_id', '=', caseId).executeTakeFirst();
-  return row ? toRecord(row, participants, orgId) : undefined;
+  return toRecord(row, participants, orgId);
 }
 
 export interface CaseListFilter {
