@@ -66,7 +66,7 @@ export async function executeCaseCommand(
   tx: DbOrTx,
   caseId: string,
   command: CaseCommand,
-  expected: number | 'any' | undefined,
+  expected: number | 'any' | 'no_stream' | undefined,
   request: FastifyRequest,
 ): Promise<{ state: CaseState; version: number; events: RecordedEvent[] }> {
   try {
@@ -87,9 +87,21 @@ export async function runCaseCommand(
   tx: DbOrTx,
   caseId: string,
   command: CaseCommand,
-  expected: number | 'any' | undefined,
+  expected: number | 'any' | 'no_stream' | undefined,
   metadata: EventMetadata,
 ): Promise<{ state: CaseState; version: number; events: RecordedEvent[] }> {
+  if (expected === 'no_stream') {
+    // A stream that cannot exist yet (a fresh UUIDv7 case id): nothing to lock or read, decide on
+    // the initial state and append in one statement; the store's unique (stream, version) refuses
+    // it with a ConcurrencyError should the stream exist after all.
+    const initial = ctx.decider.initialState();
+    const decided = ctx.decider.decide(command, initial);
+    const appended = await ctx.store.append(tx, `case-${caseId}`, decided, { expectedVersion: 'no_stream', now: command.metadata.now, metadata });
+    let state = initial;
+    for (const event of appended.events) state = ctx.decider.evolve(state, event as unknown as Parameters<typeof ctx.decider.evolve>[1]);
+    await projectCaseEvents(tx, ctx.schema, appended.events);
+    return { state, version: appended.nextVersion, events: appended.events };
+  }
   const result = await ctx.store.handleCommand(tx, `case-${caseId}`, ctx.decider, command, {
     ...(expected === undefined ? {} : { expectedVersion: expected }),
     now: command.metadata.now,

@@ -67,7 +67,7 @@ export async function caseRoutes(app: FastifyInstance, ctx: ReferralsContext): P
             personalDataFields,
           },
           metadata: metadataOf(request, now),
-        }, undefined, request);
+        }, 'no_stream', request);
         if (personalDataFields.length > 0) await ctx.vault.put(tx, caseId, person);
         // The answer is built from what the command wrote, not read back (one round trip fewer).
         const created = projectedCaseRecord(undefined, result.events, principal.orgId) ?? (await findCaseForOrganisation(tx, schema, caseId, principal.orgId));
