@@ -3,6 +3,11 @@ import { canonicalEventBytes, type EventMetadata } from '@trm/event-store';
 import type pg from 'pg';
 
 /**
+ * ADOPTED: @trm/event-store now appends this way (events_append, created by
+ * migrations/common/2026-11-22T0006_events-append-function.sql, which also parses the stored
+ * fields from the hashed bytes and returns positions and hashes). This copy stays only because
+ * append.bench.ts's BENCH_DIAGNOSE variant `trm_one_statement` imports it; delete both together.
+ *
  * A proposal for @trm/event-store, measured by BENCH_DIAGNOSE=1, not used by any service: the
  * append in one statement. Today an append owns a transaction of five round trips (BEGIN, advisory
  * lock, head read, INSERT, COMMIT); on this machine each round trip costs more than the work.
