@@ -180,7 +180,7 @@ export async function projectCaseEvents(tx: DbOrTx, schema: string, events: Reco
 
 type Json = Record<string, unknown>;
 
-/** The rows of one case, as `to_jsonb` gives them (so they go back through jsonb_populate_recordset unchanged). */
+/** The rows of one case, as `to_jsonb` gives them (so they go back through json_populate_recordset unchanged). */
 interface CaseRows {
   existed: boolean;
   case: Json | null;
@@ -246,16 +246,16 @@ async function projectCaseEventsBatched(tx: DbOrTx, schema: string, events: Reco
     }
     if (cases.length > 0) {
       const columns = Object.keys(cases[0]!).filter((c) => c !== 'case_id');
-      await sql`insert into ${t('cases')} select * from jsonb_populate_recordset(null::${t('cases')}, ${JSON.stringify(cases)}::jsonb)
+      await sql`insert into ${t('cases')} select * from json_populate_recordset(null::${t('cases')}, ${JSON.stringify(cases)}::json)
         on conflict (case_id) do update set ${sql.join(columns.map((c) => sql`${sql.id(c)} = excluded.${sql.id(c)}`))}`.execute(tx);
     }
     await sql`delete from ${t('case_participants')} where case_id = any(${folded}::uuid[])`.execute(tx);
     if (participants.length > 0) {
-      await sql`insert into ${t('case_participants')} select * from jsonb_populate_recordset(null::${t('case_participants')}, ${JSON.stringify(participants)}::jsonb)`.execute(tx);
+      await sql`insert into ${t('case_participants')} select * from json_populate_recordset(null::${t('case_participants')}, ${JSON.stringify(participants)}::json)`.execute(tx);
     }
     await sql`delete from ${t('case_deadlines')} where case_id = any(${folded}::uuid[])`.execute(tx);
     if (deadlines.length > 0) {
-      await sql`insert into ${t('case_deadlines')} select * from jsonb_populate_recordset(null::${t('case_deadlines')}, ${JSON.stringify(deadlines)}::jsonb)`.execute(tx);
+      await sql`insert into ${t('case_deadlines')} select * from json_populate_recordset(null::${t('case_deadlines')}, ${JSON.stringify(deadlines)}::json)`.execute(tx);
     }
   }
   if (oneByOne.length > 0) await projectCaseEvents(tx, schema, oneByOne);
