@@ -167,6 +167,21 @@ describe('start-up', () => {
     await expect(bare.ready()).rejects.toThrow(/GET \/v1\/forgotten declares no access rule/);
   });
 
+  it('shares one registry read between concurrent misses, and none after an invalidation', async () => {
+    let reads = 0;
+    const counted = db.withPlugin({ transformQuery: (args) => (reads++, args.node), transformResult: async (args) => args.result });
+    const dir = createOrgDirectory(counted);
+    const [a, b, c] = await Promise.all([dir.get('anitp'), dir.get('anitp'), dir.get('anitp')]);
+    expect(a).toBeDefined();
+    expect([b, c]).toEqual([a, a]);
+    const lists = await Promise.all([dir.nationalContactPoints('RO'), dir.nationalContactPoints('RO')]);
+    expect(lists[1]).toEqual(lists[0]);
+    expect(reads).toBe(2);
+    dir.invalidate();
+    await dir.get('anitp');
+    expect(reads).toBe(3);
+  });
+
   it('seeds the demo organisations only into an empty registry', async () => {
     expect(await seedDemoOrganisations(db)).toBe(0);
     const ncp = await createOrgDirectory(db).nationalContactPoints('RO');
