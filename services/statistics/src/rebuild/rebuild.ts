@@ -1,9 +1,9 @@
 import { sql } from 'kysely';
 import type { Db } from '@trm/db';
-import { type GlobalCheckpoint, START_OF_LOG, createEventStore } from '@trm/event-store';
+import { type GlobalCheckpoint, type RecordedEvent, START_OF_LOG, createEventStore } from '@trm/event-store';
 import { FACTS_CONSUMER, SOURCE_SERVICES, STATISTICS_SCHEMA } from '../constants.js';
 import { FACT_TABLES } from '../domain/fact-events.js';
-import { type FoldEvent, applyEvents } from '../repositories/facts.repository.js';
+import { type FoldEvent, applyEvents, planFacts, writeFacts } from '../repositories/facts.repository.js';
 
 /** Tables compared and swapped: the facts, the watermarks and the unparsed-event list. */
 const TABLES = [...FACT_TABLES, 'watermarks', 'unparsed_events'] as const;
@@ -57,8 +57,9 @@ export async function rebuildFacts(db: Db, opts: RebuildOptions = {}): Promise<R
 
   await sql`drop schema if exists ${sql.id(target)} cascade`.execute(db);
   await sql`create schema ${sql.id(target)}`.execute(db);
-  for (const t of TABLES) await sql`create table ${sql.id(target, t)} (like ${sql.id(schema, t)} including all)`.execute(db);
-  await sql`create table ${sql.id(target, 'folded')} (event_id uuid primary key)`.execute(db);
+  // Scratch tables, dropped at the end: unlogged, so the replay writes no WAL for them.
+  for (const t of TABLES) await sql`create unlogged table ${sql.id(target, t)} (like ${sql.id(schema, t)} including all)`.execute(db);
+  await sql`create unlogged table ${sql.id(target, 'folded')} (event_id uuid primary key)`.execute(db);
 
   let total = 0;
   for (const s of services) {
@@ -75,23 +76,37 @@ export async function rebuildFacts(db: Db, opts: RebuildOptions = {}): Promise<R
     let checkpoint: GlobalCheckpoint = START_OF_LOG;
     perService[service] = 0;
     const read = (after: GlobalCheckpoint) => store.readGlobal(db, after, batchSize);
-    let batch = await read(checkpoint);
-    while (batch.length > 0) {
-      const page = batch;
+    const fold = (page: RecordedEvent[]) =>
+      planFacts(page.map((e) => ({ service, type: e.type, eventId: e.eventId, recordedAt: e.recordedAt, globalPosition: e.globalPosition, data: e.data })));
+    let page = await read(checkpoint);
+    let plan = fold(page);
+    while (page.length > 0) {
       checkpoint = store.checkpointOf(page.at(-1)!);
-      // One transaction per page, a few set-based statements; the next page is read meanwhile.
-      const [next] = await Promise.all([
-        read(checkpoint),
-        db.transaction().execute(async (tx) => {
-          await applyEvents(tx, target, page.map((e) => ({ service, type: e.type, eventId: e.eventId, recordedAt: e.recordedAt, globalPosition: e.globalPosition, data: e.data })));
-          await sql`insert into ${sql.id(target, 'folded')} (event_id) select unnest(${page.map((e) => e.eventId)}::uuid[])`.execute(tx);
-        }),
-      ]);
+      const ids = page.map((e) => e.eventId);
+      const planned = plan;
+      // One transaction per page, a few set-based statements; meanwhile the next page is read and folded.
+      const writing = db.transaction().execute(async (tx) => {
+        await writeFacts(tx, target, planned);
+        await sql`insert into ${sql.id(target, 'folded')} (event_id) select unnest(${ids}::uuid[])`.execute(tx);
+      });
+      // Marked handled so a failure surfaces at the await below, not as an unhandled rejection.
+      writing.catch(() => {});
+      let next: RecordedEvent[];
+      try {
+        next = await read(checkpoint);
+        plan = fold(next);
+      } finally {
+        await writing;
+      }
       perService[service] += page.length;
       done += page.length;
       opts.onProgress?.(done);
-      // Read again with no page transaction of ours open, so the end of the log is not our own doing.
-      batch = next.length > 0 ? next : await read(checkpoint);
+      if (next.length === 0) {
+        // Read again with no page transaction of ours open, so the end of the log is not our own doing.
+        next = await read(checkpoint);
+        plan = fold(next);
+      }
+      page = next;
     }
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;

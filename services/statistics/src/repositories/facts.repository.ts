@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { DbOrTx } from '@trm/event-store';
 import type { FigureRow } from '../domain/disclosure.js';
-import { type FactChange, type FactRow, type FactTable, PRIMARY_KEYS, factsOf } from '../domain/fact-events.js';
+import { type FactChange, type FactRow, type FactTable, type FactValue, PRIMARY_KEYS, factsOf } from '../domain/fact-events.js';
 import type { FigureDef } from '../domain/figures.js';
 
 /** What the fold needs of an event, live (envelope) or replayed (events table row). */
@@ -183,67 +183,71 @@ interface RowFold {
   patch: FactRow | null;
 }
 
-const defined = (row: FactRow): FactRow => {
-  const out: FactRow = {};
-  for (const [k, v] of Object.entries(row)) if (v !== undefined) out[k] = v;
-  return out;
-};
+/** Copies `from` into `into` without its undefined values (Kysely leaves those columns out too). */
+function assignDefined(into: FactRow, from: FactRow): FactRow {
+  for (const k in from) {
+    const v = from[k];
+    if (v !== undefined) into[k] = v;
+  }
+  return into;
+}
 
 /** Folds one change into the page's state of its row, exactly as `applyChange` would act on it. */
 function foldChange(rows: Map<string, RowFold>, change: FactChange): void {
-  const key = change.op === 'update' ? change.where[PRIMARY_KEYS[change.table]] : change.row[PRIMARY_KEYS[change.table]];
-  if (change.op === 'update' && (Object.keys(change.where).length !== 1 || key === undefined)) {
-    throw new Error(`batched fold: update of ${change.table} not by its primary key`);
-  }
+  const pk = PRIMARY_KEYS[change.table];
+  let key: FactValue | undefined;
+  if (change.op === 'update') {
+    key = change.where[pk];
+    if (key === undefined || Object.keys(change.where).length !== 1) throw new Error(`batched fold: update of ${change.table} not by its primary key`);
+  } else key = change.row[pk];
   const k = String(key);
   let f = rows.get(k);
   if (!f) rows.set(k, (f = { created: null, patch: null }));
   switch (change.op) {
     case 'insert':
       // Existed: nothing. Absent: the row, unless the page created it already.
-      f.created ??= defined(change.row);
+      f.created ??= assignDefined({}, change.row);
       return;
-    case 'upsert': {
-      const set = defined(change.set);
-      f.patch = { ...f.patch, ...set };
-      f.created = f.created ? { ...f.created, ...set } : defined(change.row);
+    case 'upsert':
+      f.patch = assignDefined(f.patch ?? {}, change.set);
+      f.created = f.created ? assignDefined(f.created, change.set) : assignDefined({}, change.row);
       return;
-    }
-    case 'update': {
-      const set = defined(change.set);
-      f.patch = { ...f.patch, ...set };
-      if (f.created) f.created = { ...f.created, ...set };
+    case 'update':
+      f.patch = assignDefined(f.patch ?? {}, change.set);
+      if (f.created) assignDefined(f.created, change.set);
       return;
-    }
   }
 }
 
-/** Groups rows by their column set, so each group is one statement with a fixed column list. */
-function byColumns(rows: FactRow[]): Map<string, { columns: string[]; rows: FactRow[] }> {
+/** Groups rows by their column list, so each group is one statement with a fixed column list. */
+function byColumns(rows: FactRow[]): Array<{ columns: string[]; rows: FactRow[] }> {
   const groups = new Map<string, { columns: string[]; rows: FactRow[] }>();
   for (const row of rows) {
-    const columns = Object.keys(row).sort();
+    const columns = Object.keys(row);
     const sig = columns.join(',');
     let g = groups.get(sig);
     if (!g) groups.set(sig, (g = { columns, rows: [] }));
     g.rows.push(row);
   }
-  return groups;
+  return [...groups.values()];
+}
+
+/** The writes of a page of events, folded in memory (`planFacts`), for `writeFacts`. */
+export interface FactsPlan {
+  tables: Array<{ table: FactTable; patches: FactRow[]; created: FactRow[] }>;
+  unparsed: Array<{ event_id: string; service: string; event_type: string; issues: string }>;
+  watermarks: Array<{ service: string; positions: string[]; recorded: string[] }>;
 }
 
 /**
- * Folds a page of events into the fact tables of `schema` with a few set-based statements (per
- * table: one UPDATE of the rows that existed before the page, one INSERT … ON CONFLICT DO NOTHING
- * of the rows the page creates; then the unparsed events and one watermark upsert per service).
- * Equivalent to `applyEvent` on each event in order, in the caller's transaction: every change is
- * keyed by its table's primary key, and the page is folded in memory for both cases (row existed
- * before the page, or not); the UPDATE runs first, so it only reaches rows that existed.
+ * Folds a page of events in memory: for every row the page changes, what it does if the row
+ * existed before the page and what it does if not (every change is keyed by its table's primary
+ * key). Pure: no I/O, so a rebuild folds the next page while the previous one is written.
  */
-export async function applyEvents(db: DbOrTx, schema: string, events: readonly FoldEvent[]): Promise<void> {
-  if (events.length === 0) return;
+export function planFacts(events: readonly FoldEvent[]): FactsPlan {
   const tables = new Map<FactTable, Map<string, RowFold>>();
-  const unparsed: Array<{ event_id: string; service: string; event_type: string; issues: string }> = [];
-  const marks = new Map<string, { positions: string[]; recorded: string[] }>();
+  const unparsed: FactsPlan['unparsed'] = [];
+  const marks = new Map<string, { service: string; positions: string[]; recorded: string[] }>();
   for (const event of events) {
     const outcome = factsOf(event);
     if (outcome.kind === 'changes') {
@@ -256,46 +260,73 @@ export async function applyEvents(db: DbOrTx, schema: string, events: readonly F
       unparsed.push({ event_id: event.eventId, service: event.service, event_type: event.type, issues: outcome.issues });
     }
     let m = marks.get(event.service);
-    if (!m) marks.set(event.service, (m = { positions: [], recorded: [] }));
+    if (!m) marks.set(event.service, (m = { service: event.service, positions: [], recorded: [] }));
     m.positions.push(event.globalPosition);
     m.recorded.push(event.recordedAt);
   }
-
+  const out: FactsPlan = { tables: [], unparsed, watermarks: [...marks.values()] };
   for (const [table, rows] of tables) {
     const pk = PRIMARY_KEYS[table];
-    const t = sql.id(schema, table);
     const patches: FactRow[] = [];
     const created: FactRow[] = [];
     for (const [key, f] of rows) {
-      if (f.patch && Object.keys(f.patch).length > 0) patches.push({ ...f.patch, [pk]: key });
+      if (f.patch) {
+        f.patch[pk] = key;
+        if (Object.keys(f.patch).length > 1) patches.push(f.patch);
+      }
       if (f.created) created.push(f.created);
     }
-    for (const { columns, rows: group } of byColumns(patches).values()) {
+    out.tables.push({ table, patches, created });
+  }
+  return out;
+}
+
+/**
+ * Writes a folded page into the fact tables of `schema` with a few set-based statements: per
+ * table, one UPDATE of the rows that existed before the page, then one INSERT … ON CONFLICT DO
+ * NOTHING of the rows the page creates (the UPDATE runs first, so it only reaches rows that
+ * existed; the INSERT only adds rows that did not); then the unparsed events and one watermark
+ * upsert per service. In the caller's transaction.
+ */
+export async function writeFacts(db: DbOrTx, schema: string, plan: FactsPlan): Promise<void> {
+  for (const { table, patches, created } of plan.tables) {
+    const pk = PRIMARY_KEYS[table];
+    const t = sql.id(schema, table);
+    for (const { columns, rows } of byColumns(patches)) {
       const set = columns.filter((c) => c !== pk).map((c) => sql`${sql.id(c)} = v.${sql.id(c)}`);
       await sql`update ${t} as t set ${sql.join(set)}
-        from jsonb_populate_recordset(null::${t}, ${JSON.stringify(group)}::jsonb) as v
+        from json_populate_recordset(null::${t}, ${JSON.stringify(rows)}::json) as v
         where t.${sql.id(pk)} = v.${sql.id(pk)}`.execute(db);
     }
-    for (const { columns, rows: group } of byColumns(created).values()) {
+    for (const { columns, rows } of byColumns(created)) {
       const cols = sql.join(columns.map((c) => sql.id(c)));
       await sql`insert into ${t} (${cols})
-        select ${cols} from jsonb_populate_recordset(null::${t}, ${JSON.stringify(group)}::jsonb)
+        select ${cols} from json_populate_recordset(null::${t}, ${JSON.stringify(rows)}::json)
         on conflict (${sql.id(pk)}) do nothing`.execute(db);
     }
   }
+  const { unparsed } = plan;
   if (unparsed.length > 0) {
     await sql`insert into ${sql.id(schema, 'unparsed_events')} (event_id, service, event_type, issues)
       select * from unnest(${unparsed.map((u) => u.event_id)}::text[], ${unparsed.map((u) => u.service)}::text[],
         ${unparsed.map((u) => u.event_type)}::text[], ${unparsed.map((u) => u.issues)}::text[])
       on conflict (event_id) do nothing`.execute(db);
   }
-  for (const [service, m] of marks) {
+  for (const m of plan.watermarks) {
     await sql`
       insert into ${sql.id(schema, 'watermarks')} as w (service, events_applied, last_global_position, last_recorded_at)
-      select ${service}, count(*), max(p), max(r) from unnest(${m.positions}::bigint[], ${m.recorded}::timestamptz[]) as x(p, r)
+      select ${m.service}, count(*), max(p), max(r) from unnest(${m.positions}::bigint[], ${m.recorded}::timestamptz[]) as x(p, r)
       on conflict (service) do update set
         events_applied = w.events_applied + excluded.events_applied,
         last_global_position = greatest(w.last_global_position, excluded.last_global_position),
         last_recorded_at = greatest(w.last_recorded_at, excluded.last_recorded_at)`.execute(db);
   }
+}
+
+/**
+ * Folds a page of events into the fact tables of `schema` with a few set-based statements;
+ * equivalent to `applyEvent` on each event in order, in the caller's transaction.
+ */
+export async function applyEvents(db: DbOrTx, schema: string, events: readonly FoldEvent[]): Promise<void> {
+  if (events.length > 0) await writeFacts(db, schema, planFacts(events));
 }
