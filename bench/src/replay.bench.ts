@@ -16,7 +16,7 @@ export interface ReplayResults {
   generate_events_per_s: number | null;
   /** Reading the whole log in global order (readGlobal), folding nothing. */
   read_events_per_s: number | null;
-  /** Rebuilding the referrals case projection from the log, cases split among parallel transactions. */
+  /** Rebuilding the referrals case projection from the log (its batched rebuild path), cases split among parallel transactions. */
   projection: { name: string; partitions: number; events: number; complete: boolean; seconds: number | null; events_per_s: number | null };
   /** Statistics' own rebuild (rebuildFacts) over the first `events` of the history, when built. */
   statistics: { events: number; seconds: number | null; events_per_s: number | null; unparsed: number } | null;
@@ -131,7 +131,8 @@ async function loadStatistics(): Promise<typeof import('@trm/statistics') | null
 
 /**
  * Years of history at once: `events` generated events in the referrals event table, then the
- * case projection rebuilt from them (the same projection code the service runs inline), the
+ * case projection rebuilt from them (the projection's batched path: a page read, folded in memory
+ * and written set-based, equal to what the service runs inline), the
  * log read alone, and every hash chain verified. The rebuild stops at `maxSeconds` and reports the
  * rate it held, so a slow projection cannot push the whole run past its time budget.
  */
@@ -180,7 +181,7 @@ export async function runReplayBench(
       (events) => {
         const parts: (typeof events)[] = Array.from({ length: REBUILD_PARTITIONS }, () => []);
         for (const e of events) parts[partitionOf(e.streamId)]!.push(e);
-        return Promise.all(parts.filter((p) => p.length > 0).map((p) => db.transaction().execute((tx) => projectCaseEvents(tx, SCHEMA, p))));
+        return Promise.all(parts.filter((p) => p.length > 0).map((p) => db.transaction().execute((tx) => projectCaseEvents(tx, SCHEMA, p, { batched: true }))));
       },
       opts.maxSeconds * 1000,
     );
