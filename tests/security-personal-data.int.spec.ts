@@ -238,7 +238,8 @@ describe('erasure', () => {
 
     // The events stay, the ledger holds every one of them under a signed head, and the export verifies.
     let total = 0;
-    const head = await until('a signed head covering every event', async () => {
+    let lastSize = -1;
+    const head = await until(() => `a signed head covering every event (events ${total}, last head ${lastSize})`, async () => {
       total = 0;
       for (const schema of (await eventSchemas(stack.db)).filter((s) => s !== 'ledger')) {
         const { rows } = await sql<{ n: string }>`select count(*)::text as n from ${sql.id(schema, 'events')}`.execute(stack.db);
@@ -247,8 +248,9 @@ describe('erasure', () => {
       // The stack's clock stands still unless moved, and the ledger signs on its interval.
       stack.clock.now = new Date(stack.clock.now.getTime() + 1000);
       const res = await call(stack, t.auditor, 'GET', '/v1/ledger/head');
+      if (res.statusCode === 200) lastSize = (res.json() as SignedTreeHead).treeSize;
       return res.statusCode === 200 && (res.json() as SignedTreeHead).treeSize >= total ? (res.json() as SignedTreeHead) : undefined;
-    });
+    }, 90_000);
     const jwks = (await call(stack, t.auditor, 'GET', '/v1/ledger/jwks.json')).json();
     const exported = (await call(stack, t.auditor, 'GET', `/v1/ledger/entries?to=${head.treeSize}`)).body.trimEnd().split('\n');
     const verified = await verifyExport(exported, { head, jwks });
@@ -260,5 +262,5 @@ describe('erasure', () => {
     const again = await call(stack, t.ngo, 'POST', `/v1/cases/${world.caseId}/information-requests/${world.informationRequestId}/answer`, { person: { birthDate: person.birthDate } });
     expect(again.statusCode).toBeGreaterThanOrEqual(400);
     expect(again.statusCode).toBeLessThan(500);
-  });
+  }, 150_000);
 });

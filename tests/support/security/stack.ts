@@ -70,7 +70,8 @@ export async function startSecurityStack(
   // Distributed mode asks each service for its own keys, as production does.
   const ledgerKeys = path.join(keyDir, 'ledger-keys.json');
   await rotateKeyFile(ledgerKeys);
-  const env = { LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '1000000', TRM_DATA_DIR: keyDir, LEDGER_SIGNING_KEY_FILE: ledgerKeys, ...opts.env };
+  // Heads every second: tests wait for them, and the 10 s policy would only slow the waits.
+  const env = { LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '1000000', TRM_DATA_DIR: keyDir, LEDGER_SIGNING_KEY_FILE: ledgerKeys, LEDGER_SIGN_INTERVAL_SECONDS: '1', ...opts.env };
   const masterKeys = opts.masterKeys ?? `sec-1:${generateMasterKey()}`;
   const host = await buildHost({
     mode: 'distributed',
@@ -194,12 +195,12 @@ export async function natsMessages(stack: SecurityStack, atLeast: number, timeou
 }
 
 /** Polls `probe` until it returns something, or fails naming what it waited for. */
-export async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
+export async function until<T>(what: string | (() => string), probe: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof what === 'function' ? what() : what}`);
     await new Promise((r) => setTimeout(r, 150));
   }
 }
