@@ -142,7 +142,7 @@ async function contenders(url: string, poolSize: number, diagnose: boolean): Pro
   const list = [trm, emmettContender, raw];
   if (diagnose) {
     await migrate(db, { schema: 'bench_trm_nn', service: 'bench_trm_nn' });
-    await pool.query('drop trigger events_notify_appended on bench_trm_nn.events');
+    await pool.query('drop trigger if exists events_notify_appended on bench_trm_nn.events');
     const quiet = createEventStore({ schema: 'bench_trm_nn' });
     list.push({
       name: 'trm_no_notify',
@@ -154,7 +154,7 @@ async function contenders(url: string, poolSize: number, diagnose: boolean): Pro
     });
     await migrate(db, { schema: 'bench_trm_1s', service: 'bench_trm_1s' });
     await pool.query(oneStatementAppendSql('bench_trm_1s'));
-    await pool.query('drop trigger events_notify_appended on bench_trm_1s.events');
+    await pool.query('drop trigger if exists events_notify_appended on bench_trm_1s.events');
     const oneStatementStore = createEventStore({ schema: 'bench_trm_1s' });
     list.push({
       name: 'trm_one_statement',
