@@ -239,7 +239,12 @@ describe('erasure', () => {
     // The events stay, the ledger holds every one of them under a signed head, and the export verifies.
     let total = 0;
     let lastSize = -1;
-    const head = await until(() => `a signed head covering every event (events ${total}, last head ${lastSize})`, async () => {
+    let ledgerState = '';
+    const head = await until(() => `a signed head covering every event (events ${total}, last head ${lastSize}, ledger ${ledgerState})`, async () => {
+      const state = await sql<{ entries: string; inbox: string; dead: string }>`
+        select (select count(*) from ledger.ledger_entries)::text as entries, (select count(*) from ledger.inbox)::text as inbox,
+               (select count(*) from ledger.dead_letters)::text as dead`.execute(stack.db);
+      ledgerState = JSON.stringify(state.rows[0]);
       total = 0;
       for (const schema of (await eventSchemas(stack.db)).filter((s) => s !== 'ledger')) {
         const { rows } = await sql<{ n: string }>`select count(*)::text as n from ${sql.id(schema, 'events')}`.execute(stack.db);
