@@ -14,3 +14,4 @@ export * from './problems.js';
 export * from './registry.routes.js';
 export * from './serve.js';
 export * from './validation.js';
+export * from './commands.js';

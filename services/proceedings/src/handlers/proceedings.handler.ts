@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { DomainError } from '@trm/contracts';
-import { ConcurrencyError, type DbOrTx, type EventMetadata } from '@trm/event-store';
-import { ProblemError, notFound } from '@trm/platform';
+import { ConcurrencyError, type DbOrTx } from '@trm/event-store';
+import { domainProblem, eventMetadata, notFound, ProblemError } from '@trm/platform';
 import type { ProceedingsContext } from '../context.js';
 import type { CommandMetadata, ProceedingsCommand, ProceedingsState } from '../domain/proceedings.decider.js';
 import { projectProceedingsEvents } from '../projections/proceedings.projection.js';
@@ -9,20 +9,6 @@ import { type CaseAccess, accessOf } from '../repositories/case-facts.repository
 
 export const streamOf = (caseId: string) => `proceedings-${caseId}`;
 export const accessStreamOf = (caseId: string) => `proceedings-access-${caseId}`;
-
-const SAFE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
-export function eventMetadata(request: FastifyRequest): EventMetadata {
-  const given = request.headers['x-correlation-id'];
-  return {
-    actor: request.principal.subject,
-    organisation: request.principal.orgId,
-    // A caller-supplied correlation id is kept only when it cannot carry anything but an id.
-    correlationId: typeof given === 'string' && SAFE_ID.test(given) ? given : request.id,
-    causationId: null,
-    requestId: request.id,
-  };
-}
 
 /** The caller's standing in the case; 404, exactly as for a case that does not exist, when it has none. */
 export async function visibleOr404(ctx: ProceedingsContext, tx: DbOrTx, caseId: string, request: FastifyRequest): Promise<CaseAccess> {
@@ -34,12 +20,6 @@ export async function visibleOr404(ctx: ProceedingsContext, tx: DbOrTx, caseId: 
 export function metadataOf(request: FastifyRequest, now: Date, access: CaseAccess): CommandMetadata {
   const p = request.principal;
   return { now, actor: p.subject, organisationId: p.orgId, organisationType: p.orgType, capacities: access.capacities };
-}
-
-const STATUS = { conflict: 409, invalid: 422, not_found: 404, forbidden: 403 } as const;
-
-export function domainProblem(err: DomainError): ProblemError {
-  return new ProblemError(STATUS[err.kind], err.code, err.message, err.unmet.length > 0 ? { unmet: [...err.unmet] } : {});
 }
 
 /**

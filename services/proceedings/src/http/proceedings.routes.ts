@@ -3,10 +3,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Transaction } from 'kysely';
 import { z } from 'zod';
-import { ProblemError, decodeCursor, encodeCursor, etag, parseIfMatch, runIdempotent, sendIdempotent } from '@trm/platform';
+import { ProblemError, decodeCursor, encodeCursor, etag, parseIfMatch, runIdempotent, sendIdempotent, eventMetadata } from '@trm/platform';
 import type { ProceedingsContext } from '../context.js';
 import type { CommandMetadata, ProceedingsCommand, ProceedingsState } from '../domain/proceedings.decider.js';
-import { accessStreamOf, eventMetadata, executeProceedingsCommand, metadataOf, streamOf, visibleOr404 } from '../handlers/proceedings.handler.js';
+import { accessStreamOf, executeProceedingsCommand, metadataOf, streamOf, visibleOr404 } from '../handlers/proceedings.handler.js';
 import { listDutiesForOrganisation } from '../repositories/duties.repository.js';
 import {
   CaseIdParams,

@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { DomainError } from '@trm/contracts';
 import { ConcurrencyError, type DbOrTx, type EventMetadata, type RecordedEvent } from '@trm/event-store';
 import type { CaseState } from '../domain/case.state.js';
-import { ProblemError } from '@trm/platform';
+import { domainProblem, eventMetadata, ProblemError } from '@trm/platform';
 import type { CaseCommand, CommandMetadata } from '../domain/case.decider.js';
 import { projectCaseEvents } from '../projections/case.projection.js';
 import type { ReferralsContext } from '../context.js';
@@ -10,24 +10,6 @@ import type { ReferralsContext } from '../context.js';
 export function metadataOf(request: FastifyRequest, now: Date): CommandMetadata {
   const p = request.principal;
   return { now, actor: p.subject, organisationId: p.orgId, organisationType: p.orgType };
-}
-
-const SAFE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
-/** A caller-supplied correlation id is kept only when it cannot carry anything but an id. */
-function correlationIdOf(request: FastifyRequest): string {
-  const given = request.headers['x-correlation-id'];
-  return typeof given === 'string' && SAFE_ID.test(given) ? given : request.id;
-}
-
-export function eventMetadata(request: FastifyRequest): EventMetadata {
-  return {
-    actor: request.principal.subject,
-    organisation: request.principal.orgId,
-    correlationId: correlationIdOf(request),
-    causationId: null,
-    requestId: request.id,
-  };
 }
 
 /**
@@ -47,13 +29,6 @@ export async function recordPersonalDataAccess(
     [{ type: 'PersonalDataAccessed', data: { caseId, organisationId: request.principal.orgId, ...read } }],
     { expectedVersion: 'any', metadata: eventMetadata(request), now: ctx.clock() },
   );
-}
-
-const STATUS = { conflict: 409, invalid: 422, not_found: 404, forbidden: 403 } as const;
-
-/** Domain refusals become problems naming every unmet condition; nothing was written. */
-export function domainProblem(err: DomainError): ProblemError {
-  return new ProblemError(STATUS[err.kind], err.code, err.message, err.unmet.length > 0 ? { unmet: [...err.unmet] } : {});
 }
 
 /**

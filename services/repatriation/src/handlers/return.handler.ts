@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { DomainError } from '@trm/contracts';
-import { ConcurrencyError, type DbOrTx, type EventMetadata } from '@trm/event-store';
-import { ProblemError } from '@trm/platform';
+import { ConcurrencyError, type DbOrTx } from '@trm/event-store';
+import { domainProblem, eventMetadata, ProblemError } from '@trm/platform';
 import type { CaseFacts, CommandMetadata } from '../domain/case-facts.js';
 import type { ReturnCommand, ReturnState } from '../domain/return.decider.js';
 import { projectReturn } from '../projections/return.projection.js';
@@ -10,31 +10,6 @@ import type { RepatriationContext } from '../context.js';
 export function metadataOf(request: FastifyRequest, now: Date, facts: CaseFacts): CommandMetadata {
   const p = request.principal;
   return { now, actor: p.subject, organisationId: p.orgId, organisationType: p.orgType, case: facts };
-}
-
-const SAFE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
-/** A caller-supplied correlation id is kept only when it cannot carry anything but an id. */
-function correlationIdOf(request: FastifyRequest): string {
-  const given = request.headers['x-correlation-id'];
-  return typeof given === 'string' && SAFE_ID.test(given) ? given : request.id;
-}
-
-function eventMetadata(request: FastifyRequest): EventMetadata {
-  return {
-    actor: request.principal.subject,
-    organisation: request.principal.orgId,
-    correlationId: correlationIdOf(request),
-    causationId: null,
-    requestId: request.id,
-  };
-}
-
-const STATUS = { conflict: 409, invalid: 422, not_found: 404, forbidden: 403 } as const;
-
-/** Domain refusals become problems naming every unmet condition; nothing was written. */
-export function domainProblem(err: DomainError): ProblemError {
-  return new ProblemError(STATUS[err.kind], err.code, err.message, err.unmet.length > 0 ? { unmet: [...err.unmet] } : {});
 }
 
 /**
