@@ -46,6 +46,20 @@ describe('POST /v1/cases', () => {
     expect(body.attributes.personalDataFields).toEqual(['familyName', 'givenName']);
   });
 
+  it('addresses the central contact point of the citizenship, not its regional centres, and falls back to the home contact point', async () => {
+    const participantsOf = async (overrides: Record<string, unknown>) => {
+      const res = await notify(notification(overrides));
+      expect(res.statusCode).toBe(201);
+      return (res.json().participants as Array<{ organisationId: string; purpose: string }>).filter((p) => p.purpose === 'national_contact_point');
+    };
+    // Romanian citizen: ANITP (central), never its regional centre until the acknowledgement assigns one.
+    expect(await participantsOf({ citizenship: 'RO' })).toEqual([{ organisationId: 'anitp', purpose: 'national_contact_point' }]);
+    // Neither Moldova nor Italy has a registered contact point: the home contact point (policy) receives it.
+    expect(await participantsOf({ citizenship: 'MD', countryOfIdentification: 'IT' })).toEqual([
+      { organisationId: 'anitp', purpose: 'national_contact_point' },
+    ]);
+  });
+
   it('is visible to the notifier and the national contact point, and a 404 for everyone else', async () => {
     const { caseId } = (await notify()).json();
     for (const token of [ngo, anitp]) {
