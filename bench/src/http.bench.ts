@@ -202,7 +202,7 @@ async function verifyLedger(url: string): Promise<HttpResults['ledger_verificati
 export async function runHttpBench(
   url: string,
   nats: { servers: string; streamName: string; subjectsPrefix: string },
-  opts: { seconds: number; connections: number; logLevel: string; cpuProfDir?: string },
+  opts: { seconds: number; connections: number; logLevel: string; cpuProfDir?: string; consumers?: string[] },
   progress: Progress,
 ): Promise<HttpResults> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'trm-bench-'));
@@ -233,7 +233,11 @@ export async function runHttpBench(
       // Every request comes from one address and one token: the limiter must not be what we measure.
       RATE_LIMIT_PER_MINUTE: '1000000000',
     };
-    const consumers = CONSUMING_SERVICES.filter((name) => existsSync(path.join(REPO_ROOT, 'services', name, 'dist', 'main.js')));
+    const unknown = (opts.consumers ?? []).filter((name) => !(CONSUMING_SERVICES as readonly string[]).includes(name));
+    if (unknown.length > 0) throw new Error(`BENCH_CONSUMERS: unknown service ${unknown.join(', ')} (known: ${CONSUMING_SERVICES.join(', ')})`);
+    const consumers = CONSUMING_SERVICES.filter(
+      (name) => (opts.consumers === undefined || opts.consumers.includes(name)) && existsSync(path.join(REPO_ROOT, 'services', name, 'dist', 'main.js')),
+    );
     if (consumers.includes('ledger')) {
       env.LEDGER_SIGNING_KEY_FILE = path.join(dir, 'ledger-signing-keys.json');
       await rotateKeyFile(env.LEDGER_SIGNING_KEY_FILE);

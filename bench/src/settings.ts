@@ -34,6 +34,15 @@ const BenchEnv = z.object({
   BENCH_SERVICE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).default('warn'),
   /** When set, the spawned services run with --cpu-prof and write their profiles here. */
   BENCH_CPU_PROF_DIR: z.string().min(1).optional(),
+  /**
+   * Consuming services started beside referrals in section 2 (comma-separated; default all that
+   * are built). Empty (`BENCH_CONSUMERS=`) measures referrals alone: a diagnostic, since in
+   * production they run beside it.
+   */
+  BENCH_CONSUMERS: z
+    .string()
+    .optional()
+    .transform((s) => (s === undefined ? undefined : s.split(',').map((x) => x.trim()).filter(Boolean))),
   BENCH_SKIP: z
     .string()
     .default('')
@@ -46,7 +55,7 @@ export interface BenchSettings {
   quick: boolean;
   out: string;
   append: { rounds: number; slotMs: number; writers: readonly number[]; diagnose: boolean };
-  http: { seconds: number; connections: number; logLevel: string; cpuProfDir?: string };
+  http: { seconds: number; connections: number; logLevel: string; cpuProfDir?: string; consumers?: string[] };
   /** The projection rebuild stops at maxSeconds and reports the rate it held. */
   replay: { events: number; maxSeconds: number; statisticsEvents: number };
   skip: ReadonlySet<string>;
@@ -74,6 +83,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
       connections: e.BENCH_HTTP_CONNECTIONS ?? 16,
       logLevel: e.BENCH_SERVICE_LOG_LEVEL,
       ...(e.BENCH_CPU_PROF_DIR ? { cpuProfDir: path.resolve(e.BENCH_CPU_PROF_DIR) } : {}),
+      ...(e.BENCH_CONSUMERS ? { consumers: e.BENCH_CONSUMERS } : {}),
     },
     replay: {
       events: e.BENCH_REPLAY_EVENTS ?? (quick ? 50_000 : 1_000_000),

@@ -92,3 +92,62 @@ describe.each([
     await consumer.stop();
   });
 });
+
+describe.each([
+  ['JetStream', () => jetStream as Bus],
+  ['in-process', () => new InProcessBus({ subjectsPrefix: 'inproc' }) as Bus],
+])('startConsumer with handleBatch over %s', (label, _make) => {
+  it('forms batches from what waits, runs one batch at a time in delivery order, and never hands over a duplicate', async () => {
+    const bus = makeBusOnce(label);
+    const { db } = database;
+    const name = `ordered-${label}`.replace(/[^A-Za-z0-9_-]/g, '');
+    const subject = `${bus.subjectsPrefix}.referrals.${name.toLowerCase()}`;
+    const events = Array.from({ length: 300 }, (_, i) => envelope({ i }));
+    // The same event under another message id (a relay replay) at the end: the inbox drops it.
+    const messages = [...events.map((e) => ({ msgId: e.eventId, e })), { msgId: `${events[5]!.eventId}-again`, e: events[5] }];
+    // A backlog, so batches must form. JetStream keeps what was published before the durable
+    // existed. The in-process bus delivers only to consumers already there, and its publish
+    // resolves once the message is handled: all are published in one turn, in order.
+    if (label === 'JetStream') for (const { msgId, e } of messages) await bus.publish({ subject, msgId, data: encode(e) });
+    const publishAll = () => Promise.all(messages.map(({ msgId, e }) => bus.publish({ subject, msgId, data: encode(e) })));
+
+    const seen: number[] = [];
+    const sizes: number[] = [];
+    let inside = 0;
+    let overlapped = false;
+    const consumer = await startConsumer({
+      db,
+      schema: SCHEMA,
+      name,
+      bus,
+      filterSubject: subject,
+      batchSize: 50,
+      handleBatch: async (_tx, envelopes) => {
+        if (++inside > 1) overlapped = true;
+        sizes.push(envelopes.length);
+        await new Promise((r) => setTimeout(r, 5));
+        for (const e of envelopes) seen.push(e.data.i as number);
+        inside--;
+      },
+    });
+    if (label !== 'JetStream') await publishAll();
+    await waitFor('every event handled', () => seen.length >= 300 && sizes.length > 0);
+    await waitFor('the replayed duplicate settled', async () => (await count(db, 'inbox', `consumer = '${name}'`)) === 300);
+    await new Promise((r) => setTimeout(r, 100));
+    await consumer.stop();
+
+    expect(overlapped).toBe(false);
+    expect(seen).toEqual(events.map((_, i) => i));
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(50);
+    expect(Math.max(...sizes)).toBeGreaterThan(1);
+    expect(sizes.length).toBeLessThan(300);
+  });
+});
+
+const inProcessBuses = new Map<string, Bus>();
+function makeBusOnce(label: string): Bus {
+  if (label === 'JetStream') return jetStream;
+  let bus = inProcessBuses.get(label);
+  if (!bus) inProcessBuses.set(label, (bus = new InProcessBus({ subjectsPrefix: 'inprocordered' })));
+  return bus;
+}

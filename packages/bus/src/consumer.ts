@@ -5,7 +5,9 @@ import type { Bus, Delivery, Subscription } from './bus.js';
 import { type Logger, errorMessage, silentLogger } from './log.js';
 import { counter, gauge } from './metrics.js';
 
-export interface ConsumerOptions {
+export type ConsumerOptions = ConsumerSettings & ConsumerHandler & ConsumerBase;
+
+interface ConsumerBase {
   db: Kysely<any>;
   /** Schema holding this consumer's inbox and dead_letters (the consuming service's). */
   schema: string;
@@ -16,17 +18,40 @@ export interface ConsumerOptions {
   /** Deliveries before the message is dead-lettered. */
   maxDeliver?: number;
   ackWaitMs?: number;
-  /** Messages handled at once; above 1, order across events is not kept. */
+  /**
+   * With batchSize 1: messages handled at once. Above it: batches handled at once. Above 1, order
+   * across events is not kept; at 1 (the default) events are handled in delivery order.
+   */
   concurrency?: number;
   /**
-   * Deliveries handled in one transaction (when that many are waiting), all or nothing; a failed
-   * batch falls back to one transaction per delivery. Default 1.
+   * Most deliveries handled in one transaction, all or nothing; a failed batch falls back to one
+   * transaction per delivery. Default 1. Batches form by themselves: a delivery that finds the
+   * consumer idle is handled at once (alone, or with those that arrived in the same turn), and the
+   * deliveries that arrive while a batch runs make up the next one. So a quiet consumer adds no
+   * delay and a busy one pays one transaction per batch, not per event.
    */
   batchSize?: number;
   /** Delay before redelivery after the n-th failed delivery. */
   retryDelayMs?: (deliveryCount: number) => number;
-  /** Runs inside the transaction that records the event in the inbox: its writes commit with it. */
-  handle: (tx: Transaction<any>, envelope: EventEnvelope) => Promise<void>;
+}
+
+/** The handler: one event at a time, or the new events of a batch at once (in delivery order). */
+export type ConsumerHandler =
+  | {
+      /** Runs inside the transaction that records the event in the inbox: its writes commit with it. */
+      handle: (tx: Transaction<any>, envelope: EventEnvelope) => Promise<void>;
+      handleBatch?: never;
+    }
+  | {
+      /**
+       * Runs once per transaction with the events it records in the inbox (never a duplicate), in
+       * delivery order: set-based writes for a whole batch. Must equal `handle` on each in turn.
+       */
+      handleBatch: (tx: Transaction<any>, envelopes: EventEnvelope[]) => Promise<void>;
+      handle?: never;
+    };
+
+interface ConsumerSettings {
   logger?: Logger;
   metrics?: Registry;
   /** How often the pending-messages gauge is refreshed. */
@@ -58,6 +83,11 @@ export async function startConsumer(opts: ConsumerOptions): Promise<Subscription
   const pendingGauge = gauge(opts.metrics, 'trm_consumer_pending', 'Messages not yet acknowledged by the consumer', ['consumer']);
   const inbox = sql.table(`${schema}.inbox`);
   const decoder = new TextDecoder();
+  const handleFresh = async (tx: Transaction<any>, envelopes: EventEnvelope[]): Promise<void> => {
+    if (envelopes.length === 0) return;
+    if (opts.handleBatch) await opts.handleBatch(tx, envelopes);
+    else for (const e of envelopes) await opts.handle(tx, e);
+  };
 
   const parse = (d: Delivery): EventEnvelope => {
     let json: unknown;
@@ -97,7 +127,7 @@ export async function startConsumer(opts: ConsumerOptions): Promise<Subscription
         const { rows } = await sql`insert into ${inbox} (consumer, event_id) values (${name}, ${envelope.eventId}::uuid)
           on conflict do nothing returning event_id`.execute(tx);
         if (rows.length === 0) return false;
-        await opts.handle(tx, envelope);
+        await handleFresh(tx, [envelope]);
         return true;
       });
       d.ack();
@@ -146,11 +176,13 @@ export async function startConsumer(opts: ConsumerOptions): Promise<Subscription
           on conflict do nothing returning event_id::text as event_id`.execute(tx);
         const fresh = new Set(rows.map((r) => r.event_id));
         const done = new Set<string>();
+        const todo: EventEnvelope[] = [];
         for (const p of parsed) {
           if (!fresh.has(p.id) || done.has(p.id)) continue;
-          await opts.handle(tx, p.envelope);
+          todo.push(p.envelope);
           done.add(p.id);
         }
+        await handleFresh(tx, todo);
         return done;
       });
     } catch {
@@ -165,25 +197,32 @@ export async function startConsumer(opts: ConsumerOptions): Promise<Subscription
   };
 
   const batchSize = Math.max(1, opts.batchSize ?? 1);
-  let open: Array<{ d: Delivery; settled: () => void }> = [];
-  let flushScheduled = false;
-  const flush = () => {
-    flushScheduled = false;
-    const batch = open;
-    open = [];
-    if (batch.length === 0) return;
-    const run = batch.length === 1 ? handleOne(batch[0]!.d) : handleBatch(batch.map((b) => b.d));
-    void run.finally(() => batch.forEach((b) => b.settled()));
+  const workers = Math.max(1, opts.concurrency ?? 1);
+  const waiting: Array<{ d: Delivery; settled: () => void }> = [];
+  let running = 0;
+  let pumpScheduled = false;
+  /** Starts batches while a worker is free: each takes up to batchSize of the waiting deliveries. */
+  const pump = () => {
+    pumpScheduled = false;
+    while (running < workers && waiting.length > 0) {
+      const batch = waiting.splice(0, batchSize);
+      running++;
+      const run = batch.length === 1 ? handleOne(batch[0]!.d) : handleBatch(batch.map((b) => b.d));
+      void run.finally(() => {
+        running--;
+        for (const b of batch) b.settled();
+        pump();
+      });
+    }
   };
   const onDelivery = (d: Delivery): Promise<void> => {
     if (batchSize === 1) return handleOne(d);
     return new Promise<void>((settled) => {
-      open.push({ d, settled });
-      if (open.length >= batchSize) flush();
-      else if (!flushScheduled) {
+      waiting.push({ d, settled });
+      if (!pumpScheduled && running < workers) {
         // Whatever else arrives in this turn joins the batch; a lone message does not wait.
-        flushScheduled = true;
-        setImmediate(flush);
+        pumpScheduled = true;
+        setImmediate(pump);
       }
     });
   };
@@ -194,8 +233,9 @@ export async function startConsumer(opts: ConsumerOptions): Promise<Subscription
       filterSubject: opts.filterSubject,
       maxDeliver: maxDeliver + TRANSPORT_EXTRA_DELIVERIES,
       ackWaitMs: opts.ackWaitMs,
-      // Deliveries waiting in an open batch count against the transport's concurrency.
-      concurrency: Math.max(opts.concurrency ?? 1, batchSize),
+      // Deliveries waiting for a batch count against the transport's concurrency: room for the
+      // batches running and one more filling up meanwhile.
+      concurrency: batchSize === 1 ? workers : batchSize * (workers + 1),
     },
     onDelivery,
   );

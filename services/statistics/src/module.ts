@@ -11,6 +11,8 @@ export const StatisticsEnv = z.object({
   TRM_STATS_K: z.coerce.number().int().min(2).default(10),
   /** Published counts are rounded to a multiple of this; 1 publishes exact counts. */
   TRM_STATS_ROUNDING_BASE: z.coerce.number().int().min(1).default(5),
+  /** Most events folded in one transaction by the live consumer (batches form under load only). */
+  STATISTICS_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(200),
 });
 
 export const statisticsModule: ServiceModule = {
@@ -27,7 +29,14 @@ export const statisticsModule: ServiceModule = {
       release: createReleaseDecider({ k: policy.k }),
       clock: host.clock,
     });
-    const consumer = await startFactsConsumer({ db: host.db, schema: STATISTICS_SCHEMA, bus: host.bus, logger: host.app.log, metrics: host.metrics });
+    const consumer = await startFactsConsumer({
+      db: host.db,
+      schema: STATISTICS_SCHEMA,
+      bus: host.bus,
+      batchSize: settings.STATISTICS_BATCH_SIZE,
+      logger: host.app.log,
+      metrics: host.metrics,
+    });
     return { consumers: [consumer] };
   },
 };

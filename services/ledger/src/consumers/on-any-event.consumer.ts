@@ -2,12 +2,13 @@ import { type Bus, type Logger, startConsumer } from '@trm/bus';
 import type { Db } from '@trm/db';
 import type { Registry } from 'prom-client';
 import { LEDGER_CONSUMER } from '../constants.js';
-import { appendEntry } from '../repositories/ledger.repository.js';
+import { appendEntries } from '../repositories/ledger.repository.js';
 
 /**
  * Every event of every service, off their write path: each batch of deliveries gets its ledger
- * indexes and leaf hashes in one transaction with the inbox rows (a redelivered event is
- * dropped by the inbox, so it never takes a second index).
+ * indexes and leaf hashes in one transaction with the inbox rows, with one counter update and one
+ * INSERT (a redelivered event is dropped by the inbox, so it never takes a second index). Batches
+ * form under load only: a lone event is recorded at once.
  */
 export function startLedgerConsumer(opts: {
   db: Db;
@@ -27,8 +28,10 @@ export function startLedgerConsumer(opts: {
     batchSize: opts.batchSize,
     logger: opts.logger,
     metrics: opts.metrics,
-    handle: async (tx, envelope) => {
-      await appendEntry(tx, opts.schema, envelope);
+    // One batch at a time, in delivery order: batches would only queue on the counter row anyway.
+    concurrency: 1,
+    handleBatch: async (tx, envelopes) => {
+      await appendEntries(tx, opts.schema, envelopes);
     },
   });
 }

@@ -20,23 +20,46 @@ export function caseIdOf(envelope: EventEnvelope): string | null {
 }
 
 /**
- * Gives the event the next ledger index and stores it with its leaf hash, in the consumer's
- * transaction. The counter row stays locked until that transaction ends, so indexes are
- * committed in order and without gaps even with several replicas consuming.
+ * Gives the events the next ledger indexes, in order, and stores them with their leaf hashes, in
+ * the consumer's transaction: one counter update and one INSERT, whatever the number of events.
+ * The counter row stays locked until that transaction ends, so indexes are committed in order and
+ * without gaps even with several replicas consuming. Returns the first index given.
  */
-export async function appendEntry(tx: DbOrTx, schema: string, envelope: EventEnvelope): Promise<number> {
-  const { rows } = await sql<{ index: string }>`
-    update ${t(schema, 'ledger_counter')} set next_index = next_index + 1
-    returning (next_index - 1)::text as index`.execute(tx);
-  const index = Number(rows[0]!.index);
-  const eventJson = canonicalJson(envelope);
-  const leaf = entryLeafHash({ index, event: envelope }).toString('hex');
+export async function appendEntries(tx: DbOrTx, schema: string, envelopes: readonly EventEnvelope[]): Promise<number> {
+  const n = envelopes.length;
+  if (n === 0) return -1;
+  const { rows } = await sql<{ first: string }>`
+    update ${t(schema, 'ledger_counter')} set next_index = next_index + ${n}::bigint
+    returning (next_index - ${n}::bigint)::text as first`.execute(tx);
+  const first = Number(rows[0]!.first);
+  const entries = envelopes.map((envelope, k) => {
+    const index = first + k;
+    return {
+      ledger_index: index,
+      event_id: envelope.eventId,
+      service: envelope.service,
+      stream_id: envelope.streamId,
+      stream_version: envelope.streamVersion,
+      event_type: envelope.type,
+      case_id: caseIdOf(envelope),
+      recorded_at: envelope.recordedAt,
+      event: canonicalJson(envelope),
+      leaf_hash: entryLeafHash({ index, event: envelope }).toString('hex'),
+    };
+  });
+  const table = t(schema, 'ledger_entries');
   await sql`
-    insert into ${t(schema, 'ledger_entries')}
+    insert into ${table}
       (ledger_index, event_id, service, stream_id, stream_version, event_type, case_id, recorded_at, event, leaf_hash)
-    values (${index}::bigint, ${envelope.eventId}::uuid, ${envelope.service}, ${envelope.streamId}, ${envelope.streamVersion}::int,
-      ${envelope.type}, ${caseIdOf(envelope)}, ${envelope.recordedAt}::timestamptz, ${eventJson}, ${leaf})`.execute(tx);
-  return index;
+    select ledger_index, event_id, service, stream_id, stream_version, event_type, case_id, recorded_at, event, leaf_hash
+    from json_populate_recordset(null::${table}, ${JSON.stringify(entries)}::json)
+    order by ledger_index`.execute(tx);
+  return first;
+}
+
+/** One event: `appendEntries` of one. */
+export async function appendEntry(tx: DbOrTx, schema: string, envelope: EventEnvelope): Promise<number> {
+  return appendEntries(tx, schema, [envelope]);
 }
 
 export async function ledgerSize(db: DbOrTx, schema: string): Promise<number> {

@@ -38,7 +38,7 @@ describe('fact fold', () => {
   });
 
   it('takes k = 10 and rounding base 5 by default (policy), both overridable', () => {
-    expect(StatisticsEnv.parse({})).toEqual({ TRM_STATS_K: 10, TRM_STATS_ROUNDING_BASE: 5 });
-    expect(StatisticsEnv.parse({ TRM_STATS_K: '20', TRM_STATS_ROUNDING_BASE: '1' })).toEqual({ TRM_STATS_K: 20, TRM_STATS_ROUNDING_BASE: 1 });
+    expect(StatisticsEnv.parse({})).toMatchObject({ TRM_STATS_K: 10, TRM_STATS_ROUNDING_BASE: 5 });
+    expect(StatisticsEnv.parse({ TRM_STATS_K: '20', TRM_STATS_ROUNDING_BASE: '1' })).toMatchObject({ TRM_STATS_K: 20, TRM_STATS_ROUNDING_BASE: 1 });
   });
 });
