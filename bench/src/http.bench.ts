@@ -13,6 +13,7 @@ import { devJwks, loadOrCreateDevKey, seedDemoOrganisations, signToken } from '@
 import { generateMasterKey } from '@trm/vault';
 import { sql } from 'kysely';
 import { notifyBody } from './payload.js';
+import { type OpenLoopFigures, runOpenLoop } from './open-loop.js';
 import type { Progress } from './progress.js';
 import { type ServiceProcess, startService } from './service-process.js';
 import { REPO_ROOT } from './settings.js';
@@ -55,10 +56,11 @@ export interface HttpResults {
   /** As many requests as the service takes: its capacity, latency as queueing at saturation. */
   notify: LoadFigures;
   /**
-   * The same requests offered at a fixed rate: the target's 1,500/s, or half the capacity just
-   * measured when that is lower, so the latency is the service's, not the queue's.
+   * The same requests offered at a fixed rate, evenly spaced (open loop, `runOpenLoop`): the
+   * target's 1,500/s, or half the capacity just measured when that is lower, so the latency is
+   * the service's, not the queue's.
    */
-  notify_paced: LoadFigures & { offered_rps: number };
+  notify_paced: OpenLoopFigures;
   acknowledge: LoadFigures;
   propagation: PropagationFigures & {
     /** The same cases seen in the ledger's entries, when the ledger service runs. */
@@ -288,19 +290,18 @@ export async function runHttpBench(
     const waiting = () => [...answered.keys()].some((id) => !arrivals.has(id) || (ledgerWatch !== undefined && !inLedger.has(id)));
     while (Date.now() < deadline && waiting()) await new Promise((r) => setTimeout(r, 100));
     const offered = Math.max(1, Math.min(PACED_TARGET_RPS, Math.floor((notify.rps ?? 2) / 2)));
-    progress.step(`http: POST /v1/cases paced at ${offered}/s`);
-    const notifyPaced = {
-      ...figures(
-        await run({
-          url: referrals.base,
-          connections: opts.connections,
-          overallRate: offered,
-          duration: Math.max(2, Math.round(opts.seconds / 2)),
-          requests: [notifyRequest(false)],
-        }),
-      ),
-      offered_rps: offered,
-    };
+    progress.step(`http: POST /v1/cases paced at ${offered}/s (open loop)`);
+    const notifyPaced = await runOpenLoop({
+      base: referrals.base,
+      rate: offered,
+      seconds: Math.max(2, Math.round(opts.seconds / 2)),
+      request: () => ({
+        method: 'POST',
+        path: '/v1/cases',
+        headers: { authorization: `Bearer ${notifier}`, 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+        body: JSON.stringify(notifyBody(n++)),
+      }),
+    });
     const propagation = delaysOf('durable JetStream consumer (inbox + projection row in one PostgreSQL transaction)', answered, arrivals);
     const ledger = ledgerWatch ? delaysOf('ledger service: entry in ledger.ledger_entries (polled every 20 ms)', answered, inLedger) : null;
 
