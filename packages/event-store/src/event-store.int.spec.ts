@@ -212,6 +212,18 @@ describe('append', () => {
 });
 
 describe('readGlobal', () => {
+  it('readGlobalForReplay returns the same events in the same order, without metadata and hashes', async () => {
+    const id = stream();
+    await store.append(fx.db, id, [ev('A', 1), ev('B', 2)], { expectedVersion: 'no_stream', metadata });
+    await readGlobalUntil(START_OF_LOG, (e) => e.streamId === id, 2);
+    const full = await store.readGlobal(fx.db, START_OF_LOG, 100_000);
+    const replayed = await store.readGlobalForReplay(fx.db, START_OF_LOG, 100_000);
+    expect(replayed).toEqual(full.map(({ metadata: _m, prevHash: _p, hash: _h, ...rest }) => rest));
+    expect(replayed.filter((e) => e.streamId === id).map((e) => e.type)).toEqual(['A', 'B']);
+    const second = await store.readGlobalForReplay(fx.db, store.checkpointOf(full[0]!), 1);
+    expect(second).toEqual([replayed[1]]);
+  });
+
   it('reads in (transaction id, position) order from a checkpoint', async () => {
     const id = stream();
     const { events: written } = await store.append(fx.db, id, [ev('A', 1), ev('B', 2)], { expectedVersion: 'no_stream', metadata });

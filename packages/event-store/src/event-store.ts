@@ -11,6 +11,7 @@ import type {
   GlobalCheckpoint,
   NewEvent,
   RecordedEvent,
+  ReplayedEvent,
 } from './types.js';
 
 export interface EventStoreOptions {
@@ -71,6 +72,11 @@ export interface EventStore {
    * anywhere in the cluster holds readers back until it ends (hence idle_in_transaction_session_timeout).
    */
   readGlobal(db: DbOrTx, after: GlobalCheckpoint, limit: number): Promise<RecordedEvent[]>;
+  /**
+   * `readGlobal` for replays: the same events in the same order under the same xmin bound, without
+   * metadata and hashes, so a rebuild does not pay for parsing what it never reads.
+   */
+  readGlobalForReplay(db: DbOrTx, after: GlobalCheckpoint, limit: number): Promise<ReplayedEvent[]>;
   checkpointOf(event: Pick<RecordedEvent, 'transactionId' | 'globalPosition'>): GlobalCheckpoint;
   aggregateStream<Event extends DomainEvent, State>(
     db: DbOrTx,
@@ -135,6 +141,10 @@ interface EventRow {
 const EVENT_COLUMNS = sql`e.global_position::text as global_position, e.transaction_id::text as transaction_id,
   e.stream_id, e.stream_version, e.event_id::text as event_id, e.event_type, e.schema_version, e.data, e.metadata,
   to_char(e.recorded_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as recorded_at, e.prev_hash, e.hash`;
+
+const REPLAY_COLUMNS = sql`e.global_position::text as global_position, e.transaction_id::text as transaction_id,
+  e.stream_id, e.stream_version, e.event_id::text as event_id, e.event_type, e.schema_version, e.data,
+  to_char(e.recorded_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as recorded_at`;
 
 function toRecorded(row: EventRow): RecordedEvent {
   return {
@@ -329,17 +339,37 @@ export function createEventStore(options: EventStoreOptions): EventStore {
     return (await readHead(db, streamId)).version;
   }
 
-  async function readGlobal(db: DbOrTx, after: GlobalCheckpoint, limit: number): Promise<RecordedEvent[]> {
+  /** The global order's rows after `after`, with the given columns (see readGlobal for the bound). */
+  async function readGlobalRows<Row>(db: DbOrTx, after: GlobalCheckpoint, limit: number, columns: typeof EVENT_COLUMNS): Promise<Row[]> {
     if (!(Number.isInteger(limit) && limit > 0)) throw new TypeError(`limit must be a positive integer, got ${String(limit)}`);
     // The xmin bound is what makes the checkpoint safe: every transaction below it has ended, so
     // no event can still appear behind the checkpoint. Do not drop it to "see events sooner".
-    const { rows } = await sql<EventRow>`
-      select ${EVENT_COLUMNS} from ${events} e
+    const { rows } = await sql<Row>`
+      select ${columns} from ${events} e
       where (e.transaction_id, e.global_position) > (${after.transactionId}::xid8, ${after.globalPosition}::bigint)
         and e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
       order by e.transaction_id, e.global_position
       limit ${limit}::int`.execute(db);
-    return rows.map(toRecorded);
+    return rows;
+  }
+
+  async function readGlobal(db: DbOrTx, after: GlobalCheckpoint, limit: number): Promise<RecordedEvent[]> {
+    return (await readGlobalRows<EventRow>(db, after, limit, EVENT_COLUMNS)).map(toRecorded);
+  }
+
+  async function readGlobalForReplay(db: DbOrTx, after: GlobalCheckpoint, limit: number): Promise<ReplayedEvent[]> {
+    const rows = await readGlobalRows<Omit<EventRow, 'metadata' | 'prev_hash' | 'hash'>>(db, after, limit, REPLAY_COLUMNS);
+    return rows.map((row) => ({
+      globalPosition: row.global_position,
+      transactionId: row.transaction_id,
+      streamId: row.stream_id,
+      streamVersion: row.stream_version,
+      eventId: row.event_id,
+      type: row.event_type,
+      schemaVersion: row.schema_version,
+      data: row.data,
+      recordedAt: row.recorded_at,
+    }));
   }
 
   async function load<Event extends DomainEvent, State>(
@@ -456,6 +486,7 @@ export function createEventStore(options: EventStoreOptions): EventStore {
     readStream,
     streamVersion,
     readGlobal,
+    readGlobalForReplay,
     checkpointOf,
     aggregateStream,
     handleCommand,

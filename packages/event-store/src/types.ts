@@ -44,6 +44,12 @@ export interface RecordedEvent<Type extends string = string, Data = unknown> {
 }
 
 /**
+ * An event as a replay folds it: what it says and where it stands in the global order, without
+ * its metadata and hashes (a projection does not read them; the relay and the auditors do).
+ */
+export type ReplayedEvent<Type extends string = string, Data = unknown> = Omit<RecordedEvent<Type, Data>, 'metadata' | 'prevHash' | 'hash'>;
+
+/**
  * `no_stream`: the stream must not exist yet. `any`: no check. A number: the stream's current
  * version must equal it (0 means the stream must not exist).
  */

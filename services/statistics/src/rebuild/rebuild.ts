@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '@trm/db';
-import { type GlobalCheckpoint, type RecordedEvent, START_OF_LOG, createEventStore } from '@trm/event-store';
+import { type GlobalCheckpoint, type ReplayedEvent, START_OF_LOG, createEventStore } from '@trm/event-store';
 import { FACTS_CONSUMER, SOURCE_SERVICES, STATISTICS_SCHEMA } from '../constants.js';
 import { FACT_TABLES } from '../domain/fact-events.js';
 import { type FoldEvent, applyEvents, planFacts, writeFacts } from '../repositories/facts.repository.js';
@@ -76,8 +76,8 @@ export async function rebuildFacts(db: Db, opts: RebuildOptions = {}): Promise<R
     const store = createEventStore({ schema: service });
     let checkpoint: GlobalCheckpoint = START_OF_LOG;
     perService[service] = 0;
-    const read = (after: GlobalCheckpoint) => store.readGlobal(db, after, batchSize);
-    const fold = (page: RecordedEvent[]) =>
+    const read = (after: GlobalCheckpoint) => store.readGlobalForReplay(db, after, batchSize);
+    const fold = (page: ReplayedEvent[]) =>
       planFacts(page.map((e) => ({ service, type: e.type, eventId: e.eventId, recordedAt: e.recordedAt, globalPosition: e.globalPosition, data: e.data })));
     let page = await read(checkpoint);
     let plan = fold(page);
@@ -92,7 +92,7 @@ export async function rebuildFacts(db: Db, opts: RebuildOptions = {}): Promise<R
       });
       // Marked handled so a failure surfaces at the await below, not as an unhandled rejection.
       writing.catch(() => {});
-      let next: RecordedEvent[];
+      let next: ReplayedEvent[];
       try {
         next = await read(checkpoint);
         plan = fold(next);
