@@ -266,3 +266,23 @@ describe('tokens', () => {
     }
   });
 });
+
+describe('relay wake-up', () => {
+  it('wakes the relay leading in this process directly after a commit, with no signal round trip through the bus', async () => {
+    expect(stack.relay.isLeader()).toBe(true);
+    const signals: string[] = [];
+    const original = stack.bus.signal.bind(stack.bus);
+    stack.bus.signal = (topic: string) => {
+      signals.push(topic);
+      original(topic);
+    };
+    try {
+      const res = await notify();
+      expect(res.statusCode).toBe(201);
+      await stack.relay.caughtUp();
+    } finally {
+      stack.bus.signal = original;
+    }
+    expect(signals).toEqual([]);
+  });
+});

@@ -88,7 +88,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
     replay: {
       events: e.BENCH_REPLAY_EVENTS ?? (quick ? 50_000 : 1_000_000),
       maxSeconds: quick ? 15 : 60,
-      statisticsEvents: e.BENCH_STATS_REPLAY_EVENTS ?? (quick ? 20_000 : 100_000),
+      statisticsEvents: e.BENCH_STATS_REPLAY_EVENTS ?? (quick ? 50_000 : 1_000_000),
     },
     skip: e.BENCH_SKIP,
   };

@@ -94,9 +94,16 @@ export async function buildHost(opts: BuildHostOptions): Promise<Host> {
   });
 
   const relays: Relay[] = [];
-  // After a commit that appended events: the schema's relay may run in this process or in
-  // another replica, so the wake-up goes through the bus (in-process bus: a local call).
-  const committedTo = (schema: string) => () => bus.signal(relaySignal(schema));
+  const relayOf = new Map<string, Relay>();
+  // After a commit that appended events, wake the schema's active relay. When it runs in this
+  // process it is woken directly; otherwise it runs in another replica (or none leads right now)
+  // and the wake-up goes through the bus. A wake-up that gets lost as the lead moves is covered by
+  // the relay's poll, and a new leader reads from the checkpoint anyway.
+  const committedTo = (schema: string) => () => {
+    const local = relayOf.get(schema);
+    if (local?.isLeader()) local.wake();
+    else bus.signal(relaySignal(schema));
+  };
   const clock = opts.clock ?? (() => new Date());
   const mounted: MountedService[] = [];
   const stores = new Map<string, ReturnType<typeof createEventStore>>();
@@ -109,19 +116,19 @@ export async function buildHost(opts: BuildHostOptions): Promise<Host> {
     );
   }
   for (const m of opts.modules) {
-    relays.push(
-      await startRelay({
-        db,
-        store: stores.get(m.schema)!,
-        schema: m.schema,
-        service: m.name,
-        bus,
-        ...(opts.listen ? { listen: opts.listen } : {}),
-        ...(opts.relayPollMs ? { pollMs: opts.relayPollMs } : {}),
-        logger: app.log,
-        metrics,
-      }),
-    );
+    const relay = await startRelay({
+      db,
+      store: stores.get(m.schema)!,
+      schema: m.schema,
+      service: m.name,
+      bus,
+      ...(opts.listen ? { listen: opts.listen } : {}),
+      ...(opts.relayPollMs ? { pollMs: opts.relayPollMs } : {}),
+      logger: app.log,
+      metrics,
+    });
+    relays.push(relay);
+    relayOf.set(m.schema, relay);
   }
 
   // Stored answers to Idempotency-Key requests are kept IDEMPOTENCY_RETENTION_MS (24 h), then
