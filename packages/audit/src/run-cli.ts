@@ -127,8 +127,13 @@ async function verify(
       : undefined;
   bar?.start(total, 0);
   const lines = createInterface({ input, crlfDelay: Infinity });
+  // The iterator is taken at once: readline drops the lines it emits before its async iterator
+  // exists, and verifyExport checks the head's signature (async) before it reads the first entry,
+  // so a small file could be read meanwhile and seen as empty.
+  const iterator = lines[Symbol.asyncIterator]();
+  const entries: AsyncIterable<string> = { [Symbol.asyncIterator]: () => iterator };
   try {
-    const result = await verifyExport(lines, {
+    const result = await verifyExport(entries, {
       head,
       jwks,
       ...(previousHead !== undefined ? { previousHead } : {}),

@@ -205,14 +205,26 @@ describe('trm-audit', () => {
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
-  async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  async function run(args: string[], stdin = new PassThrough()): Promise<{ code: number; out: string; err: string }> {
     const out: string[] = [];
     const err = new PassThrough();
     const errChunks: string[] = [];
     err.on('data', (c) => errChunks.push(String(c)));
-    const code = await runCli(args, { stdout: (l) => out.push(l), stderr: err, stdin: new PassThrough() });
+    const code = await runCli(args, { stdout: (l) => out.push(l), stderr: err, stdin });
     return { code, out: out.join('\n'), err: errChunks.join('') };
   }
+
+  it('reads every entry from standard input, even when all of it is there before the head is checked', async () => {
+    await writeFile(path.join(dir, 'h2.json'), JSON.stringify(head));
+    await writeFile(path.join(dir, 'k2.json'), JSON.stringify(jwks));
+    // Already written and ended: readline emits every line at once, while the head's signature is
+    // still being checked. Lines emitted before the reader iterates would be lost.
+    const stdin = new PassThrough();
+    stdin.end(`${lines.join('\n')}\n`);
+    const ok = await run(['verify', '-', '--head', path.join(dir, 'h2.json'), '--jwks', path.join(dir, 'k2.json')], stdin);
+    expect(ok.out).toMatch(/^OK: 24 entries verified/);
+    expect(ok.code).toBe(0);
+  });
 
   it('exits 0 with OK, 1 naming the entry, 2 on bad usage', async () => {
     const files = { entries: path.join(dir, 'e.ndjson'), head: path.join(dir, 'h.json'), jwks: path.join(dir, 'k.json'), old: path.join(dir, 'o.json') };
