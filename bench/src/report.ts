@@ -3,6 +3,7 @@ import type { HttpResults } from './http.bench.js';
 import type { Machine } from './machine.js';
 import type { ReplayResults } from './replay.bench.js';
 import type { StatementResults } from './statements.bench.js';
+import { round } from './stats.js';
 
 /** What bench/results/latest.json holds. Sections that did not run are null. */
 export interface BenchReport {
@@ -173,6 +174,12 @@ export function renderReport(r: BenchReport): string {
           ['POST /v1/cases/{id}/acknowledgement', String(st.acknowledge.statements)],
         ]),
       );
+      if (st.notify_cpu_ms != null) {
+        parts.push(
+          `CPU per POST /v1/cases in the service's process (in-process, 16 in flight, ${st.notify_cpu_requests} requests): ` +
+            `${fmt(st.notify_cpu_ms)} ms, so at most ${fmt(round(1000 / st.notify_cpu_ms))} requests/s per core before PostgreSQL's share`,
+        );
+      }
     }
   }
   if (r.propagation) {

@@ -9,6 +9,7 @@ import { generateMasterKey } from '@trm/vault';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { notifyBody } from './payload.js';
+import { round } from './stats.js';
 
 export interface StatementCount {
   /** SQL statements the service sent to PostgreSQL for one request, BEGIN and COMMIT included. */
@@ -20,6 +21,14 @@ export interface StatementCount {
 export interface StatementResults {
   notify: StatementCount;
   acknowledge: StatementCount;
+  /**
+   * CPU time of this process per notification (user + system), 16 requests in flight through
+   * app.inject with the relay stopped: the service's own cost of a request under load, without
+   * the network, PostgreSQL and the other services. 1000 / this is what one core could serve.
+   */
+  notify_cpu_ms: number | null;
+  /** Requests timed for notify_cpu_ms. */
+  notify_cpu_requests: number;
 }
 
 /** A statement's shape: its first words and the table it names, enough to recognise it. */
@@ -37,6 +46,8 @@ export function shapeOf(sqlText: string): string {
  * warmed-up notification and one acknowledgement are sent through app.inject. The count does not
  * depend on the machine, so it is comparable from one run to the next.
  */
+const CPU_CONCURRENCY = 16;
+
 export async function countStatements(url: string): Promise<StatementResults> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'trm-bench-count-'));
   const pool = new pg.Pool({ connectionString: url, max: 4 });
@@ -111,7 +122,31 @@ export async function countStatements(url: string): Promise<StatementResults> {
     await ack(ids[0]!);
     await ack(ids[1]!);
     const acknowledge = (await ack(ids[2]!)).count;
-    return { notify: last!, acknowledge };
+
+    // 16 requests in flight, as the HTTP run keeps: warm (JIT, caches), then timed.
+    let n = 3;
+    const load = async (count: number) => {
+      const end = n + count;
+      await Promise.all(Array.from({ length: CPU_CONCURRENCY }, async () => {
+        while (n < end) {
+          const i = n++;
+          const res = await host.app.inject({
+            method: 'POST',
+            url: '/v1/cases',
+            headers: { authorization: `Bearer ${notifier}`, 'idempotency-key': `bench-cpu-${i}` },
+            payload: notifyBody(i),
+          });
+          if (res.statusCode !== 201) throw new Error(`CPU per request: expected 201, got ${res.statusCode}`);
+        }
+      }));
+    };
+    await load(300);
+    const cpuRequests = 1000;
+    const before = process.cpuUsage();
+    await load(cpuRequests);
+    const used = process.cpuUsage(before);
+    const notifyCpuMs = (used.user + used.system) / 1000 / cpuRequests;
+    return { notify: last!, acknowledge, notify_cpu_ms: round(notifyCpuMs), notify_cpu_requests: cpuRequests };
   } finally {
     await host.close();
     await rm(dir, { recursive: true, force: true });
