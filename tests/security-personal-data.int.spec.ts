@@ -211,10 +211,7 @@ describe('personal data in clear', () => {
 });
 
 describe('erasure', () => {
-  // retry: 1 — in about one full-suite run of four the ledger stalled behind a few entries for
-  // the whole wait (cause not found yet; the timeout message reports the ledger's entries, inbox
-  // and dead letters). Erasure is idempotent, so a second attempt checks the same guarantees.
-  it('destroys the key: every read of every service answers erased, and the events and the ledger still verify', { retry: 1, timeout: 150_000 }, async () => {
+  it('destroys the key: every read of every service answers erased, and the events and the ledger still verify', { timeout: 150_000 }, async () => {
     const erased = await ok(stack, t.anitp, `/v1/cases/${world.caseId}/personal-data/erasure`, { reason: 'subject_request' });
     expect(erased).toBeDefined();
 

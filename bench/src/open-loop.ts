@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
+import type { LoadFigures } from './http.bench.js';
 import { percentile, round } from './stats.js';
 
 export interface OpenLoopRequest {
@@ -9,15 +10,7 @@ export interface OpenLoopRequest {
   body?: string;
 }
 
-export interface OpenLoopFigures {
-  requests: number;
-  duration_s: number;
-  rps: number | null;
-  p50_ms: number | null;
-  p99_ms: number | null;
-  non2xx: number;
-  /** Requests that got no HTTP answer at all. */
-  errors: number;
+export interface OpenLoopFigures extends LoadFigures {
   offered_rps: number;
   /** Sends that left more than 5 ms after their planned time (the generator could not keep up). */
   late_sends: number;

@@ -146,7 +146,9 @@ const REPLAY_COLUMNS = sql`e.global_position::text as global_position, e.transac
   e.stream_id, e.stream_version, e.event_id::text as event_id, e.event_type, e.schema_version, e.data,
   to_char(e.recorded_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as recorded_at`;
 
-function toRecorded(row: EventRow): RecordedEvent {
+type ReplayRow = Omit<EventRow, 'metadata' | 'prev_hash' | 'hash'>;
+
+function toReplayed(row: ReplayRow): ReplayedEvent {
   return {
     globalPosition: row.global_position,
     transactionId: row.transaction_id,
@@ -156,11 +158,12 @@ function toRecorded(row: EventRow): RecordedEvent {
     type: row.event_type,
     schemaVersion: row.schema_version,
     data: row.data,
-    metadata: row.metadata,
     recordedAt: row.recorded_at,
-    prevHash: row.prev_hash,
-    hash: row.hash,
   };
+}
+
+function toRecorded(row: EventRow): RecordedEvent {
+  return { ...toReplayed(row), metadata: row.metadata, prevHash: row.prev_hash, hash: row.hash };
 }
 
 function isStreamVersionConflict(err: unknown): boolean {
@@ -358,18 +361,7 @@ export function createEventStore(options: EventStoreOptions): EventStore {
   }
 
   async function readGlobalForReplay(db: DbOrTx, after: GlobalCheckpoint, limit: number): Promise<ReplayedEvent[]> {
-    const rows = await readGlobalRows<Omit<EventRow, 'metadata' | 'prev_hash' | 'hash'>>(db, after, limit, REPLAY_COLUMNS);
-    return rows.map((row) => ({
-      globalPosition: row.global_position,
-      transactionId: row.transaction_id,
-      streamId: row.stream_id,
-      streamVersion: row.stream_version,
-      eventId: row.event_id,
-      type: row.event_type,
-      schemaVersion: row.schema_version,
-      data: row.data,
-      recordedAt: row.recorded_at,
-    }));
+    return (await readGlobalRows<ReplayRow>(db, after, limit, REPLAY_COLUMNS)).map(toReplayed);
   }
 
   async function load<Event extends DomainEvent, State>(

@@ -147,10 +147,15 @@ const toHead = (r: HeadRow): SignedTreeHead => ({
   signature: r.signature,
 });
 
+/**
+ * The head of the largest tree. ORDER BY names the column through its table: the bare name would
+ * be the text alias of the select list, and '7' sorts after '26' (the signer then saw 7 as the
+ * latest head and tried to sign 26 again for ever, and auditors were served the head of 7).
+ */
 export async function latestHead(db: DbOrTx, schema: string): Promise<SignedTreeHead | undefined> {
   const { rows } = await sql<HeadRow>`
     select tree_size::text as tree_size, root_hash, signed_at_ms::text as signed_at_ms, key_id, signature
-    from ${t(schema, 'tree_heads')} order by tree_size desc limit 1`.execute(db);
+    from ${t(schema, 'tree_heads')} order by ${t(schema, 'tree_heads')}.tree_size desc limit 1`.execute(db);
   return rows[0] ? toHead(rows[0]) : undefined;
 }
 
