@@ -5,7 +5,7 @@ import type { Bus, Delivery, Subscription } from './bus.js';
 import { type Logger, errorMessage, silentLogger } from './log.js';
 import { counter, gauge } from './metrics.js';
 
-export type ConsumerOptions = ConsumerSettings & ConsumerHandler & ConsumerBase;
+export type ConsumerOptions = ConsumerBase & ConsumerHandler;
 
 interface ConsumerBase {
   db: Kysely<any>;
@@ -33,6 +33,10 @@ interface ConsumerBase {
   batchSize?: number;
   /** Delay before redelivery after the n-th failed delivery. */
   retryDelayMs?: (deliveryCount: number) => number;
+  logger?: Logger;
+  metrics?: Registry;
+  /** How often the pending-messages gauge is refreshed. */
+  lagIntervalMs?: number;
 }
 
 /** The handler: one event at a time, or the new events of a batch at once (in delivery order). */
@@ -50,13 +54,6 @@ export type ConsumerHandler =
       handleBatch: (tx: Transaction<any>, envelopes: EventEnvelope[]) => Promise<void>;
       handle?: never;
     };
-
-interface ConsumerSettings {
-  logger?: Logger;
-  metrics?: Registry;
-  /** How often the pending-messages gauge is refreshed. */
-  lagIntervalMs?: number;
-}
 
 /**
  * Deliveries the transport may still make after we dead-letter, so that a dead-letter write
