@@ -57,11 +57,6 @@ export async function appendEntries(tx: DbOrTx, schema: string, envelopes: reado
   return first;
 }
 
-/** One event: `appendEntries` of one. */
-export async function appendEntry(tx: DbOrTx, schema: string, envelope: EventEnvelope): Promise<number> {
-  return appendEntries(tx, schema, [envelope]);
-}
-
 export async function ledgerSize(db: DbOrTx, schema: string): Promise<number> {
   const { rows } = await sql<{ n: string }>`select next_index::text as n from ${t(schema, 'ledger_counter')}`.execute(db);
   return Number(rows[0]?.n ?? 0);
