@@ -1,3 +1,4 @@
+import { migrate } from '@trm/db';
 import { createEventStore } from '@trm/event-store';
 import { natsUrl } from '@trm/testing';
 import { Registry } from 'prom-client';
@@ -102,5 +103,20 @@ describe('relay', () => {
     expect(await consumer.check()).toEqual({ duplicates: 0, missing: 0, extra: 0, handled: 30 + first.length + second.length });
     await b.stop();
     await consumer.subscription.stop();
+  });
+
+  it('answers a caughtUp() that comes while a read is running with another read, not after the poll interval', async () => {
+    const { db } = database;
+    // A schema of its own, empty: the relay's first read finds nothing.
+    const schema = 'bus_test_idle';
+    await migrate(db, { schema });
+    const relay = await startRelay({ db, store: createEventStore({ schema }), schema, service: 'referrals', bus, pollMs: 60_000 });
+    try {
+      // Called at once: the relay is loading its checkpoint for its first read.
+      const answered = await Promise.race([relay.caughtUp().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 5_000))]);
+      expect(answered).toBe(true);
+    } finally {
+      await relay.stop();
+    }
   });
 });

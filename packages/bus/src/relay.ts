@@ -194,7 +194,7 @@ class RelayLoop implements Relay {
         if (published === 0) {
           for (const w of waiting.splice(0)) w.resolve();
           // Committed events may be held back by an older transaction still open anywhere in the
-          // cluster (the visibility horizon). Their NOTIFY has already been spent, so look again
+          // cluster (the visibility horizon). Their wake-up has already been spent, so look again
           // soon instead of waiting a whole poll interval.
           const heldBack = await this.hasHeldBackEvents();
           heldBackStreak = heldBack ? heldBackStreak + 1 : 0;
@@ -244,7 +244,8 @@ class RelayLoop implements Relay {
   }
 
   private async idle(ms: number): Promise<void> {
-    if (this.woken || this.stopping.signal.aborted) return;
+    // A caughtUp() that came while the last read was running is owed another read.
+    if (this.woken || this.idleWaiters.length > 0 || this.stopping.signal.aborted) return;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, ms);
       this.wakeUp = done;
