@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { type Db, createPgDb, migrate } from '@trm/db';
 import { type GlobalCheckpoint, START_OF_LOG, canonicalJson, computeEventHash, createEventStore } from '@trm/event-store';
+import { toEnvelope } from '@trm/bus';
 import { sql } from 'kysely';
 // Not exported by @trm/referrals yet (asked of its owner): the built module, the code the service runs.
 import { projectCaseEvents } from '@trm/referrals';
@@ -22,12 +23,24 @@ export interface ReplayResults {
   statistics: { events: number; seconds: number | null; events_per_s: number | null; unparsed: number } | null;
   /** Hash-chain verification of every stream (verifyAll). */
   verify: { ok: boolean; events: number; seconds: number | null; events_per_s: number | null };
+  /**
+   * The whole history recorded in a ledger by the ledger's own writer (appendEntries, a page per
+   * transaction), then verified: `reconcile` checks every entry against the event it records, and
+   * the Merkle tree of every leaf is rebuilt (TreeCache) to its root. Null without @trm/ledger.
+   */
+  ledger: {
+    entries: number;
+    record: { seconds: number | null; entries_per_s: number | null };
+    reconcile: { ok: boolean; seconds: number | null; entries_per_s: number | null };
+    merkle_root: { seconds: number | null; entries_per_s: number | null };
+  } | null;
 }
 
 // The schema is the service's own name: statistics' rebuild reads `<service>.events` of the
 // services it knows, so the generated history must sit where referrals keeps its events. The
 // benchmark gives this section a database of its own.
 const SCHEMA = 'referrals';
+const LEDGER_SCHEMA = 'ledger';
 const INSERT_BATCH = 5_000;
 const READ_BATCH = 2_000;
 /** Rebuild transactions at once; the case projection is per case, so cases are split among them. */
@@ -119,6 +132,16 @@ async function writeHistory(db: Db, fromCase: number, toCase: number, start: Dat
   return performance.now() - t0;
 }
 
+/** @trm/ledger when it is built: the benchmark records the history in it and verifies it. */
+async function loadLedger(): Promise<typeof import('@trm/ledger') | null> {
+  try {
+    const m = await import('@trm/ledger');
+    return typeof m.appendEntries === 'function' ? m : null;
+  } catch {
+    return null;
+  }
+}
+
 /** @trm/statistics when it is built: the benchmark measures its rebuild, and runs without it. */
 async function loadStatistics(): Promise<typeof import('@trm/statistics') | null> {
   try {
@@ -138,7 +161,7 @@ async function loadStatistics(): Promise<typeof import('@trm/statistics') | null
  */
 export async function runReplayBench(
   url: string,
-  opts: { events: number; maxSeconds: number; statisticsEvents: number },
+  opts: { events: number; maxSeconds: number; statisticsEvents: number; ledgerEvents: number },
   progress: Progress,
 ): Promise<ReplayResults> {
   const { db } = createPgDb(url, { max: REBUILD_PARTITIONS + 2, applicationName: 'trm-bench-replay' });
@@ -151,22 +174,48 @@ export async function runReplayBench(
     const start = new Date(Date.UTC(2020, 0, 1));
     const table = sql.table(`${SCHEMA}.events`);
 
-    // Statistics rebuilds from everything in the table and cannot stop early: it gets the first
-    // part of the history, before the rest is written.
+    // Statistics' rebuild and the ledger's reconcile read everything in the table: each gets the
+    // first part of the history (the smaller part first), before the rest is written.
     const statisticsCases = statistics ? Math.min(cases, Math.ceil(opts.statisticsEvents / 2)) : 0;
+    const ledger = await loadLedger();
+    const ledgerCases = ledger ? Math.min(cases, Math.ceil(opts.ledgerEvents / 2)) : 0;
     progress.step(`replay: generating ${cases * 2} events`);
-    let generateMs = await writeHistory(db, 0, statisticsCases, start);
+    let generateMs = 0;
+    let written = 0;
+    const writeUpTo = async (toCase: number) => {
+      if (toCase > written) generateMs += await writeHistory(db, written, toCase, start);
+      written = Math.max(written, toCase);
+    };
     let statisticsResult: ReplayResults['statistics'] = null;
+    let ledgerResult: ReplayResults['ledger'] = null;
+    const parts: Array<{ cases: number; run: () => Promise<void> }> = [];
     if (statistics) {
-      progress.step(`replay: statistics rebuild over ${statisticsCases * 2} events`);
-      const s0 = performance.now();
-      const r = await statistics.rebuildFacts(db, { services: [SCHEMA], swap: false });
-      const ms = performance.now() - s0;
-      // The live tables are empty, so every rebuilt row counts as a difference: the unparsed-event
-      // rows are the events statistics could not read.
-      statisticsResult = { events: r.events, seconds: round(ms / 1000), events_per_s: round((r.events * 1000) / ms), unparsed: r.differences.unparsed_events ?? 0 };
+      parts.push({
+        cases: statisticsCases,
+        run: async () => {
+          progress.step(`replay: statistics rebuild over ${written * 2} events`);
+          const s0 = performance.now();
+          const r = await statistics.rebuildFacts(db, { services: [SCHEMA], swap: false });
+          const ms = performance.now() - s0;
+          // The live tables are empty, so every rebuilt row counts as a difference: the unparsed-event
+          // rows are the events statistics could not read.
+          statisticsResult = { events: r.events, seconds: round(ms / 1000), events_per_s: round((r.events * 1000) / ms), unparsed: r.differences.unparsed_events ?? 0 };
+        },
+      });
     }
-    generateMs += await writeHistory(db, statisticsCases, cases, start);
+    if (ledger) {
+      parts.push({
+        cases: ledgerCases,
+        run: async () => {
+          ledgerResult = await recordAndVerifyLedger(ledger, db, store, written * 2, progress);
+        },
+      });
+    }
+    for (const part of parts.sort((a, b) => a.cases - b.cases)) {
+      await writeUpTo(part.cases);
+      await part.run();
+    }
+    await writeUpTo(cases);
     const total = cases * 2;
     await sql`analyze ${table}`.execute(db);
 
@@ -192,6 +241,7 @@ export async function runReplayBench(
     const verifyMs = performance.now() - v0;
 
     return {
+      ledger: ledgerResult,
       events: total,
       cases,
       generate_events_per_s: round((total * 1000) / generateMs),
@@ -215,6 +265,41 @@ export async function runReplayBench(
   } finally {
     await db.destroy();
   }
+}
+
+/**
+ * Records the `total` events of the log in a ledger with the ledger's own writer (a page per
+ * transaction), then verifies it: reconcile (every entry against its event) and the Merkle root
+ * rebuilt from every leaf.
+ */
+async function recordAndVerifyLedger(
+  ledger: NonNullable<Awaited<ReturnType<typeof loadLedger>>>,
+  db: Db,
+  store: ReturnType<typeof createEventStore>,
+  total: number,
+  progress: Progress,
+): Promise<NonNullable<ReplayResults['ledger']>> {
+  await migrate(db, { schema: LEDGER_SCHEMA, service: 'ledger' });
+  progress.step(`replay: recording ${total} events in a ledger`);
+  const recorded = await timedScan(store, db, total, (events) =>
+    db.transaction().execute((tx) => ledger.appendEntries(tx, LEDGER_SCHEMA, events.map((e) => toEnvelope('referrals', e)))),
+  );
+  progress.step('replay: verifying the ledger (reconcile, Merkle root)');
+  const r0 = performance.now();
+  const report = await ledger.reconcile(db, { ledgerSchema: LEDGER_SCHEMA, services: [SCHEMA], graceMs: 0, now: new Date() });
+  const reconcileMs = performance.now() - r0;
+  const entries = report.services.reduce((n, x) => n + x.entries, 0);
+  const m0 = performance.now();
+  const tree = new ledger.TreeCache(db, LEDGER_SCHEMA);
+  const size = await tree.sync();
+  tree.tree.root(size);
+  const merkleMs = performance.now() - m0;
+  return {
+    entries,
+    record: { seconds: round(recorded.ms / 1000), entries_per_s: round((recorded.events * 1000) / recorded.ms) },
+    reconcile: { ok: report.ok && entries === total, seconds: round(reconcileMs / 1000), entries_per_s: round((entries * 1000) / reconcileMs) },
+    merkle_root: { seconds: round(merkleMs / 1000), entries_per_s: round((size * 1000) / merkleMs) },
+  };
 }
 
 /**

@@ -209,6 +209,13 @@ export function renderReport(r: BenchReport): string {
           fmt(x.projection.seconds),
         ],
         [`verify every hash chain (${x.verify.ok ? 'ok' : 'BROKEN'})`, fmt(x.verify.events_per_s), fmt(x.verify.events), fmt(x.verify.seconds)],
+        ...(x.ledger
+          ? [
+              ['record the history in a ledger (appendEntries)', fmt(x.ledger.record.entries_per_s), fmt(x.ledger.entries), fmt(x.ledger.record.seconds)],
+              [`ledger reconcile, every entry (${x.ledger.reconcile.ok ? 'ok' : 'DISCREPANCIES'})`, fmt(x.ledger.reconcile.entries_per_s), fmt(x.ledger.entries), fmt(x.ledger.reconcile.seconds)],
+              ['ledger Merkle root from every leaf', fmt(x.ledger.merkle_root.entries_per_s), fmt(x.ledger.entries), fmt(x.ledger.merkle_root.seconds)],
+            ]
+          : []),
       ]),
     );
   }

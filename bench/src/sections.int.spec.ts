@@ -44,12 +44,15 @@ describe('replay section', () => {
   it('generates chained events that verify, and rebuilds every case of the projection from them', async () => {
     const replayDb = await createTestDatabase('trm_bench_test_replay');
     try {
-      const r = await runReplayBench(replayDb.url, { events: 400, maxSeconds: 60, statisticsEvents: 100 }, silentProgress);
+      const r = await runReplayBench(replayDb.url, { events: 400, maxSeconds: 60, statisticsEvents: 100, ledgerEvents: 60 }, silentProgress);
       expect(r.events).toBe(400);
       expect(r.verify).toMatchObject({ ok: true, events: 400 });
       expect(r.projection).toMatchObject({ complete: true, events: 400 });
       // Statistics read every generated event of the first part; none was beyond its parser.
       expect(r.statistics).toMatchObject({ events: 100, unparsed: 0 });
+      // The ledger recorded the first 60 events, each reconciled with its event, and its root rebuilt.
+      expect(r.ledger).toMatchObject({ entries: 60, reconcile: { ok: true } });
+      expect(r.ledger?.merkle_root.entries_per_s).toBeGreaterThan(0);
       const { db } = createPgDb(replayDb.url, { max: 1 });
       const { rows } = await sql<{ status: string; n: string }>`
         select status, count(*)::text as n from referrals.cases group by status`.execute(db);

@@ -30,6 +30,8 @@ const BenchEnv = z.object({
   BENCH_REPLAY_EVENTS: count.optional(),
   /** Statistics' rebuild cannot stop early: it replays this first part of the history. */
   BENCH_STATS_REPLAY_EVENTS: count.optional(),
+  /** The part of it recorded in a ledger and verified (reconcile, Merkle root). */
+  BENCH_LEDGER_EVENTS: count.optional(),
   /** Log level of the spawned services; request logging at `info` costs throughput on 2 cores. */
   BENCH_SERVICE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).default('warn'),
   /** When set, the spawned services run with --cpu-prof and write their profiles here. */
@@ -57,7 +59,7 @@ export interface BenchSettings {
   append: { rounds: number; slotMs: number; writers: readonly number[]; diagnose: boolean };
   http: { seconds: number; connections: number; logLevel: string; cpuProfDir?: string; consumers?: string[] };
   /** The projection rebuild stops at maxSeconds and reports the rate it held. */
-  replay: { events: number; maxSeconds: number; statisticsEvents: number };
+  replay: { events: number; maxSeconds: number; statisticsEvents: number; ledgerEvents: number };
   skip: ReadonlySet<string>;
 }
 
@@ -89,6 +91,8 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): BenchSetting
       events: e.BENCH_REPLAY_EVENTS ?? (quick ? 50_000 : 1_000_000),
       maxSeconds: quick ? 15 : 60,
       statisticsEvents: e.BENCH_STATS_REPLAY_EVENTS ?? (quick ? 50_000 : 1_000_000),
+      // The ledger's writer records about 10,000 entries/s here: a million would push the full run past 10 minutes.
+      ledgerEvents: e.BENCH_LEDGER_EVENTS ?? (quick ? 20_000 : 250_000),
     },
     skip: e.BENCH_SKIP,
   };
