@@ -133,25 +133,21 @@ async function writeHistory(db: Db, fromCase: number, toCase: number, start: Dat
   return performance.now() - t0;
 }
 
-/** @trm/ledger when it is built: the benchmark records the history in it and verifies it. */
-async function loadLedger(): Promise<typeof import('@trm/ledger') | null> {
+/** A workspace module when it is built (the benchmark runs without it), else null. */
+async function optional<M>(load: () => Promise<M>, usable: (m: M) => boolean): Promise<M | null> {
   try {
-    const m = await import('@trm/ledger');
-    return typeof m.appendEntries === 'function' ? m : null;
+    const m = await load();
+    return usable(m) ? m : null;
   } catch {
     return null;
   }
 }
 
-/** @trm/statistics when it is built: the benchmark measures its rebuild, and runs without it. */
-async function loadStatistics(): Promise<typeof import('@trm/statistics') | null> {
-  try {
-    const m = await import('@trm/statistics');
-    return typeof m.rebuildFacts === 'function' ? m : null;
-  } catch {
-    return null;
-  }
-}
+/** @trm/ledger: the benchmark records the history in it and verifies it. */
+const loadLedger = () => optional(() => import('@trm/ledger'), (m) => typeof m.appendEntries === 'function');
+
+/** @trm/statistics: the benchmark measures its rebuild. */
+const loadStatistics = () => optional(() => import('@trm/statistics'), (m) => typeof m.rebuildFacts === 'function');
 
 /**
  * Years of history at once: `events` generated events in the referrals event table, then the
