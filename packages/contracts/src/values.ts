@@ -355,7 +355,10 @@ export const Role = z.enum([
   'proceedings_coordinator',
   'auditor',
   'statistics_reader',
+  /** The organisation registry; effective only in a registry operator's organisation (ANITP by default). */
   'admin',
+  /** Metrics and bus repair; effective only in a registry operator's organisation. */
+  'operator',
 ]);
 export type Role = z.infer<typeof Role>;
 

@@ -66,9 +66,10 @@ describe('enumerations', () => {
     expect(ExploitationForm.safeParse('sexual-exploitation').success).toBe(false);
   });
 
-  it('list the seven referral situations and nine roles', () => {
+  it('list the seven referral situations and ten roles', () => {
     expect(ReferralSituation.options).toHaveLength(7);
-    expect(Role.options).toHaveLength(9);
+    expect(Role.options).toHaveLength(10);
+    expect(Role.options).toContain('operator');
   });
 });
 

@@ -4,8 +4,12 @@ import type { Authenticator } from './auth.js';
 import { Role, type Principal } from './identity.js';
 import { ProblemError, forbidden } from './problems.js';
 
-/** Declared on every route as `config.access`; a route without one stops the app from starting. */
-export type AccessRule = { public: true } | { roles: readonly Role[] };
+/**
+ * Declared on every route as `config.access`; a route without one stops the app from starting.
+ * `registryOperator: true` admits the roles only in an organisation that operates the registry
+ * (`Principal.registryOperator`): an `admin` of a partner organisation is refused there.
+ */
+export type AccessRule = { public: true } | { roles: readonly Role[]; registryOperator?: true };
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -42,12 +46,14 @@ function checkRule(rule: unknown, where: string): AccessRule {
   }
   if (typeof rule === 'object' && rule !== null) {
     if ('public' in rule && rule.public === true && Object.keys(rule).length === 1) return rule as AccessRule;
-    if ('roles' in rule && Array.isArray(rule.roles) && Object.keys(rule).length === 1) {
+    const extra = Object.keys(rule).filter((k) => k !== 'roles');
+    const flagOk = extra.length === 0 || (extra.length === 1 && extra[0] === 'registryOperator' && (rule as { registryOperator?: unknown }).registryOperator === true);
+    if ('roles' in rule && Array.isArray(rule.roles) && flagOk) {
       const roles = rule.roles as unknown[];
       if (roles.length > 0 && roles.every((r) => Role.safeParse(r).success)) return rule as AccessRule;
     }
   }
-  throw new Error(`Route ${where} has an invalid config.access: expected { public: true } or a non-empty { roles: [...] }`);
+  throw new Error(`Route ${where} has an invalid config.access: expected { public: true } or a non-empty { roles: [...], registryOperator?: true }`);
 }
 
 /**
@@ -90,24 +96,34 @@ export function installAccessControl(
     }
   });
 
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
     // Unknown URLs get a plain 404 whoever asks: it discloses nothing the OpenAPI document does not.
     if (request.is404) return;
     const rule = request.routeOptions.config.access;
     if (!rule) throw forbidden();
     if ('public' in rule) return;
-    // The per-organisation rate limit needs a principal, so requests that never get one (no,
-    // forged or expired tokens) are budgeted per address here, before any signature is checked.
-    if (failures?.exceeded(request.ip)) throw new ProblemError(429, 'rate-limited', 'Too many refused requests from this address; retry later.');
     let principal: Principal;
     try {
       principal = await authenticator.authenticate(request.headers.authorization);
     } catch (err) {
-      if (err instanceof ProblemError && err.status === 401) failures?.record(request.ip);
+      // The per-organisation rate limit needs a principal, so requests that never get one (no,
+      // malformed, forged or expired tokens) are budgeted per address here. The budget counts and
+      // answers refused requests only: a valid token is never blocked by it, so a flood of bad
+      // tokens from behind a partner's proxy cannot lock out the colleagues behind that proxy.
+      if (failures && err instanceof ProblemError && err.status === 401) {
+        const retryAfterS = failures.refuse(request.ip);
+        if (retryAfterS !== undefined) {
+          reply.header('retry-after', String(retryAfterS));
+          throw new ProblemError(429, 'rate-limited', 'Too many refused requests from this address; retry later.');
+        }
+      }
       throw err;
     }
     principals.set(request, principal);
     if (!rule.roles.some((r) => principal.roles.includes(r))) throw forbidden();
+    if (rule.registryOperator && !principal.registryOperator) {
+      throw forbidden('Only the organisation operating the registry may do this.');
+    }
   });
 }
 
@@ -128,25 +144,22 @@ export function principalOf(request: FastifyRequest): Principal | undefined {
  */
 function createFailureCounter(limit: { max: number; timeWindowMs: number }, maxAddresses = 10_000) {
   const windows = new Map<string, { count: number; resetAt: number }>();
-  const current = (ip: string, now: number) => {
-    const w = windows.get(ip);
-    if (w && w.resetAt > now) return w;
-    if (w) windows.delete(ip);
-    return undefined;
-  };
   return {
-    exceeded(ip: string): boolean {
-      return (current(ip, Date.now())?.count ?? 0) >= limit.max;
-    },
-    record(ip: string): void {
+    /**
+     * Counts one refused request from `ip`; answers the seconds until its window resets once the
+     * address has spent its budget (this request included beyond `max`), undefined before.
+     */
+    refuse(ip: string): number | undefined {
       const now = Date.now();
-      const w = current(ip, now);
-      if (w) {
-        w.count++;
-        return;
+      let w = windows.get(ip);
+      if (!w || w.resetAt <= now) {
+        if (w) windows.delete(ip);
+        if (windows.size >= maxAddresses) windows.delete(windows.keys().next().value!);
+        w = { count: 0, resetAt: now + limit.timeWindowMs };
+        windows.set(ip, w);
       }
-      if (windows.size >= maxAddresses) windows.delete(windows.keys().next().value!);
-      windows.set(ip, { count: 1, resetAt: now + limit.timeWindowMs });
+      w.count++;
+      return w.count > limit.max ? Math.max(1, Math.ceil((w.resetAt - now) / 1000)) : undefined;
     },
   };
 }

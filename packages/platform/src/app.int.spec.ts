@@ -112,7 +112,8 @@ beforeAll(async () => {
   tdb = await createTestDatabase();
   ({ db, pool } = createPgDb(tdb.url, { max: 6 }));
   await migrate(db, { schema: 'svc' });
-  await migrate(db, { schema: 'registry' });
+  // As the hosts migrate it (runtime's migrateAll): reference data, without the common tables.
+  await migrate(db, { schema: 'registry', common: false });
   await sql`create table svc.things (id serial primary key, org_id text not null, name text not null)`.execute(db);
   await seedDemoOrganisations(db);
   await db
@@ -488,13 +489,31 @@ describe('operations', () => {
     }
   });
 
-  it('exposes the request histogram labelled by route pattern', async () => {
+  it('exposes the request histogram labelled by route pattern, to the registry operator\'s operators', async () => {
     await app.inject({ method: 'PUT', url: '/v1/things/987654/version', headers: bearer(await officer()) });
-    const res = await app.inject({ method: 'GET', url: '/metrics' });
+    const res = await app.inject({ method: 'GET', url: '/metrics', headers: bearer(await token('anitp', 'national_contact_point', ['operator'])) });
     expect(res.statusCode).toBe(200);
+    expect(res.headers['cache-control']).toBe('no-store');
     expect(res.body).toContain('# TYPE http_request_duration_seconds histogram');
     expect(res.body).toMatch(/http_request_duration_seconds_bucket\{[^}]*route="\/v1\/things\/:id\/version"/);
     expect(res.body).not.toContain('987654');
+  });
+
+  it('refuses /metrics without a token, to other roles and to operators of other organisations', async () => {
+    const anonymous = await app.inject({ method: 'GET', url: '/metrics' });
+    expect(anonymous.statusCode).toBe(401);
+    expect(anonymous.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(anonymous.body).not.toContain('http_request_duration_seconds');
+    for (const [org, type, roles] of [
+      ['anitp', 'national_contact_point', ['case_officer', 'admin', 'auditor']],
+      ['ngo-it', 'ngo', ['operator']],
+      ['anitp-rc-bucharest', 'national_contact_point', ['operator']],
+    ] as const) {
+      const res = await app.inject({ method: 'GET', url: '/metrics', headers: bearer(await token(org, type, [...roles])) });
+      expect(res.statusCode, `${org} ${roles.join()}`).toBe(403);
+      expect(res.json()).toMatchObject({ code: 'forbidden', status: 403 });
+      expect(res.body).not.toContain('http_request_duration_seconds');
+    }
   });
 
   it('publishes an OpenAPI 3.1 document with the routes, their examples and the bearer scheme', async () => {
@@ -543,6 +562,132 @@ describe('organisation registry', () => {
     const empty = await app.inject({ method: 'PATCH', url: '/v1/organisations/anitp', headers: admin, payload: {} });
     expect(empty.statusCode).toBe(400);
     expect((await app.inject({ method: 'PATCH', url: '/v1/organisations/ghost-org', headers: admin, payload: { active: true } })).statusCode).toBe(404);
+  });
+});
+
+describe('registry administration', () => {
+  const count = async (id: string) =>
+    Number((await db.withSchema('registry').selectFrom('organisations').select((eb) => eb.fn.countAll().as('n')).where('id', '=', id).executeTakeFirstOrThrow()).n);
+
+  it('refuses an admin of a partner organisation that registers a national contact point, with 403, writing nothing', async () => {
+    for (const [org, type] of [['ngo-it', 'ngo'], ['anitp-rc-bucharest', 'national_contact_point']] as const) {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/v1/organisations',
+        headers: { ...bearer(await token(org, type, ['admin'])), 'idempotency-key': `rogue-${org}` },
+        payload: { id: `rogue-ncp-${org}`, type: 'national_contact_point', country: 'RO', name: 'ANITP Regional Centre (rogue)', parentId: 'anitp' },
+      });
+      expect(res.statusCode, org).toBe(403);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(res.json()).toMatchObject({ code: 'forbidden', status: 403 });
+      expect(await count(`rogue-ncp-${org}`)).toBe(0);
+    }
+  });
+
+  it('refuses an admin of a partner organisation that deactivates ANITP, with 403, changing nothing', async () => {
+    const before = await db.withSchema('registry').selectFrom('organisations').selectAll().where('id', '=', 'anitp').executeTakeFirstOrThrow();
+    const res = await app.inject({ method: 'PATCH', url: '/v1/organisations/anitp', headers: bearer(await token('ngo-it', 'ngo', ['admin'])), payload: { active: false } });
+    expect(res.statusCode).toBe(403);
+    expect(res.json().code).toBe('forbidden');
+    const after = await db.withSchema('registry').selectFrom('organisations').selectAll().where('id', '=', 'anitp').executeTakeFirstOrThrow();
+    expect(after).toEqual(before);
+    // ANITP's own tokens still work.
+    expect((await app.inject({ method: 'GET', url: '/v1/secret', headers: bearer(await officer()) })).statusCode).toBe(200);
+  });
+
+  it('refuses a partner admin before looking at the body (no validation answer to tune against)', async () => {
+    const res = await app.inject({ method: 'POST', url: '/v1/organisations', headers: bearer(await token('ngo-it', 'ngo', ['admin'])), payload: { nonsense: true } });
+    expect(res.statusCode).toBe(403);
+  });
+
+  it('replays an organisation registered with an Idempotency-Key instead of failing, registering it once', async () => {
+    const headers = { ...bearer(await token('anitp', 'national_contact_point', ['admin'])), 'idempotency-key': 'register-ngo-fr-1' };
+    const payload = { id: 'ngo-fr', type: 'ngo', country: 'FR', name: 'NGO France' };
+    const first = await app.inject({ method: 'POST', url: '/v1/organisations', headers, payload });
+    expect(first.statusCode, first.body).toBe(201);
+    const again = await app.inject({ method: 'POST', url: '/v1/organisations', headers, payload });
+    expect(again.statusCode).toBe(201);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.json()).toEqual(first.json());
+    const other = await app.inject({ method: 'POST', url: '/v1/organisations', headers, payload: { ...payload, name: 'Another name' } });
+    expect(other.statusCode).toBe(422);
+    expect(other.json().code).toBe('idempotency-key-reused');
+    expect(await count('ngo-fr')).toBe(1);
+  });
+
+  it('takes the registry operators from configuration', async () => {
+    const custom = await createApp({
+      logger: false,
+      auth: { jwks: { keys: devJwks(key).keys }, issuer: ISSUER, audience: AUDIENCE },
+      orgs: createOrgDirectory(db, { cacheTtlMs: 0 }),
+      registryOperators: ['iom-it'],
+      openapi: { title: 't', version: '1' },
+    });
+    await custom.register(registryRoutes, { db });
+    await custom.ready();
+    try {
+      const patch = (t: string) => custom.inject({ method: 'PATCH', url: '/v1/organisations/ngo-it', headers: bearer(t), payload: { name: 'Demo NGO Italy' } });
+      expect((await patch(await token('anitp', 'national_contact_point', ['admin']))).statusCode).toBe(403);
+      expect((await patch(await token('iom-it', 'international_organisation', ['admin']))).statusCode).toBe(200);
+    } finally {
+      await custom.close();
+    }
+  });
+});
+
+describe('caching', () => {
+  it('marks every authenticated response no-store, refusals included', async () => {
+    const ok = await app.inject({ method: 'GET', url: '/v1/secret', headers: bearer(await officer()) });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.headers['cache-control']).toBe('no-store');
+    const created = await app.inject({ method: 'POST', url: '/v1/things', headers: bearer(await officer()), payload: { name: 'cached?' } });
+    expect(created.statusCode).toBe(201);
+    expect(created.headers['cache-control']).toBe('no-store');
+    const refused = await app.inject({ method: 'GET', url: '/v1/secret' });
+    expect(refused.statusCode).toBe(401);
+    expect(refused.headers['cache-control']).toBe('no-store');
+    const forbiddenRes = await app.inject({ method: 'GET', url: '/v1/secret', headers: bearer(await token('ngo-it', 'ngo', ['notifier'])) });
+    expect(forbiddenRes.headers['cache-control']).toBe('no-store');
+    const orgs = await app.inject({ method: 'GET', url: '/v1/organisations', headers: bearer(await officer()) });
+    expect(orgs.headers['cache-control']).toBe('no-store');
+  });
+});
+
+describe('refused-token budget', () => {
+  it('cuts off an address flooding with bad tokens, yet still serves valid tokens from that address (a shared proxy)', async () => {
+    const limited = await createApp({
+      logger: false,
+      auth: { jwks: { keys: devJwks(key).keys }, issuer: ISSUER, audience: AUDIENCE },
+      orgs: createOrgDirectory(db),
+      rateLimit: { max: 3, timeWindowMs: 60_000 },
+      openapi: { title: 't', version: '1' },
+    });
+    await limited.register(fakeService(db));
+    await limited.ready();
+    try {
+      const proxy = '10.20.30.40';
+      const get = (headers: Record<string, string>, remoteAddress = proxy) => limited.inject({ method: 'GET', url: '/v1/secret', headers, remoteAddress });
+      const statuses: number[] = [];
+      for (let i = 0; i < 5; i++) statuses.push((await get({ authorization: `Bearer a.b.c${i}` })).statusCode);
+      expect(statuses).toEqual([401, 401, 401, 429, 429]);
+      const cut = await get({ authorization: 'Bearer x.y.z' });
+      expect(cut.json()).toMatchObject({ code: 'rate-limited', status: 429 });
+      expect(Number(cut.headers['retry-after'])).toBeGreaterThan(0);
+      expect((await get({})).statusCode).toBe(429);
+      // A forged token with a valid shape costs a signature check and is refused all the same.
+      const forged = `${(await officer()).slice(0, -4)}AAAA`;
+      expect((await get({ authorization: `Bearer ${forged}` })).statusCode).toBe(429);
+
+      // Colleagues behind the same proxy with real tokens are served.
+      const valid = await get(bearer(await officer()));
+      expect(valid.statusCode).toBe(200);
+      expect(valid.json()).toEqual({ org: 'anitp', country: 'RO' });
+      expect((await get(bearer(await token('anitp-rc-bucharest', 'national_contact_point', ['case_officer'])))).statusCode).toBe(200);
+      // Another address is unaffected by the flood.
+      expect((await get({ authorization: 'Bearer a.b.c' }, '10.20.30.41')).statusCode).toBe(401);
+    } finally {
+      await limited.close();
+    }
   });
 });
 
@@ -635,6 +780,11 @@ describe('logging', () => {
     // A declared search parameter: routes without one refuse any query string.
     logged.post('/v1/log-me', { config: { access: { roles: ['case_officer'] } }, schema: { body: ThingBody, querystring: z.strictObject({ q: z.string().optional() }) } }, async (request) => {
       request.log.info({ command: { person: request.body.person, headers: request.headers } }, 'handling');
+      // Fields that hold personal data wherever they appear, at any of the redacted depths.
+      request.log.info(
+        { reference: SECRET, otherNames: [SECRET], birthPlace: SECRET, contacts: [{ phone: SECRET }], answer: { otherNames: [SECRET], birthPlace: SECRET, contacts: SECRET }, criminalCase: { reference: SECRET } },
+        'fields',
+      );
       const err = Object.assign(new Error('duplicate key'), { detail: `Key (name)=(${SECRET}) already exists` });
       throw err;
     });
@@ -651,6 +801,7 @@ describe('logging', () => {
       const text = lines.join('');
       expect(text).toContain('"requestId":"log-test-0001"');
       expect(text).toContain('"msg":"handling"');
+      expect(text).toContain('"msg":"fields"');
       expect(text).toContain('[redacted]');
       expect(text).not.toContain(SECRET);
       expect(text).not.toContain(tok);

@@ -16,7 +16,7 @@ import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import { installAccessControl, principalOf } from './access.js';
 import { createAuthenticator, type AuthOptions } from './auth.js';
-import type { OrgDirectory } from './identity.js';
+import { DEFAULT_REGISTRY_OPERATORS, type OrgDirectory } from './identity.js';
 import { genReqId, loggerOptions } from './logging.js';
 import { createMetricsRegistry, installHttpMetrics } from './metrics.js';
 import { installProblemHandlers } from './problem-handler.js';
@@ -56,6 +56,11 @@ export interface CreateAppOptions {
    */
   pressure?: PressureLimits | false;
   trustProxy?: boolean | string | string[];
+  /**
+   * Organisations that operate the registry (policy `TRM_REGISTRY_OPERATORS`; default ANITP):
+   * only their `admin` and `operator` roles reach registry administration and `/metrics`.
+   */
+  registryOperators?: readonly string[];
   openapi: { title: string; version: string; description?: string };
 }
 
@@ -83,6 +88,10 @@ const INFRA = { access: { public: true }, rateLimit: false } as const;
 // An overloaded process is still alive: answering liveness with 503 would get it restarted and
 // move its load onto the other replicas. Readiness does shed, so the balancer routes around it.
 const ALWAYS_ANSWER = { ...INFRA, pressureHandler: () => undefined } as const;
+// Live counts of notifications, erasures and personal-data reads are operational data of the
+// registry operator: its `operator` role only. Never shed, never rate-limited (a scraper must see
+// an overload), never public.
+const METRICS = { access: { roles: ['operator'], registryOperator: true }, rateLimit: false, pressureHandler: () => undefined } as const;
 
 /**
  * Builds the HTTP shell every service plugs into. Async because plugin order matters: helmet's
@@ -130,7 +139,15 @@ export async function createApp(opts: CreateAppOptions): Promise<App> {
   }
 
   const limit = opts.rateLimit ?? { max: 600, timeWindowMs: 60_000 };
-  installAccessControl(app, createAuthenticator(opts.auth, opts.orgs, app.log), [DOCS_PREFIX], limit);
+  installAccessControl(app, createAuthenticator(opts.auth, opts.orgs, app.log, opts.registryOperators ?? DEFAULT_REGISTRY_OPERATORS), [DOCS_PREFIX], limit);
+  // Answers to authenticated requests (case files, personal data, the criminal case's reference)
+  // and their refusals must not be kept by browsers or shared caches. A route may set its own
+  // (the ledger's immutable tiles: `private, immutable`).
+  app.addHook('onSend', async (request, reply, payload) => {
+    const rule = request.is404 ? undefined : request.routeOptions.config?.access;
+    if (rule && !('public' in rule) && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    return payload;
+  });
   const metrics = opts.metrics ?? createMetricsRegistry();
   installHttpMetrics(app, metrics);
 
@@ -180,7 +197,7 @@ export async function createApp(opts: CreateAppOptions): Promise<App> {
     return { status: 'ready', checks: checks.map((c) => c.name) };
   });
 
-  app.get('/metrics', { config: ALWAYS_ANSWER, schema: { hide: true } }, async (_request, reply) => {
+  app.get('/metrics', { config: METRICS, schema: { hide: true } }, async (_request, reply) => {
     reply.type(metrics.contentType);
     return metrics.metrics();
   });

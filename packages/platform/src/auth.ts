@@ -1,7 +1,7 @@
 import { stat, readFile } from 'node:fs/promises';
 import { createLocalJWKSet, createRemoteJWKSet, jwtVerify, type JWK, type JWTVerifyGetKey } from 'jose';
 import { z } from 'zod';
-import { OrgType, Role, type OrgDirectory, type Principal } from './identity.js';
+import { DEFAULT_REGISTRY_OPERATORS, OrgType, Role, type OrgDirectory, type Principal } from './identity.js';
 import { ProblemError } from './problems.js';
 
 export type JwksSource =
@@ -110,7 +110,13 @@ export interface Authenticator {
   authenticate(authorization: string | undefined): Promise<Principal>;
 }
 
-export function createAuthenticator(opts: AuthOptions, orgs: OrgDirectory, log?: { info(obj: object, msg: string): void }): Authenticator {
+export function createAuthenticator(
+  opts: AuthOptions,
+  orgs: OrgDirectory,
+  log?: { info(obj: object, msg: string): void },
+  registryOperators: readonly string[] = DEFAULT_REGISTRY_OPERATORS,
+): Authenticator {
+  const operators = new Set(registryOperators);
   const getKey = createKeyResolver(opts.jwks);
   const algorithms = opts.algorithms ?? DEFAULT_ALGORITHMS;
   if (algorithms.some((a) => /^HS/i.test(a) || a.toLowerCase() === 'none')) {
@@ -163,6 +169,7 @@ export function createAuthenticator(opts: AuthOptions, orgs: OrgDirectory, log?:
         country: org.country,
         parentOrgId: org.parentId,
         roles: [...new Set(claims.data.roles)],
+        registryOperator: operators.has(org.id),
       };
     },
   };

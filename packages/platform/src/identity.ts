@@ -31,7 +31,15 @@ export interface Principal {
   country: string;
   parentOrgId: string | null;
   roles: Role[];
+  /**
+   * The organisation operates the registry (policy `TRM_REGISTRY_OPERATORS`, ANITP by default):
+   * only there do the `admin` and `operator` roles take effect.
+   */
+  registryOperator: boolean;
 }
+
+/** Organisations that operate the registry unless configured otherwise (DOMAIN.md: ANITP). */
+export const DEFAULT_REGISTRY_OPERATORS: readonly string[] = ['anitp'];
 
 export interface OrgDirectory {
   get(id: string): Promise<Organisation | undefined>;

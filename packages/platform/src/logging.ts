@@ -8,13 +8,18 @@ export const PERSONAL_FIELDS = [
   'person',
   'givenName',
   'familyName',
+  'otherNames',
   'birthDate',
+  'birthPlace',
+  'contacts',
   'phone',
   'email',
   'address',
   'narrative',
   'health',
   'documents',
+  // The criminal case's reference (proceedings' vault).
+  'reference',
 ];
 
 // pino's redaction has no recursive wildcard, so the paths go three levels deep explicitly.

@@ -96,7 +96,7 @@ export const registryRoutes: FastifyPluginAsyncZod<RegistryRoutesOptions> = asyn
   app.post(
     '/v1/organisations',
     {
-      config: { access: { roles: ['admin'] } },
+      config: { access: { roles: ['admin'], registryOperator: true } },
       schema: { tags: ['registry'], summary: 'Register an organisation', body: CreateOrganisationBody, response: { 201: OrganisationView } },
     },
     async (request, reply) => {
@@ -115,7 +115,7 @@ export const registryRoutes: FastifyPluginAsyncZod<RegistryRoutesOptions> = asyn
   app.patch(
     '/v1/organisations/:orgId',
     {
-      config: { access: { roles: ['admin'] } },
+      config: { access: { roles: ['admin'], registryOperator: true } },
       schema: {
         tags: ['registry'],
         summary: 'Rename, deactivate or reactivate an organisation',
