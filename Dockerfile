@@ -5,7 +5,11 @@ COPY package.json package-lock.json tsconfig.json tsconfig.base.json ./
 COPY packages ./packages
 COPY services ./services
 COPY apps ./apps
-RUN npm ci --no-audit --no-fund && npx tsc -b && npm prune --omit=dev
+# The development token command stays out of the image (removed here, so no layer of the final
+# image holds it); with NODE_ENV=production a host refuses the development key and demo data anyway.
+RUN npm ci --no-audit --no-fund && npx tsc -b && npm prune --omit=dev \
+ && rm -f apps/trm/src/token.ts apps/trm/dist/token.* \
+ && npm pkg delete scripts.token
 
 FROM node:20-bookworm-slim
 WORKDIR /app

@@ -14,7 +14,7 @@ build: install ## compile every workspace to dist/ (tsc -b)
 	npx tsc -b
 
 run: build ## run every service in one process on embedded PGlite (data in ./.data)
-	node apps/trm/dist/embedded.js
+	NODE_ENV=development node apps/trm/dist/embedded.js
 
 test: install ## unit, integration and end-to-end tests (needs PostgreSQL and NATS; see README)
 	npx tsc -b

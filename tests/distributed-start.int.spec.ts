@@ -64,6 +64,32 @@ afterAll(async () => {
 });
 
 describe('node services/referrals/dist/main.js (distributed mode)', () => {
+  it('refuses to start with NODE_ENV=production on development settings, naming each, and exits 2', async () => {
+    const { JWT_ISSUER: _i, JWT_AUDIENCE: _a, ...inherited } = process.env;
+    const child = spawn(process.execPath, [MAIN], {
+      env: {
+        ...inherited,
+        NODE_ENV: 'production',
+        DATABASE_URL: testDb.url,
+        NATS_URL: natsUrl(),
+        JWKS_URL: 'http://idp.example/jwks',
+        TRM_MASTER_KEYS: `dist-1:${generateMasterKey()}`,
+        PORT: String(await freePort()),
+        LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += d));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(2);
+    expect(stderr).toContain('NODE_ENV=production refuses to start with:');
+    expect(stderr).toContain('set JWT_ISSUER');
+    expect(stderr).toContain('set JWT_AUDIENCE');
+    expect(stderr).toContain('JWKS_URL that is not https://');
+    expect(stderr).not.toMatch(/\n\s+at /);
+  });
+
   it('runs as two replicas side by side, relays every event once, and shuts down cleanly on SIGTERM', async () => {
     const key = await loadOrCreateDevKey(dir);
     const jwksFile = path.join(dir, 'jwks.json');
@@ -80,6 +106,9 @@ describe('node services/referrals/dist/main.js (distributed mode)', () => {
       TRM_MASTER_KEYS: `dist-1:${generateMasterKey()}`,
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
+      // A local distributed run says so: the image's NODE_ENV=production would refuse nothing
+      // here (a JWKS file, its own issuer and audience), but a developer's run must not depend on it.
+      NODE_ENV: 'development',
     };
     const bases: string[] = [];
     const outputs: string[] = [];

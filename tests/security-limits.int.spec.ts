@@ -31,7 +31,8 @@ beforeAll(async () => {
 afterAll(async () => stack?.close());
 
 async function tokenFor(route: ApiRoute): Promise<string> {
-  const org = spread[turn++ % spread.length]!;
+  // Registry administration answers 403 to every organisation but the registry operator's, before the body is read.
+  const org = 'registryOperator' in route.rule ? 'anitp' : spread[turn++ % spread.length]!;
   return stack.token(org, [rolesOf(route.rule)[0]!]);
 }
 
@@ -123,8 +124,8 @@ describe('rate limits', () => {
     expect(other.statusCode).toBe(200);
   });
 
-  it('budgets refused tokens per address, so guessing or flooding with bad tokens is cut off before any signature check', async () => {
-    // Last: this address stays blocked for the window.
+  it('budgets refused tokens per address, so guessing or flooding with bad tokens is cut off, yet valid tokens from that address are served', async () => {
+    // Last: this address stays cut off for refused requests during the window.
     const statuses: number[] = [];
     for (let i = 0; i < RATE + 2; i++) {
       statuses.push((await stack.app.inject({ url: '/v1/cases', headers: { authorization: `Bearer a.b.c${i}` } })).statusCode);
@@ -134,5 +135,12 @@ describe('rate limits', () => {
     const res = await stack.app.inject({ url: '/v1/cases' });
     expect(res.statusCode).toBe(429);
     expect(res.json().code).toBe('rate-limited');
+    expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+    // The flood came through a partner's proxy: the colleagues behind it, with real tokens, are
+    // not locked out (their organisations' own budgets still apply).
+    for (const org of ['ngo-it', 'anitp']) {
+      const valid = await stack.app.inject({ url: '/v1/cases', headers: { authorization: `Bearer ${await stack.token(org, ['case_officer'])}` } });
+      expect(valid.statusCode, org).toBe(200);
+    }
   });
 });

@@ -1,9 +1,14 @@
 /** `make run`: every service in one process on embedded PGlite, data under ./.data. */
 import { loadOrCreateDevKey, serve, signToken } from '@trm/platform';
-import { createEmbeddedHost } from '@trm/runtime';
+import { ConfigError, createEmbeddedHost } from '@trm/runtime';
 import { MODULES } from './modules.js';
 
-const host = await createEmbeddedHost(MODULES);
+const host = await createEmbeddedHost(MODULES).catch((err: unknown) => {
+  // A bad setting, or NODE_ENV=production refusing the development key and demo organisations.
+  if (!(err instanceof ConfigError)) throw err;
+  process.stderr.write(`${err.message}\n`);
+  process.exit(2);
+});
 const { config } = host;
 const port = config.PORT ?? 8080;
 await serve(host.app, { port, host: config.HOST });
@@ -11,7 +16,7 @@ const base = `http://${config.HOST}:${port}`;
 
 const lines = [
   '',
-  `TRM is running on ${base} (embedded: PGlite in ${config.dataDir}, in-process bus)`,
+  `TRM is running on ${base} (embedded: PGlite in ${config.dataDir}, in-process bus, NODE_ENV=${config.NODE_ENV ?? 'unset'})`,
   `  OpenAPI: ${base}/openapi.json   docs: ${base}/docs`,
 ];
 if (!config.JWKS_URL && !config.JWKS_FILE) {

@@ -1,7 +1,8 @@
 /**
  * `npm run -s token -- --org <id> --roles <role,...> [--sub <user>] [--ttl <seconds>]` prints only a
  * token signed by the development key in the data folder. Refused when a JWKS URL or file is
- * configured: then tokens come from the identity provider, and a dev token would not verify.
+ * configured (then tokens come from the identity provider, and a dev token would not verify) and
+ * with NODE_ENV=production. The production image (Dockerfile) does not contain it.
  */
 import { parseArgs } from 'node:util';
 import { ALL_ROLES, loadOrCreateDevKey, signToken, type Role } from '@trm/platform';
@@ -18,6 +19,8 @@ const { values } = parseArgs({
   strict: true,
 });
 const config = loadHostConfig();
+// The production image does not ship this command; a copy run there anyway refuses too.
+if (config.NODE_ENV === 'production') fail('NODE_ENV=production: tokens come from your identity provider, never from a development key.');
 if (config.JWKS_URL || config.JWKS_FILE) fail('a JWKS is configured (JWKS_URL/JWKS_FILE): get tokens from your identity provider.');
 if (!values.org) fail('--org <organisation id> is required, e.g. --org ngo-it');
 const org = values.org!;

@@ -1,14 +1,16 @@
 import { connectJetStreamBus } from '@trm/bus';
 import { createPgDb } from '@trm/db';
 import { serve } from '@trm/platform';
-import { ConfigError, loadHostConfig } from './config.js';
+import { assertProductionSafe, ConfigError, loadHostConfig } from './config.js';
 import { type Host, buildHost } from './host.js';
 import type { ServiceModule } from './service-module.js';
 
 /**
  * Distributed mode: one service in its own process on PostgreSQL and NATS JetStream.
  * `node services/<name>/dist/main.js` with DATABASE_URL, NATS_URL, JWKS_URL | JWKS_FILE,
- * JWT_ISSUER, JWT_AUDIENCE, TRM_MASTER_KEYS. Replicas may run side by side.
+ * JWT_ISSUER, JWT_AUDIENCE, TRM_MASTER_KEYS. Replicas may run side by side. With
+ * NODE_ENV=production (the image's) the development issuer and audience and a plain-http
+ * JWKS_URL are refused at start (assertProductionSafe).
  */
 export async function startDistributed(module: ServiceModule, env: NodeJS.ProcessEnv = process.env): Promise<Host> {
   const config = loadHostConfig(env);
@@ -19,6 +21,8 @@ export async function startDistributed(module: ServiceModule, env: NodeJS.Proces
     !config.TRM_MASTER_KEYS && 'TRM_MASTER_KEYS',
   ].filter(Boolean);
   if (missing.length > 0) throw new ConfigError(`${module.name}: set ${missing.join(', ')}`);
+  // Before any connection is opened (buildHost checks again, for hosts built by hand).
+  assertProductionSafe(config, env);
   const { db } = createPgDb(config.DATABASE_URL!, { max: config.DATABASE_POOL_SIZE, applicationName: `trm-${module.name}` });
   const bus = await connectJetStreamBus({
     servers: config.NATS_URL!,

@@ -4,7 +4,7 @@ import { InProcessBus } from '@trm/bus';
 import { createPgliteDb } from '@trm/db';
 import { devJwks, loadOrCreateDevKey } from '@trm/platform';
 import { generateMasterKey } from '@trm/vault';
-import { type HostConfig, loadHostConfig } from './config.js';
+import { assertProductionSafe, type HostConfig, loadHostConfig } from './config.js';
 import { type Host, buildHost } from './host.js';
 import type { ServiceModule } from './service-module.js';
 
@@ -35,9 +35,12 @@ export async function createEmbeddedHost(
   opts: { inMemory?: boolean } = {},
 ): Promise<Host & { config: HostConfig }> {
   const config = loadHostConfig(env);
+  const devSigningKey = !config.JWKS_URL && !config.JWKS_FILE;
+  // Before anything is created: a production host must not leave a development key behind.
+  assertProductionSafe(config, env, { devSigningKey, demoOrganisations: true });
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const { db } = await createPgliteDb(opts.inMemory ? undefined : path.join(config.dataDir, 'pglite'));
-  const devKey = await loadOrCreateDevKey(config.dataDir);
+  const devKey = devSigningKey ? await loadOrCreateDevKey(config.dataDir) : undefined;
   const host = await buildHost({
     mode: 'embedded',
     modules,
@@ -45,13 +48,14 @@ export async function createEmbeddedHost(
     db,
     bus: new InProcessBus(),
     auth: {
-      jwks: config.JWKS_URL ? { url: config.JWKS_URL, cacheMaxAgeMs: config.JWKS_CACHE_MAX_AGE_MS, cooldownMs: config.JWKS_COOLDOWN_MS } : config.JWKS_FILE ? { file: config.JWKS_FILE } : { keys: devJwks(devKey).keys },
+      jwks: config.JWKS_URL ? { url: config.JWKS_URL, cacheMaxAgeMs: config.JWKS_CACHE_MAX_AGE_MS, cooldownMs: config.JWKS_COOLDOWN_MS } : config.JWKS_FILE ? { file: config.JWKS_FILE } : { keys: devJwks(devKey!).keys },
       issuer: config.JWT_ISSUER,
       audience: config.JWT_AUDIENCE,
     },
     masterKeys: await embeddedMasterKeys(config),
     env,
     seedDemoOrganisations: true,
+    devSigningKey,
   });
   return { ...host, config };
 }

@@ -12,7 +12,7 @@ import {
   seedDemoOrganisations,
 } from '@trm/platform';
 import type { LoggerOptions } from 'pino';
-import type { HostConfig } from './config.js';
+import { assertProductionSafe, type HostConfig } from './config.js';
 import type { MountedService, ServiceModule } from './service-module.js';
 
 export const REGISTRY_SCHEMA = 'registry';
@@ -29,6 +29,8 @@ export interface BuildHostOptions {
   /** PostgreSQL URL for the relays' LISTEN and leader lock; none on PGlite. */
   listen?: string;
   seedDemoOrganisations?: boolean;
+  /** The tokens are verified with the development signing key (refused with NODE_ENV=production). */
+  devSigningKey?: boolean;
   logger?: LoggerOptions | false;
   clock?: () => Date;
   /** Relay poll interval (the commit signal normally makes it react at once). */
@@ -59,6 +61,7 @@ export async function migrateAll(db: Db, modules: readonly ServiceModule[]): Pro
  */
 export async function buildHost(opts: BuildHostOptions): Promise<Host> {
   const { db, bus, config } = opts;
+  assertProductionSafe(config, opts.env, { devSigningKey: opts.devSigningKey, demoOrganisations: opts.seedDemoOrganisations });
   await migrateAll(db, opts.modules);
   if (opts.seedDemoOrganisations) await seedDemoOrganisations(db, REGISTRY_SCHEMA);
 
@@ -77,6 +80,7 @@ export async function buildHost(opts: BuildHostOptions): Promise<Host> {
         ? false
         : { maxEventLoopDelayMs: config.PRESSURE_MAX_EVENT_LOOP_DELAY_MS, maxHeapUsedBytes: config.PRESSURE_MAX_HEAP_BYTES },
     rateLimit: { max: config.RATE_LIMIT_PER_MINUTE, timeWindowMs: 60_000 },
+    registryOperators: config.TRM_REGISTRY_OPERATORS,
     readiness: [
       { name: 'database', check: async () => void (await db.selectNoFrom((eb) => eb.lit(1).as('one')).execute()) },
       {
@@ -135,8 +139,8 @@ export async function buildHost(opts: BuildHostOptions): Promise<Host> {
   // purged; a retry after that runs the command again. Any replica may purge: deletes are idempotent.
   const purge = setInterval(() => {
     const cutoff = new Date(clock().getTime() - IDEMPOTENCY_RETENTION_MS);
-    for (const m of opts.modules) {
-      purgeIdempotencyKeys(db, m.schema, cutoff).catch((err: unknown) => app.log.warn({ err, schema: m.schema }, 'idempotency purge failed'));
+    for (const schema of [REGISTRY_SCHEMA, ...opts.modules.map((m) => m.schema)]) {
+      purgeIdempotencyKeys(db, schema, cutoff).catch((err: unknown) => app.log.warn({ err, schema }, 'idempotency purge failed'));
     }
   }, 3_600_000);
   purge.unref();

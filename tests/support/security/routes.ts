@@ -10,7 +10,6 @@ export const PUBLIC_ROUTES = new Set([
   'GET /openapi.json',
   'GET /health/live',
   'GET /health/ready',
-  'GET /metrics',
   'GET /problems',
   'GET /problems/:code',
 ]);
