@@ -14,7 +14,8 @@ export const OPENAPI_FILE = path.resolve(path.dirname(fileURLToPath(import.meta.
 /** Built from a throw-away in-memory host: the document depends on the code only. */
 export async function generateOpenApi(): Promise<string> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'trm-openapi-'));
-  const env = { ...process.env, LOG_LEVEL: 'silent', TRM_DATA_DIR: dataDir, JWKS_URL: undefined, JWKS_FILE: undefined };
+  // A development host (its key and demo organisations are thrown away): the document is the same whatever NODE_ENV says.
+  const env = { ...process.env, NODE_ENV: 'development', LOG_LEVEL: 'silent', TRM_DATA_DIR: dataDir, JWKS_URL: undefined, JWKS_FILE: undefined };
   const host = await createEmbeddedHost(MODULES, env, { inMemory: true });
   try {
     await host.app.ready();
