@@ -63,7 +63,7 @@ export async function startStack(opts: { modules: readonly ServiceModule[]; now?
     auth: { jwks: { keys: devJwks(devKey).keys }, issuer: ISSUER, audience: AUDIENCE },
     masterKeys: `test-1:${generateMasterKey()}`,
     env,
-    listen: testDb.url,
+
     seedDemoOrganisations: true,
     logger: { level: 'info', stream } as never,
     clock: () => clock.now,

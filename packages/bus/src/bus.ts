@@ -13,6 +13,8 @@ export interface Delivery {
   nak(delayMs?: number): void;
   /** Never redeliver. */
   term(reason?: string): void;
+  /** Still being worked on: restarts the transport's ack wait (JetStream's in-progress ack). */
+  working?(): void;
 }
 
 export interface OutgoingMessage {
@@ -21,11 +23,25 @@ export interface OutgoingMessage {
   data: Uint8Array;
 }
 
+export interface PublishAck {
+  seq: number;
+  /** Creation time of the stream that stored it, as the transport last saw it. */
+  streamCreated?: string;
+}
+
+export interface StreamState {
+  created: string;
+  lastSeq: number;
+}
+
 export interface ConsumeOptions {
   /** Durable name: replicas using the same name share the work. */
   durable: string;
   filterSubject: string;
-  /** Deliveries after which the transport stops redelivering. Required: JetStream's default is unlimited. */
+  /**
+   * Deliveries after which the transport stops redelivering, or -1 for never. Required, so that
+   * every caller decides: startConsumer passes -1 and gives up itself, only once a dead letter is written.
+   */
   maxDeliver: number;
   /** Redelivery timeout of an unsettled delivery. Default 30 s. */
   ackWaitMs?: number;
@@ -46,8 +62,13 @@ export type DeliveryHandler = (delivery: Delivery) => Promise<void>;
 export interface Bus {
   /** First token of every subject (`trm` in production; random in tests so runs never collide). */
   readonly subjectsPrefix: string;
-  /** Resolves once the transport has durably accepted the message (JetStream: the PubAck). */
-  publish(message: OutgoingMessage): Promise<void>;
+  /** Resolves once the transport has durably accepted the message (JetStream: the PubAck, with its place in the stream). */
+  publish(message: OutgoingMessage): Promise<PublishAck | void>;
+  /**
+   * The stream messages are kept in, where there is one (JetStream): when it was created and its
+   * last sequence. The relay compares them with what it published to notice a lost stream or tail.
+   */
+  streamState?(): Promise<StreamState | undefined>;
   consume(options: ConsumeOptions, handler: DeliveryHandler): Promise<Subscription>;
   /**
    * A best-effort wake-up hint to every process listening on `topic`, outside the event stream

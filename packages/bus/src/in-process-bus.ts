@@ -173,7 +173,7 @@ export class InProcessBus implements Bus {
 
     const settled = outcome ?? { kind: 'nak' as const, delayMs: 0 };
     if (settled.kind !== 'nak') job.resolve();
-    else if (job.deliveries >= durable.maxDeliver) job.resolve(); // JetStream gives up silently too; startConsumer dead-letters first.
+    else if (durable.maxDeliver > 0 && job.deliveries >= durable.maxDeliver) job.resolve(); // As JetStream would; startConsumer asks for -1 (never).
     else if (settled.delayMs > 0) setTimeout(() => this.requeue(durable, job), settled.delayMs);
     else this.requeue(durable, job);
     this.dispatch(durable);

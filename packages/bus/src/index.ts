@@ -5,3 +5,8 @@ export { relaySignal, startRelay, toEnvelope, type Relay, type RelayOptions, typ
 export { startConsumer, defaultRetryDelayMs, type ConsumerOptions } from './consumer.js';
 export { loadRelayCheckpoint, saveRelayCheckpoint } from './checkpoints.js';
 export { type Logger, silentLogger } from './log.js';
+export { type ConsumerBase, type ConsumerHandler, type ConsumerHealth, type ConsumerSubscription, consumerTables } from './consumer.js';
+export { type EventSource, sameDatabaseSource } from './source.js';
+export { isTransientFailure } from './faults.js';
+export { pruneInbox, assertTransactionIdsAhead, TransactionIdsBehindError } from './maintenance.js';
+export { loadStreamMark, resetRelayCheckpoint, type StreamMark } from './checkpoints.js';

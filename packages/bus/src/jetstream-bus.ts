@@ -11,7 +11,7 @@ import {
 } from '@nats-io/jetstream';
 import { type NatsConnection, nanos } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
-import type { Bus, ConsumeOptions, Delivery, DeliveryHandler, OutgoingMessage, Subscription } from './bus.js';
+import type { Bus, ConsumeOptions, Delivery, DeliveryHandler, OutgoingMessage, PublishAck, StreamState, Subscription } from './bus.js';
 import { type Logger, errorMessage, silentLogger, sleep } from './log.js';
 import { signalSubject } from './bus.js';
 
@@ -25,6 +25,14 @@ export interface JetStreamBusOptions {
   publishTimeoutMs?: number;
   /** Attempts per publish before giving up (the relay then retries the whole batch). */
   publishAttempts?: number;
+  /**
+   * Retention of the stream: messages older than this are removed (default 30 days). Nothing is
+   * lost with them: PostgreSQL holds every event, and a consumer further behind than this reads
+   * the gap from the source (its stream positions say exactly what it lacks).
+   */
+  maxAgeMs?: number;
+  /** Retention by size (default unlimited, -1); the oldest messages go first. */
+  maxBytes?: number;
   name?: string;
   logger?: Logger;
 }
@@ -52,6 +60,7 @@ export class JetStreamBus implements Bus {
   private readonly js: JetStreamClient;
   private readonly logger: Logger;
   private readonly subscriptions = new Set<Subscription>();
+  private streamCreated: string | undefined;
 
   constructor(
     readonly nc: NatsConnection,
@@ -64,21 +73,51 @@ export class JetStreamBus implements Bus {
     this.logger = opts.logger ?? silentLogger;
   }
 
-  async ensureStream(): Promise<void> {
-    const config = {
+  private streamConfig() {
+    return {
       name: this.streamName,
       subjects: [`${this.subjectsPrefix}.>`],
       storage: StorageType.File,
       duplicate_window: nanos(this.opts.duplicateWindowMs ?? 120_000),
+      max_age: nanos(this.opts.maxAgeMs ?? 30 * 24 * 3_600_000),
+      max_bytes: this.opts.maxBytes ?? -1,
     };
+  }
+
+  /** Creates the stream if it is missing, with the same configuration every time; brings an older one up to it. */
+  async ensureStream(): Promise<void> {
+    const config = this.streamConfig();
     try {
       const info = await this.jsm.streams.info(this.streamName);
-      if (!info.config.subjects?.includes(config.subjects[0]!)) {
-        await this.jsm.streams.update(this.streamName, { ...info.config, subjects: [...(info.config.subjects ?? []), config.subjects[0]!] });
+      this.streamCreated = info.created;
+      const subjects = info.config.subjects ?? [];
+      if (!subjects.includes(config.subjects[0]!) || info.config.max_age !== config.max_age || info.config.max_bytes !== config.max_bytes) {
+        await this.jsm.streams.update(this.streamName, {
+          ...info.config,
+          subjects: subjects.includes(config.subjects[0]!) ? subjects : [...subjects, config.subjects[0]!],
+          max_age: config.max_age,
+          max_bytes: config.max_bytes,
+        });
       }
     } catch (err) {
       if (!(err instanceof JetStreamApiError && err.code === STREAM_NOT_FOUND)) throw err;
-      await this.jsm.streams.add(config);
+      const info = await this.jsm.streams.add(config);
+      this.streamCreated = info.created;
+      this.logger.warn({ stream: this.streamName }, 'stream was missing: created it');
+    }
+  }
+
+  async streamState(): Promise<StreamState | undefined> {
+    try {
+      const info = await this.jsm.streams.info(this.streamName);
+      this.streamCreated = info.created;
+      return { created: info.created, lastSeq: info.state.last_seq };
+    } catch (err) {
+      if (err instanceof JetStreamApiError && err.code === STREAM_NOT_FOUND) {
+        await this.ensureStream();
+        return this.streamState();
+      }
+      throw err;
     }
   }
 
@@ -100,16 +139,18 @@ export class JetStreamBus implements Bus {
     return () => sub.unsubscribe();
   }
 
-  async publish(message: OutgoingMessage): Promise<void> {
+  async publish(message: OutgoingMessage): Promise<PublishAck> {
     const attempts = this.opts.publishAttempts ?? 6;
     for (let attempt = 1; ; attempt++) {
       try {
         // Same msgID on every attempt: a publish that timed out may have been stored, and the
         // server then answers the retry with `duplicate` instead of storing it twice.
-        await this.js.publish(message.subject, message.data, { msgID: message.msgId, timeout: this.opts.publishTimeoutMs ?? 5_000 });
-        return;
+        const ack = await this.js.publish(message.subject, message.data, { msgID: message.msgId, timeout: this.opts.publishTimeoutMs ?? 5_000 });
+        return { seq: ack.seq, ...(this.streamCreated ? { streamCreated: this.streamCreated } : {}) };
       } catch (err) {
         if (attempt >= attempts || this.nc.isClosed()) throw err;
+        // No stream takes the subject (deleted, or the server's store wiped): make it again.
+        if (/no responders|503|stream not found/i.test(errorMessage(err))) await this.ensureStream().catch(() => {});
         this.logger.warn({ msgId: message.msgId, attempt, err: errorMessage(err) }, 'publish failed, retrying');
         await sleep(Math.min(250 * 2 ** (attempt - 1), 3_000));
       }
@@ -142,7 +183,9 @@ export class JetStreamBus implements Bus {
           }
           first = false;
           const consumer = await this.js.consumers.get(this.streamName, options.durable);
-          messages = await consumer.consume({ max_messages: Math.max(concurrency * 2, 16) });
+          // Abort when the stream or the durable is gone (deleted, or the server's store wiped) so
+          // that they are recreated here; the library would otherwise wait for them for ever.
+          messages = await consumer.consume({ max_messages: Math.max(concurrency * 2, 16), abort_on_missing_resource: true });
           if (abort.signal.aborted) await messages.close();
           for await (const m of messages) {
             const msgId = m.headers?.get('Nats-Msg-Id') || String(m.seq);
@@ -154,6 +197,7 @@ export class JetStreamBus implements Bus {
               ack: () => settle('ack', msgId, () => m.ack()),
               nak: (delayMs?: number) => settle('nak', msgId, () => m.nak(delayMs)),
               term: (reason?: string) => settle('term', msgId, () => m.term(reason)),
+              working: () => settle('mark in progress', msgId, () => m.working()),
             };
             const p = handler(d)
               .catch((err) => {
@@ -175,9 +219,23 @@ export class JetStreamBus implements Bus {
       await Promise.all(inFlight);
     };
     const loop = run();
+    // With maxDeliver -1 (what startConsumer asks for) JetStream never gives up on a message. A
+    // durable configured otherwise by hand would drop messages in silence: say so loudly.
+    const advisory = this.nc.subscribe(`$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${this.streamName}.${options.durable}`, {
+      callback: (_err, msg) => {
+        let seq: unknown;
+        try {
+          seq = (msg.json() as { stream_seq?: unknown }).stream_seq;
+        } catch {
+          seq = undefined;
+        }
+        this.logger.error({ durable: options.durable, streamSeq: seq }, 'JetStream stopped redelivering a message (max deliveries): the durable is misconfigured');
+      },
+    });
 
     const subscription: Subscription = {
       stop: async () => {
+        advisory.unsubscribe();
         abort.abort();
         await messages?.close().catch(() => {});
         await loop;

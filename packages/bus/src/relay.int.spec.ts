@@ -71,7 +71,7 @@ describe('relay', () => {
     await waitFor('every event handled', async () => (await consumer.handledCount()) >= ids.length);
     await relay2.caughtUp();
     await new Promise((r) => setTimeout(r, 300));
-    expect(await consumer.check()).toEqual({ duplicates: 0, missing: 0, extra: 0, handled: ids.length });
+    expect(await consumer.check()).toEqual({ duplicates: 0, missing: 0, extra: 0, handled: ids.length, outOfOrder: 0 });
     const dupes = (await registry.getSingleMetric('trm_consumer_messages_total')!.get()).values.find((v) => v.labels.outcome === 'duplicate');
     expect(dupes?.value ?? 0).toBeGreaterThanOrEqual(10);
     expect(await loadRelayCheckpoint(db, SCHEMA, 'crash-relay')).toEqual(store.checkpointOf(all.at(-1)!));
@@ -82,7 +82,7 @@ describe('relay', () => {
   it('keeps one active relay per schema: a standby takes over when the leader stops, and a bus signal wakes it', async () => {
     const { db, url } = database;
     const consumer = await recordingConsumer(db, bus, 'leader-test');
-    const common = { db, store, schema: SCHEMA, service: 'referrals' as const, bus, name: 'leader-relay', listen: url, standbyRetryMs: 200, pollMs: 60_000 };
+    const common = { db, store, schema: SCHEMA, service: 'referrals' as const, bus, name: 'leader-relay', standbyRetryMs: 200, pollMs: 60_000 };
     const a = await startRelay(common);
     await waitFor('a leader', () => a.isLeader());
     const b = await startRelay(common);
@@ -100,7 +100,7 @@ describe('relay', () => {
     await waitFor('second events handled', async () => (await consumer.handledCount()) >= 30 + first.length + second.length, 10_000);
     await new Promise((r) => setTimeout(r, 300));
     // This relay starts from the log's beginning, so it also carries the first test's 30 events.
-    expect(await consumer.check()).toEqual({ duplicates: 0, missing: 0, extra: 0, handled: 30 + first.length + second.length });
+    expect(await consumer.check()).toEqual({ duplicates: 0, missing: 0, extra: 0, handled: 30 + first.length + second.length, outOfOrder: 0 });
     await b.stop();
     await consumer.subscription.stop();
   });

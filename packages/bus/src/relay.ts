@@ -1,10 +1,10 @@
 import { type EventEnvelope, type ServiceName } from '@trm/contracts';
 import { type GlobalCheckpoint, type RecordedEvent, START_OF_LOG } from '@trm/event-store';
+import { randomUUID } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
-import pg from 'pg';
 import type { Registry } from 'prom-client';
 import { type Bus, eventSubject } from './bus.js';
-import { loadRelayCheckpoint, saveRelayCheckpoint } from './checkpoints.js';
+import { loadRelayCheckpoint, loadStreamMark, resetRelayCheckpoint, saveRelayCheckpoint } from './checkpoints.js';
 import { type Logger, errorMessage, silentLogger, sleep } from './log.js';
 import { counter, gauge } from './metrics.js';
 
@@ -25,13 +25,17 @@ export interface RelayOptions {
   /** Fallback poll interval; `wake()` and the bus signal normally make the relay react at once. */
   pollMs?: number;
   /**
-   * PostgreSQL connection string for a dedicated session holding the leader lock, so that one
-   * relay per schema publishes while other replicas stand by. Leave undefined on PGlite (one
-   * process: no lock).
+   * Leadership: one relay per schema publishes while other replicas stand by. The leader holds a
+   * lease in `relay_leases`, renewed every `renewMs` (default ttl / 3) on the database's clock; a
+   * leader that stops renewing (crashed, frozen, cut off) is replaced once `ttlMs` (default 10 s)
+   * has passed. A stale leader that wakes up only republishes: msg-id dedupe and the consumers'
+   * stream positions drop the repeats, and checkpoints never move backwards.
    */
-  listen?: string;
+  lease?: { ttlMs?: number; renewMs?: number };
   /** How often a standby replica tries to take the lead. */
   standbyRetryMs?: number;
+  /** How often the leader compares the bus's stream with the one it published to (default 5 s). */
+  streamCheckMs?: number;
   logger?: Logger;
   metrics?: Registry;
   /** How often the lag gauges are refreshed. */
@@ -87,7 +91,8 @@ class RelayLoop implements Relay {
   private stopListening: (() => void) | undefined;
   private woken = false;
   private loop: Promise<void> | undefined;
-  private leader: LeaderSession | undefined;
+  private readonly leader: Lease;
+  private lastStreamCheck = 0;
   private checkpoint: GlobalCheckpoint | undefined;
   private idleWaiters: Array<{ resolve(): void; reject(err: Error): void }> = [];
   private readonly metrics;
@@ -104,8 +109,9 @@ class RelayLoop implements Relay {
       lagSeconds: gauge(opts.metrics, 'trm_relay_lag_seconds', 'Age of the oldest committed event not yet published (0 when caught up)', ['service']).labels(labels),
       lagEvents: gauge(opts.metrics, 'trm_relay_lag_events', `Committed events not yet published (counted up to ${LAG_COUNT_LIMIT})`, ['service']).labels(labels),
       leader: gauge(opts.metrics, 'trm_relay_leader', '1 when this replica is the active relay', ['service']).labels(labels),
+      republished: counter(opts.metrics, 'trm_relay_rewinds_total', 'Times the relay found the bus had lost its events and published from the start again', ['service']).labels(labels),
     };
-    if (opts.listen) this.leader = new LeaderSession(opts.listen, `trm.relay.${opts.schema}.${this.name}`, this.logger);
+    this.leader = new Lease(opts.db, opts.schema, `${opts.schema}.${this.name}`, opts.lease?.ttlMs ?? 10_000, opts.lease?.renewMs, this.logger);
   }
 
   start(): void {
@@ -151,7 +157,7 @@ class RelayLoop implements Relay {
   }
 
   isLeader(): boolean {
-    return this.leader ? this.leader.held : !this.stopping.signal.aborted;
+    return this.leader.held && !this.stopping.signal.aborted;
   }
 
   caughtUp(): Promise<void> {
@@ -167,7 +173,7 @@ class RelayLoop implements Relay {
     this.stopping.abort();
     this.wakeUp?.();
     await this.loop;
-    await this.leader?.close();
+    await this.leader.release();
     this.metrics.leader.set(0);
     for (const w of this.idleWaiters.splice(0)) w.reject(new Error('relay stopped'));
   }
@@ -179,7 +185,7 @@ class RelayLoop implements Relay {
     while (!this.stopping.signal.aborted) {
       this.idleWaiters.unshift(...waiting.splice(0));
       try {
-        if (this.leader && !(await this.leader.acquire())) {
+        if (!(await this.leader.acquire())) {
           this.metrics.leader.set(0);
           this.checkpoint = undefined; // Another replica moves it meanwhile.
           // Not woken by appends: a standby would otherwise query the lock on every notification.
@@ -189,6 +195,7 @@ class RelayLoop implements Relay {
         this.metrics.leader.set(1);
         // Only callers that were waiting before this read started may learn it came back empty.
         waiting = this.idleWaiters.splice(0);
+        await this.checkStream();
         const published = await this.publishBatch();
         failures = 0;
         if (published === 0) {
@@ -206,6 +213,7 @@ class RelayLoop implements Relay {
         failures++;
         // Re-read the checkpoint: the batch is published again from there (same msgIds).
         this.checkpoint = undefined;
+        this.lastStreamCheck = 0;
         this.logger.warn({ relay: this.name, err: errorMessage(err), failures }, 'relay batch failed, retrying');
         await sleep(Math.min(200 * 2 ** Math.min(failures, 5), 5_000), this.stopping.signal);
       }
@@ -226,7 +234,7 @@ class RelayLoop implements Relay {
       this.metrics.lagEvents.set(0);
       return 0;
     }
-    await Promise.all(
+    const acks = await Promise.all(
       batch.map((e) =>
         bus.publish({
           subject: eventSubject(bus.subjectsPrefix, service, e.type),
@@ -237,10 +245,40 @@ class RelayLoop implements Relay {
     );
     await this.opts.beforeCheckpoint?.(last);
     const next = { transactionId: last.transactionId, globalPosition: last.globalPosition };
-    await saveRelayCheckpoint(db, schema, this.name, next);
+    const seqs = acks.map((a) => (a && typeof a.seq === 'number' ? a.seq : 0));
+    const stream = acks.find((a) => a?.streamCreated)?.streamCreated;
+    await saveRelayCheckpoint(db, schema, this.name, next, stream ? { created: stream, seq: Math.max(...seqs) } : undefined);
     this.checkpoint = next;
     this.metrics.published.inc(batch.length);
     return batch.length;
+  }
+
+  /**
+   * The bus's stream may have lost what the relay published: recreated empty after a wipe or a
+   * deletion, or with its tail lost in a crash (JetStream fsyncs lazily). Either way the relay
+   * publishes again from the start of its log; consumers drop what they had applied (their stream
+   * positions), and get what they had not. Checked every `streamCheckMs`, and after a failure.
+   */
+  private async checkStream(): Promise<void> {
+    const { bus, db, schema } = this.opts;
+    if (!bus.streamState) return;
+    const now = Date.now();
+    if (now - this.lastStreamCheck < (this.opts.streamCheckMs ?? 5_000)) return;
+    this.lastStreamCheck = now;
+    const mark = await loadStreamMark(db, schema, this.name);
+    if (!mark) return;
+    const state = await bus.streamState();
+    if (!state) return;
+    const recreated = state.created !== mark.created;
+    const truncated = !recreated && state.lastSeq < mark.seq;
+    if (!recreated && !truncated) return;
+    this.logger.warn(
+      { relay: this.name, recreated, streamLastSeq: state.lastSeq, publishedSeq: mark.seq },
+      'the bus lost events this relay published: publishing again from the start of the log',
+    );
+    await resetRelayCheckpoint(db, schema, this.name);
+    this.checkpoint = undefined;
+    this.metrics.republished.inc();
   }
 
   private async idle(ms: number): Promise<void> {
@@ -268,52 +306,81 @@ export function relaySignal(schema: string): string {
 }
 
 /**
- * One dedicated session per relay holding a session-level advisory lock. If the session dies the lock goes with it, so another replica can take over; a relay
- * still finishing its batch meanwhile only republishes (msgId dedupe and inboxes absorb it).
+ * Relay leadership as a lease row with a heartbeat, on the database's clock (never a replica's).
+ * A session-level advisory lock would outlive a frozen process (SIGSTOP, a blocked event loop):
+ * its connection stays open and standbys wait for ever. A lease that is not renewed expires.
  */
-class LeaderSession {
-  private client: pg.Client | undefined;
+class Lease {
+  private readonly holder = randomUUID();
+  private readonly table;
+  private timer: NodeJS.Timeout | undefined;
   held = false;
 
   constructor(
-    private readonly connectionString: string,
-    private readonly lockName: string,
+    private readonly db: Kysely<any>,
+    schema: string,
+    private readonly name: string,
+    private readonly ttlMs: number,
+    renewMs: number | undefined,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.table = sql.table(`${schema}.relay_leases`);
+    this.renewMs = renewMs ?? Math.max(100, Math.floor(ttlMs / 3));
+  }
 
+  private readonly renewMs: number;
+
+  /** Takes the lease if it is free or expired, renews it if ours; false if another holder has it. */
   async acquire(): Promise<boolean> {
-    if (this.held && this.client) return true;
-    if (!this.client) await this.connect();
-    const { rows } = await this.client!.query<{ locked: boolean }>('select pg_try_advisory_lock(hashtextextended($1, 0)) as locked', [this.lockName]);
-    this.held = rows[0]?.locked === true;
-    if (this.held) this.logger.info({ lock: this.lockName }, 'relay took the lead');
+    const was = this.held;
+    try {
+      this.held = await this.claim();
+    } catch (err) {
+      this.held = false;
+      throw err;
+    }
+    if (this.held && !was) {
+      this.logger.info({ lease: this.name }, 'relay took the lead');
+      this.timer = setInterval(() => void this.renew(), this.renewMs);
+      this.timer.unref();
+    } else if (!this.held && was) {
+      this.logger.warn({ lease: this.name }, 'relay lost the lead');
+      clearInterval(this.timer);
+    }
     return this.held;
   }
 
-  private async connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.connectionString, application_name: 'trm-relay' });
-    const lost = (err?: Error) => {
-      if (this.client !== client) return;
-      this.logger.warn({ lock: this.lockName, err: err && errorMessage(err) }, 'relay session lost');
-      this.client = undefined;
-      this.held = false;
-      client.end().catch(() => {});
-    };
-    client.on('error', lost);
-    client.on('end', () => lost());
-    try {
-      await client.connect();
-    } catch (err) {
-      await client.end().catch(() => {});
-      throw err;
-    }
-    this.client = client;
+  private async claim(): Promise<boolean> {
+    const ttl = `${this.ttlMs} milliseconds`;
+    const { rows } = await sql<{ holder: string }>`
+      insert into ${this.table} as l (relay, holder, expires_at, acquired_at)
+      values (${this.name}, ${this.holder}, now() + ${ttl}::interval, now())
+      on conflict (relay) do update
+        set holder = excluded.holder, expires_at = excluded.expires_at,
+            acquired_at = case when l.holder = excluded.holder then l.acquired_at else now() end
+        where l.holder = excluded.holder or l.expires_at < now()
+      returning l.holder`.execute(this.db);
+    return rows[0]?.holder === this.holder;
   }
 
-  async close(): Promise<void> {
-    const client = this.client;
-    this.client = undefined;
+  private async renew(): Promise<void> {
+    if (!this.held) return;
+    try {
+      if (!(await this.claim())) {
+        this.held = false;
+        clearInterval(this.timer);
+        this.logger.warn({ lease: this.name }, 'relay lost the lead');
+      }
+    } catch (err) {
+      // The database is away: the lease runs out by itself, the loop finds out on its next batch.
+      this.logger.debug({ lease: this.name, err: errorMessage(err) }, 'lease renewal failed');
+    }
+  }
+
+  async release(): Promise<void> {
+    clearInterval(this.timer);
+    if (!this.held) return;
     this.held = false;
-    await client?.end().catch(() => {});
+    await sql`delete from ${this.table} where relay = ${this.name} and holder = ${this.holder}`.execute(this.db).catch(() => {});
   }
 }

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { EventEnvelope } from '@trm/contracts';
+import { computeEventHash } from '@trm/event-store';
 import { type Db, createPgDb, migrate } from '@trm/db';
 import { CompiledQuery } from 'kysely';
 import { createTestDatabase, randomSuffix, reachable } from '@trm/testing';
@@ -45,22 +46,29 @@ export async function count(db: Db, table: string, where = 'true'): Promise<numb
   return rows[0]!.n;
 }
 
-export function envelope(data: Record<string, unknown>, type = 'CaseNotified'): EventEnvelope {
-  return {
+/** A well-formed envelope (its hash computed from its content) of version `streamVersion` of `streamId`. */
+export function envelope(
+  data: Record<string, unknown>,
+  type = 'CaseNotified',
+  at: { streamId?: string; streamVersion?: number; prevHash?: string | null } = {},
+): EventEnvelope {
+  const e: EventEnvelope = {
     service: 'referrals',
     eventId: randomUUID(),
     type,
     schemaVersion: 1,
-    streamId: `case-${randomUUID()}`,
-    streamVersion: 1,
+    streamId: at.streamId ?? `case-${randomUUID()}`,
+    streamVersion: at.streamVersion ?? 1,
     globalPosition: '1',
     transactionId: '1',
     data,
     metadata: { actor: 'system:test', organisation: 'org', correlationId: randomUUID(), causationId: null, requestId: null },
     recordedAt: new Date().toISOString(),
-    prevHash: null,
-    hash: '00',
+    prevHash: at.prevHash ?? ((at.streamVersion ?? 1) > 1 ? '0'.repeat(64) : null),
+    hash: '',
   };
+  e.hash = computeEventHash(e.prevHash, e);
+  return e;
 }
 
 const NATS_SERVER = '/usr/sbin/nats-server';

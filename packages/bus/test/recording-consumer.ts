@@ -3,14 +3,22 @@ import { sql } from 'kysely';
 import type { Registry } from 'prom-client';
 import type { Bus } from '../src/bus.js';
 import { startConsumer } from '../src/consumer.js';
+import { type EventSource, sameDatabaseSource } from '../src/source.js';
 import { SCHEMA } from './helpers.js';
 
 /**
  * A consumer whose effect is a row per handled event in a table without a unique key, so any
  * effect applied twice shows up as a repeated event id.
  */
-export async function recordingConsumer(db: Db, bus: Bus, name: string, opts: { concurrency?: number; batchSize?: number; metrics?: Registry } = {}) {
-  await sql`create table if not exists ${sql.table(`${SCHEMA}.handled`)} (consumer text not null, event_id uuid not null)`.execute(db);
+export async function recordingConsumer(
+  db: Db,
+  bus: Bus,
+  name: string,
+  opts: { concurrency?: number; batchSize?: number; metrics?: Registry; source?: EventSource | false } = {},
+) {
+  await sql`create table if not exists ${sql.table(`${SCHEMA}.handled`)} (
+    seq bigint generated always as identity, consumer text not null, event_id uuid not null, stream_id text not null, stream_version int not null)`.execute(db);
+  const source = opts.source === false ? undefined : (opts.source ?? sameDatabaseSource(() => SCHEMA));
   const subscription = await startConsumer({
     db,
     schema: SCHEMA,
@@ -22,8 +30,10 @@ export async function recordingConsumer(db: Db, bus: Bus, name: string, opts: { 
     concurrency: opts.concurrency,
     batchSize: opts.batchSize,
     metrics: opts.metrics,
+    ...(source ? { source } : {}),
     handle: async (tx, envelope) => {
-      await sql`insert into ${sql.table(`${SCHEMA}.handled`)} (consumer, event_id) values (${name}, ${envelope.eventId}::uuid)`.execute(tx);
+      await sql`insert into ${sql.table(`${SCHEMA}.handled`)} (consumer, event_id, stream_id, stream_version)
+        values (${name}, ${envelope.eventId}::uuid, ${envelope.streamId}, ${envelope.streamVersion})`.execute(tx);
     },
   });
   return {
@@ -33,11 +43,13 @@ export async function recordingConsumer(db: Db, bus: Bus, name: string, opts: { 
       return rows[0]!.n;
     },
     /** Event ids handled more than once, and committed events never handled (or handled but never committed). */
-    async check(): Promise<{ duplicates: number; missing: number; extra: number; handled: number }> {
+    async check(): Promise<{ duplicates: number; missing: number; extra: number; handled: number; outOfOrder: number }> {
       const t = sql.table(`${SCHEMA}.handled`);
       const e = sql.table(`${SCHEMA}.events`);
-      const { rows } = await sql<{ duplicates: number; missing: number; extra: number; handled: number }>`
+      const { rows } = await sql<{ duplicates: number; missing: number; extra: number; handled: number; outOfOrder: number }>`
         select
+          (select count(*)::int from (select stream_version, lag(stream_version) over (partition by stream_id order by seq) as before
+             from ${t} where consumer = ${name}) o where before is not null and stream_version <> before + 1) as "outOfOrder",
           (select count(*)::int from (select event_id from ${t} where consumer = ${name} group by event_id having count(*) > 1) d) as duplicates,
           (select count(*)::int from ${e} where event_id not in (select event_id from ${t} where consumer = ${name})) as missing,
           (select count(*)::int from ${t} where consumer = ${name} and event_id not in (select event_id from ${e})) as extra,

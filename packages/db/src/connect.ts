@@ -9,15 +9,30 @@ export interface PgOptions {
   /** A stuck transaction must not hold the global readers' visibility horizon back for ever. */
   idleInTransactionTimeoutMs?: number;
   applicationName?: string;
+  /**
+   * Longest a statement may run before the server cancels it, and (plus 5 s) before the client
+   * stops waiting for a server that went silent; 0 (default) for none: long-running tools. Services
+   * set it (a blocked query must not hold a handler, or a consumer's delivery, for ever).
+   */
+  statementTimeoutMs?: number;
+  /** Longest a new connection may take (a black-holed server fails fast instead of hanging). */
+  connectionTimeoutMs?: number;
 }
 
 /** Kysely over a `pg` pool. bigint columns stay strings (pg's default): parse them on purpose. */
 export function createPgDb(url: string, opts: PgOptions = {}): { db: Db; pool: pg.Pool } {
+  const statementTimeoutMs = opts.statementTimeoutMs ?? 0;
   const pool = new pg.Pool({
     connectionString: url,
     max: opts.max ?? 10,
     application_name: opts.applicationName ?? 'trm',
-    options: `-c idle_in_transaction_session_timeout=${opts.idleInTransactionTimeoutMs ?? 60_000}`,
+    options: `-c idle_in_transaction_session_timeout=${opts.idleInTransactionTimeoutMs ?? 60_000} -c statement_timeout=${statementTimeoutMs}`,
+    connectionTimeoutMillis: opts.connectionTimeoutMs ?? 5_000,
+    // A server that vanishes without closing the connection (black hole, cable cut) is noticed by
+    // TCP keepalive on idle connections and by the client-side query timeout on busy ones.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+    ...(statementTimeoutMs > 0 ? { query_timeout: statementTimeoutMs + 5_000 } : {}),
   });
   // A pool error (server restart, dropped connection) must not crash the process: the next
   // checkout reconnects and the failing request gets a 503.

@@ -44,6 +44,14 @@ const HostEnv = z.object({
     .transform((v) => v.split(',').map((id) => id.trim()).filter(Boolean))
     .refine((ids) => ids.length > 0 && ids.every((id) => ORG_ID.test(id)), { message: 'comma-separated organisation ids, at least one' }),
   TRM_MASTER_KEYS: z.string().min(1).optional(),
+  /** Policy: a relay leader that has not renewed its lease for this long is replaced by a standby. */
+  TRM_RELAY_LEASE_MS: z.coerce.number().int().min(500).max(600_000).default(10_000),
+  /** Policy: consumers' inbox rows are kept this long (duplicates are recognised by stream positions after). */
+  TRM_INBOX_RETENTION_HOURS: z.coerce.number().int().min(1).default(168),
+  /** Policy: JetStream keeps messages this long (PostgreSQL keeps every event; late consumers read the source). */
+  TRM_NATS_MAX_AGE_DAYS: z.coerce.number().int().min(1).default(30),
+  /** Policy: JetStream keeps at most this many bytes (-1: no limit besides the age). */
+  TRM_NATS_MAX_BYTES: z.coerce.number().int().min(-1).default(-1),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
   BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(256 * 1024),
   /**

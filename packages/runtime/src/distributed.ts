@@ -23,12 +23,14 @@ export async function startDistributed(module: ServiceModule, env: NodeJS.Proces
   if (missing.length > 0) throw new ConfigError(`${module.name}: set ${missing.join(', ')}`);
   // Before any connection is opened (buildHost checks again, for hosts built by hand).
   assertProductionSafe(config, env);
-  const { db } = createPgDb(config.DATABASE_URL!, { max: config.DATABASE_POOL_SIZE, applicationName: `trm-${module.name}` });
+  const { db } = createPgDb(config.DATABASE_URL!, { max: config.DATABASE_POOL_SIZE, applicationName: `trm-${module.name}`, statementTimeoutMs: 30_000 });
   const bus = await connectJetStreamBus({
     servers: config.NATS_URL!,
     streamName: config.NATS_STREAM,
     subjectsPrefix: config.NATS_SUBJECT_PREFIX,
     name: `trm-${module.name}`,
+    maxAgeMs: config.TRM_NATS_MAX_AGE_DAYS * 86_400_000,
+    maxBytes: config.TRM_NATS_MAX_BYTES,
   });
   return buildHost({
     mode: 'distributed',
@@ -43,7 +45,6 @@ export async function startDistributed(module: ServiceModule, env: NodeJS.Proces
     },
     masterKeys: config.TRM_MASTER_KEYS!,
     env,
-    listen: config.DATABASE_URL!,
   });
 }
 

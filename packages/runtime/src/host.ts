@@ -1,4 +1,13 @@
-import { type Bus, type Relay, relaySignal, startRelay } from '@trm/bus';
+import {
+  type Bus,
+  type ConsumerSubscription,
+  type Relay,
+  assertTransactionIdsAhead,
+  pruneInbox,
+  relaySignal,
+  sameDatabaseSource,
+  startRelay,
+} from '@trm/bus';
 import { type Db, migrate } from '@trm/db';
 import { createEventStore } from '@trm/event-store';
 import {
@@ -26,8 +35,6 @@ export interface BuildHostOptions {
   auth: AuthOptions;
   masterKeys: string;
   env: NodeJS.ProcessEnv;
-  /** PostgreSQL URL for the relays' LISTEN and leader lock; none on PGlite. */
-  listen?: string;
   seedDemoOrganisations?: boolean;
   /** The tokens are verified with the development signing key (refused with NODE_ENV=production). */
   devSigningKey?: boolean;
@@ -63,6 +70,8 @@ export async function buildHost(opts: BuildHostOptions): Promise<Host> {
   const { db, bus, config } = opts;
   assertProductionSafe(config, opts.env, { devSigningKey: opts.devSigningKey, demoOrganisations: opts.seedDemoOrganisations });
   await migrateAll(db, opts.modules);
+  // A database restored from a logical dump into another cluster would never publish again.
+  for (const m of opts.modules) await assertTransactionIdsAhead(db, m.schema);
   if (opts.seedDemoOrganisations) await seedDemoOrganisations(db, REGISTRY_SCHEMA);
 
   const metrics = createMetricsRegistry();
@@ -89,6 +98,18 @@ export async function buildHost(opts: BuildHostOptions): Promise<Host> {
           if (!(await bus.ready())) throw new Error('bus not connected');
         },
       },
+      {
+        // A consumer whose every delivery has failed for a while (its database away, a stream
+        // it cannot read) is not serving: take the replica out of rotation and say which.
+        name: 'consumers',
+        check: async () => {
+          const failing = mounted
+            .flatMap((m) => m.consumers ?? [])
+            .map((c) => (c as Partial<ConsumerSubscription>).health?.())
+            .filter((h) => h?.unhealthy);
+          if (failing.length > 0) throw new Error(`failing: ${failing.map((h) => h!.consumer).join(', ')}`);
+        },
+      },
     ],
     openapi: opts.openapi ?? {
       title: 'TRM — Transnational Referral Mechanism API',
@@ -97,6 +118,7 @@ export async function buildHost(opts: BuildHostOptions): Promise<Host> {
     },
   });
 
+  const mounted: MountedService[] = [];
   const relays: Relay[] = [];
   const relayOf = new Map<string, Relay>();
   // After a commit that appended events, wake the schema's active relay. When it runs in this
@@ -109,14 +131,15 @@ export async function buildHost(opts: BuildHostOptions): Promise<Host> {
     else bus.signal(relaySignal(schema));
   };
   const clock = opts.clock ?? (() => new Date());
-  const mounted: MountedService[] = [];
+  // Consumers read the events themselves from their sources' tables in this database (see EventSource).
+  const source = sameDatabaseSource();
   const stores = new Map<string, ReturnType<typeof createEventStore>>();
   for (const m of opts.modules) {
     const committed = committedTo(m.schema);
     const store = createEventStore({ schema: m.schema, onAppended: committed });
     stores.set(m.schema, store);
     mounted.push(
-      await m.mount({ mode: opts.mode, app, db, bus, orgs, metrics, masterKeys: opts.masterKeys, env: opts.env, clock, store, committed }),
+      await m.mount({ mode: opts.mode, app, db, bus, orgs, metrics, masterKeys: opts.masterKeys, env: opts.env, clock, store, committed, source }),
     );
   }
   for (const m of opts.modules) {
@@ -126,7 +149,7 @@ export async function buildHost(opts: BuildHostOptions): Promise<Host> {
       schema: m.schema,
       service: m.name,
       bus,
-      ...(opts.listen ? { listen: opts.listen } : {}),
+      lease: { ttlMs: config.TRM_RELAY_LEASE_MS },
       ...(opts.relayPollMs ? { pollMs: opts.relayPollMs } : {}),
       logger: app.log,
       metrics,
@@ -141,6 +164,11 @@ export async function buildHost(opts: BuildHostOptions): Promise<Host> {
     const cutoff = new Date(clock().getTime() - IDEMPOTENCY_RETENTION_MS);
     for (const schema of [REGISTRY_SCHEMA, ...opts.modules.map((m) => m.schema)]) {
       purgeIdempotencyKeys(db, schema, cutoff).catch((err: unknown) => app.log.warn({ err, schema }, 'idempotency purge failed'));
+    }
+    // Safe: duplicates are recognised by the consumers' stream positions, which are never pruned.
+    const inboxCutoff = new Date(clock().getTime() - config.TRM_INBOX_RETENTION_HOURS * 3_600_000);
+    for (const m of opts.modules) {
+      pruneInbox(db, m.schema, inboxCutoff).catch((err: unknown) => app.log.warn({ err, schema: m.schema }, 'inbox pruning failed'));
     }
   }, 3_600_000);
   purge.unref();

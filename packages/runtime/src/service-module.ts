@@ -1,4 +1,4 @@
-import type { Bus, Subscription } from '@trm/bus';
+import type { Bus, EventSource, Subscription } from '@trm/bus';
 import type { ServiceName } from '@trm/contracts';
 import type { Db } from '@trm/db';
 import type { EventStore } from '@trm/event-store';
@@ -22,6 +22,8 @@ export interface ServiceHost {
   store: EventStore;
   /** Call after a transaction that appended events committed: wakes the relay at once. */
   committed(): void;
+  /** Where consumers read the events of other services (pass it to startConsumer as `source`). */
+  source: EventSource;
 }
 
 export interface MountedService {

@@ -23,6 +23,7 @@ export const ledgerModule: ServiceModule = {
       schema: LEDGER_SCHEMA,
       bus: host.bus,
       batchSize: settings.LEDGER_BATCH_SIZE,
+      source: host.source,
       logger: host.app.log,
       metrics: host.metrics,
     });

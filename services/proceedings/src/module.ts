@@ -45,6 +45,7 @@ export const proceedingsModule: ServiceModule = {
       bus: host.bus,
       filterSubject: `${host.bus.subjectsPrefix}.referrals.>`,
       handle: (tx, envelope) => onReferralsEvent(tx, PROCEEDINGS_SCHEMA, envelope, ctx.vault),
+      source: host.source,
       logger: host.app.log,
       metrics: host.metrics,
     });

@@ -42,7 +42,7 @@ export const repatriationModule: ServiceModule = {
       clock: host.clock,
       committed: host.committed,
     });
-    const consumer = await startCaseFactsConsumer({ db: host.db, schema: REPATRIATION_SCHEMA, bus: host.bus, logger: host.app.log, metrics: host.metrics });
+    const consumer = await startCaseFactsConsumer({ db: host.db, schema: REPATRIATION_SCHEMA, bus: host.bus, source: host.source, logger: host.app.log, metrics: host.metrics });
     return { consumers: [consumer] };
   },
 };

@@ -34,6 +34,7 @@ export const statisticsModule: ServiceModule = {
       schema: STATISTICS_SCHEMA,
       bus: host.bus,
       batchSize: settings.STATISTICS_BATCH_SIZE,
+      source: host.source,
       logger: host.app.log,
       metrics: host.metrics,
     });

@@ -82,7 +82,7 @@ export async function startSecurityStack(
     auth: opts.auth?.(key) ?? { jwks: { keys: devJwks(key).keys }, issuer: ISSUER, audience: AUDIENCE },
     masterKeys,
     env,
-    listen: testDb.url,
+
     seedDemoOrganisations: true,
     logger: { level: 'info', stream } as never,
     clock: () => clock.now,

@@ -1,4 +1,4 @@
-import { type Bus, type Logger, startConsumer } from '@trm/bus';
+import { type Bus, type EventSource, type Logger, startConsumer } from '@trm/bus';
 import type { Db } from '@trm/db';
 import type { Registry } from 'prom-client';
 import { LEDGER_CONSUMER } from '../constants.js';
@@ -15,6 +15,7 @@ export function startLedgerConsumer(opts: {
   schema: string;
   bus: Bus;
   batchSize: number;
+  source?: EventSource;
   logger: Logger;
   metrics: Registry;
 }) {
@@ -26,6 +27,7 @@ export function startLedgerConsumer(opts: {
     filterSubject: `${opts.bus.subjectsPrefix}.>`,
     maxDeliver: 10,
     batchSize: opts.batchSize,
+    ...(opts.source ? { source: opts.source } : {}),
     logger: opts.logger,
     metrics: opts.metrics,
     // One batch at a time, in delivery order: batches would only queue on the counter row anyway.

@@ -1,4 +1,4 @@
-import { type Bus, type Logger, type Subscription, startConsumer } from '@trm/bus';
+import { type Bus, type EventSource, type Logger, type Subscription, startConsumer } from '@trm/bus';
 import { HandedOverToAssistanceData } from '@trm/contracts';
 import type { Registry } from 'prom-client';
 import { v7 as uuidv7 } from 'uuid';
@@ -13,13 +13,14 @@ export const HANDED_OVER_CONSUMER = 'referrals-on-handed-over';
  * referrals wait for the national contact point to assign a provider. A case unknown here, or
  * closed, is refused by the decider: the message is retried, then dead-lettered, never dropped.
  */
-export function startHandedOverConsumer(ctx: ReferralsContext, opts: { bus: Bus; logger?: Logger; metrics?: Registry }): Promise<Subscription> {
+export function startHandedOverConsumer(ctx: ReferralsContext, opts: { bus: Bus; source?: EventSource; logger?: Logger; metrics?: Registry }): Promise<Subscription> {
   return startConsumer({
     db: ctx.db,
     schema: ctx.schema,
     name: HANDED_OVER_CONSUMER,
     bus: opts.bus,
     filterSubject: `${opts.bus.subjectsPrefix}.repatriation.handed-over-to-assistance`,
+    ...(opts.source ? { source: opts.source } : {}),
     ...(opts.logger ? { logger: opts.logger } : {}),
     ...(opts.metrics ? { metrics: opts.metrics } : {}),
     handle: async (tx, envelope) => {

@@ -1,4 +1,4 @@
-import { type Bus, type Logger, type Subscription, startConsumer } from '@trm/bus';
+import { type Bus, type EventSource, type Logger, type Subscription, startConsumer } from '@trm/bus';
 import {
   CaseNotifiedData,
   ConsentRecordedData,
@@ -64,7 +64,7 @@ export async function applyReferralsEvent(tx: DbOrTx, schema: string, envelope: 
   }
 }
 
-export function startCaseFactsConsumer(opts: { db: Db; schema: string; bus: Bus; logger?: Logger; metrics?: ServiceHost['metrics'] }): Promise<Subscription> {
+export function startCaseFactsConsumer(opts: { db: Db; schema: string; bus: Bus; source?: EventSource; logger?: Logger; metrics?: ServiceHost['metrics'] }): Promise<Subscription> {
   return startConsumer({
     db: opts.db,
     schema: opts.schema,
@@ -72,6 +72,7 @@ export function startCaseFactsConsumer(opts: { db: Db; schema: string; bus: Bus;
     bus: opts.bus,
     filterSubject: `${opts.bus.subjectsPrefix}.referrals.>`,
     handle: (tx, envelope) => applyReferralsEvent(tx, opts.schema, envelope),
+    ...(opts.source ? { source: opts.source } : {}),
     ...(opts.logger ? { logger: opts.logger } : {}),
     ...(opts.metrics ? { metrics: opts.metrics } : {}),
   });

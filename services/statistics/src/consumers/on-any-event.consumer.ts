@@ -1,4 +1,4 @@
-import { type Bus, type Logger, type Subscription, startConsumer } from '@trm/bus';
+import { type Bus, type EventSource, type Logger, type Subscription, startConsumer } from '@trm/bus';
 import type { EventEnvelope } from '@trm/contracts';
 import type { Db } from '@trm/db';
 import type { Registry } from 'prom-client';
@@ -26,6 +26,7 @@ export function startFactsConsumer(opts: {
   schema: string;
   bus: Bus;
   batchSize?: number;
+  source?: EventSource;
   logger?: Logger;
   metrics?: Registry;
 }): Promise<Subscription> {
@@ -37,6 +38,7 @@ export function startFactsConsumer(opts: {
     filterSubject: `${opts.bus.subjectsPrefix}.>`,
     concurrency: 1,
     batchSize: opts.batchSize ?? 200,
+    ...(opts.source ? { source: opts.source } : {}),
     ...(opts.logger ? { logger: opts.logger } : {}),
     ...(opts.metrics ? { metrics: opts.metrics } : {}),
     handleBatch: (tx, envelopes) => applyEvents(tx, opts.schema, envelopes.map(foldEvent)),
