@@ -124,12 +124,31 @@ export const ConsentWithdrawnData = z.object({
 });
 export type ConsentWithdrawnData = z.infer<typeof ConsentWithdrawnData>;
 
+/**
+ * Reads of personal data. Schema version 2 counts them: repeated reads by the same actor of the
+ * same fields for the same purpose within the policy window (TRM_ACCESS_COALESCE_SECONDS) are
+ * recorded as one event: the first read at once (`count` 1), the repeats that followed it in the
+ * window as one later event with their `count` and the time of the first and last of them. The
+ * sum of `count` over a case's events is the number of reads. Version 1 events (one per read,
+ * without these fields) are upcast on read: count 1, first and last read when recorded.
+ */
 export const PersonalDataAccessedData = z.object({
   caseId: z.string(),
   organisationId: z.string(),
   purpose: z.string(),
   fields: z.array(z.string()),
+  count: z.number().int().positive().optional(),
+  firstReadAt: z.string().optional(),
+  lastReadAt: z.string().optional(),
 });
+export type PersonalDataAccessedData = z.infer<typeof PersonalDataAccessedData>;
+export const PERSONAL_DATA_ACCESSED_SCHEMA_VERSION = 2;
+
+/** A `PersonalDataAccessed` of any schema version as version 2 (old events are never rewritten). */
+export function upcastPersonalDataAccessed(data: unknown, recordedAt: string): Required<PersonalDataAccessedData> {
+  const d = PersonalDataAccessedData.parse(data);
+  return { ...d, count: d.count ?? 1, firstReadAt: d.firstReadAt ?? recordedAt, lastReadAt: d.lastReadAt ?? d.firstReadAt ?? recordedAt };
+}
 
 
 /**
@@ -168,6 +187,12 @@ export const InformationProvidedData = z.object({
   providedBy: z.string(),
   /** Names of the items now in the vault thanks to this answer. */
   items: z.array(InformationItem),
+  /**
+   * Items already in the file that the answering organisation may not read: its values were
+   * added to them (documents, other names), never written over them. Absent: none (and in
+   * events recorded before the rule).
+   */
+  appendedItems: z.array(InformationItem).optional(),
   /** Required items still missing after this answer (derived). */
   missingItems: z.array(InformationItem),
   /** Share of required items present, 0–100 (derived). */
@@ -332,7 +357,7 @@ export type ReferralsEvent =
   | { type: 'ParticipantRemoved'; data: ParticipantRemovedData }
   | { type: 'ConsentRecorded'; data: ConsentRecordedData }
   | { type: 'ConsentWithdrawn'; data: ConsentWithdrawnData }
-  | { type: 'PersonalDataAccessed'; data: z.infer<typeof PersonalDataAccessedData> }
+  | { type: 'PersonalDataAccessed'; data: PersonalDataAccessedData }
   | { type: 'InformationRequested'; data: InformationRequestedData }
   | { type: 'InformationProvided'; data: InformationProvidedData }
   | { type: 'VictimStatusDetermined'; data: VictimStatusDeterminedData }

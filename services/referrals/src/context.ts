@@ -17,6 +17,8 @@ export interface ReferralsContext {
   orgs: OrgDirectory;
   clock(): Date;
   views: ViewPolicy;
+  /** Policy TRM_ACCESS_COALESCE_SECONDS: repeated personal-data reads by one actor within it are recorded as one event (0: one event per read). */
+  accessCoalesceSeconds: number;
   /** Central contact points that receive a notification (see `contactPointsFor`). */
   contactPointsFor(citizenship: CountryCode, countryOfIdentification: CountryCode): Promise<string[]>;
   /** Called after a command committed: wakes the relay without waiting for a poll. */

@@ -20,8 +20,10 @@ export const ReferralsEnv = z.object({
   TRM_REFLECTION_MAX_DAYS: z.coerce.number().int().min(30).default(90),
   /** A reflection period shows as ending soon this many days before its end. */
   TRM_REFLECTION_WARNING_DAYS: z.coerce.number().int().min(0).default(5),
-  /** How often the deadline scheduler looks for missed deadlines. */
+  /** How often the deadline scheduler looks for missed deadlines (and records the repeated reads of ended access windows). */
   TRM_DEADLINE_SCAN_SECONDS: z.coerce.number().positive().default(60),
+  /** Repeated personal-data reads by the same actor within this many seconds are recorded as one event with their count (0: one event per read). */
+  TRM_ACCESS_COALESCE_SECONDS: z.coerce.number().int().min(0).default(300),
 });
 
 export const referralsModule: ServiceModule = {
@@ -41,6 +43,7 @@ export const referralsModule: ServiceModule = {
         informationRequestDays: settings.TRM_INFO_REQUEST_DAYS,
         reflectionMaxDays: settings.TRM_REFLECTION_MAX_DAYS,
         reflectionWarningDays: settings.TRM_REFLECTION_WARNING_DAYS,
+        accessCoalesceSeconds: settings.TRM_ACCESS_COALESCE_SECONDS,
       },
       clock: host.clock,
       onCommitted: host.committed,

@@ -58,7 +58,11 @@ export function registerReferralsProblems(): void {
       description: 'The person has not consented, or has withdrawn consent, to share personal data with your organisation. `unmet`: consent-for-sharing-missing.',
     },
     'invalid-consent': { status: 422, title: 'Inconsistent consent', description: '`unmet`: sharing-needs-organisation, only-sharing-names-an-organisation, given-on-in-future.' },
-    'invalid-participant': { status: 422, title: 'Participant does not fit', description: '`unmet`: purpose-implied-by-case, organisation-type-does-not-fit-purpose, organisation-inactive.' },
+    'invalid-participant': {
+      status: 422,
+      title: 'Participant does not fit',
+      description: '`unmet`: purpose-implied-by-case, organisation-type-does-not-fit-purpose (e.g. law enforcement for proceedings_support: it is never on the victim’s side), organisation-inactive.',
+    },
     'already-a-participant': { status: 409, title: 'Already a participant', description: 'The organisation already takes part in the case for this purpose.' },
     'participant-not-found': { status: 404, title: 'Participant not found', description: 'The organisation does not take part in the case for this purpose.' },
     'child-protection-required': { status: 409, title: 'Child protection required', description: 'A child case keeps at least one child protection participant. `unmet`: child-protection-participant-required.' },
@@ -67,6 +71,23 @@ export function registerReferralsProblems(): void {
     'information-request-not-found': { status: 404, title: 'Request for information not found', description: 'No such request in this case.' },
     'not-the-requested-organisation': { status: 403, title: 'Not the organisation asked', description: 'The request for information was addressed to another organisation.' },
     'information-already-provided': { status: 409, title: 'Already answered', description: 'This request for information was already answered.' },
+    'information-not-requested': {
+      status: 422,
+      title: 'Items not requested',
+      description: 'An answer gives only the items the request asked for. `errors` has a pointer (`/person/<item>`) per item that was not requested (never its value); `unmet`: only-requested-items. Nothing was written: answer again with the items requested.',
+    },
+    'information-overwrite-refused': {
+      status: 409,
+      title: 'Would overwrite what you cannot read',
+      description:
+        'An item of the answer is already in the case file and your organisation may not read it, so it may not write over it (lists such as documents and otherNames are added to instead). `errors` points at each such item; `unmet`: present-items-not-readable. Nothing was written.',
+    },
+    'law-enforcement-not-victims-side': {
+      status: 409,
+      title: 'Not for law enforcement',
+      description:
+        'Law enforcement never acts on the victim’s side: it does not record or withdraw the victim’s consents (the national contact point does). `unmet`: recorder-not-law-enforcement. Nothing was written.',
+    },
     'personal-data-erased': { status: 409, title: 'Personal data erased', description: 'The personal data of this case was erased; nothing personal can be added. `unmet`: personal-data-erased.' },
     'personal-data-already-erased': { status: 409, title: 'Already erased', description: 'The personal data of this case was already erased.' },
     'invalid-victim-status': { status: 422, title: 'Inconsistent victim status', description: '`unmet`: determined-on-in-future.' },

@@ -19,7 +19,7 @@ export interface ReferralsOptions {
   orgs: OrgDirectory;
   store?: EventStore;
   schema?: string;
-  policy?: Partial<ReferralsPolicy> & { homeNationalContactPoint?: string; reflectionWarningDays?: number };
+  policy?: Partial<ReferralsPolicy> & { homeNationalContactPoint?: string; reflectionWarningDays?: number; accessCoalesceSeconds?: number };
   clock?: () => Date;
   onCommitted?: () => void;
 }
@@ -41,6 +41,7 @@ export function createReferralsContext(opts: ReferralsOptions): ReferralsContext
     orgs: opts.orgs,
     clock: opts.clock ?? (() => new Date()),
     views: { reflectionWarningDays: opts.policy?.reflectionWarningDays ?? 5 },
+    accessCoalesceSeconds: opts.policy?.accessCoalesceSeconds ?? 300,
     /**
      * The central contact points of the victim's citizenship and of the country of
      * identification receive the notification; when neither country has one registered, the

@@ -196,6 +196,17 @@ export function createProceedingsDecider(
     evolve,
     decide(command, state) {
       const allowed = CAPACITIES_FOR[command.type];
+      // The victim's own decisions (consent, withdrawal, counsel, claims) are never law
+      // enforcement's, whatever capacity it may have been given (DOMAIN: law enforcement never
+      // acts on the victim's side).
+      if (command.metadata.organisationType === 'law_enforcement' && !allowed.includes('law_enforcement')) {
+        throw new DomainError(
+          'law-enforcement-not-victims-side',
+          'conflict',
+          'Law enforcement does not record the victim’s decisions in proceedings: the contact point or the organisation supporting the victim does.',
+          ['recorder-not-law-enforcement'],
+        );
+      }
       if (!command.metadata.capacities.some((c) => allowed.includes(c))) {
         throw new DomainError(
           'capacity-not-allowed',

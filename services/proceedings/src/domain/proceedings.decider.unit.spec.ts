@@ -141,7 +141,8 @@ describe('participation consent', () => {
   });
 
   it('is recorded only by the victim’s side, never by law enforcement', () => {
-    spec.given([]).when({ ...consent, metadata: police }).thenRefuses('capacity-not-allowed');
+    // A stable code of its own (issue 13, finding 4), not a mere capacity refusal.
+    spec.given([]).when({ ...consent, metadata: police }).thenRefuses('law-enforcement-not-victims-side', ['recorder-not-law-enforcement']);
   });
 });
 
@@ -324,10 +325,10 @@ describe('support and compensation', () => {
   });
 
   it('lets only the victim’s side claim compensation and assign counsel', () => {
-    spec.given(history(consent, link())).when({ ...claim, metadata: police }).thenRefuses('capacity-not-allowed');
+    spec.given(history(consent, link())).when({ ...claim, metadata: police }).thenRefuses('law-enforcement-not-victims-side');
     spec
       .given(history(consent))
       .when({ type: 'AssignLegalCounsel', data: { criminalCaseId: null, counselOrganisationId: null, freeOfCharge: true, assignedOn: '2026-11-20' }, metadata: police })
-      .thenRefuses('capacity-not-allowed');
+      .thenRefuses('law-enforcement-not-victims-side');
   });
 });

@@ -75,6 +75,8 @@ async function runCommand(ctx: ProceedingsContext, request: FastifyRequest, repl
       body: { created: spec.created ?? {}, proceedings: toProceedingsView(caseId, state, version, now) },
     };
   });
+  // A stored answer shows the proceedings: never replayed to an organisation that left the case since.
+  if (answer.replayed) await visibleOr404(ctx, ctx.db, caseId, request);
   ctx.committed();
   return sendIdempotent(reply, answer);
 }

@@ -74,7 +74,10 @@ export async function accessOf(db: DbOrTx, schema: string, caseId: string, princ
     .where('organisation_id', '=', principal.orgId)
     .execute();
   const purposes = new Set(rows.map((r) => r.purpose as string));
-  const coordinatorSide = COORDINATOR_PURPOSES.some((p) => purposes.has(p));
+  // Law enforcement is never on the victim's side, even with a `proceedings_support` row learnt
+  // from a ParticipantAdded recorded before referrals refused that purpose to it.
+  const lawEnforcementOrg = principal.orgType === 'law_enforcement' || rows.some((r) => r.organisation_type === 'law_enforcement');
+  const coordinatorSide = !lawEnforcementOrg && COORDINATOR_PURPOSES.some((p) => purposes.has(p));
   const lawEnforcementSide =
     principal.orgType === 'law_enforcement' && (purposes.has('law_enforcement') || purposes.has('notifier'));
   const capacities: ProceedingsCapacity[] = [];
@@ -83,12 +86,13 @@ export async function accessOf(db: DbOrTx, schema: string, caseId: string, princ
   return { visible: coordinatorSide || lawEnforcementSide, capacities };
 }
 
-/** Organisation-scoped filter for listings: cases where the caller is on the victim's side. */
+/** Organisation-scoped filter for listings: cases where the caller is on the victim's side (never law enforcement). */
 export function coordinatorCasesOf(db: DbOrTx, schema: string, orgId: string) {
   return db
     .withSchema(schema)
     .selectFrom('case_parties')
     .select('case_id')
     .where('organisation_id', '=', orgId)
-    .where('purpose', 'in', [...COORDINATOR_PURPOSES]);
+    .where('purpose', 'in', [...COORDINATOR_PURPOSES])
+    .where('organisation_type', '<>', 'law_enforcement');
 }

@@ -1,9 +1,11 @@
-import { DomainError, type ReferralsEvent, unmetConditions } from '@trm/contracts';
+import { DomainError, type InformationItem, type ReferralsEvent, unmetConditions } from '@trm/contracts';
 import type { CaseCommand, CommandMetadata, OrganisationRef } from './case.commands.js';
 import type { ReferralsPolicy } from './case.decider.js';
 import { isParticipant, requireCase, requireCoordinator, requireOpen } from './case.guards.js';
-import { type CaseState, type ReferralState, consentKey, coordinatorsOf, informationDeadlineId, reflectionDeadlineId } from './case.state.js';
+import { type CaseState, type ReferralState, consentKey, coordinatorsOf, informationDeadlineId, reflectionDeadlineId, riskFlagKey } from './case.state.js';
 import { completenessOf } from './completeness.js';
+import { InformationItemsRefused } from './case.errors.js';
+import { mayRead, personalDataAccessOf } from './personal-data.rules.js';
 
 /** Council of Europe Convention Art. 13: a reflection period of at least 30 days. A treaty floor, not a policy. */
 export const REFLECTION_MIN_DAYS = 30;
@@ -16,13 +18,17 @@ const today = (meta: CommandMetadata) => meta.now.toISOString().slice(0, 10);
 const addDays = (date: string, days: number) => new Date(Date.parse(`${date}T00:00:00.000Z`) + days * DAY_MS).toISOString().slice(0, 10);
 const invalid = (code: string, unmet: string[]) => new DomainError(code, 'invalid', 'The command is not consistent.', unmet);
 
+/** Items that are lists: an answer may add to them without reading them. */
+const APPENDABLE_ITEMS: ReadonlySet<InformationItem> = new Set(['otherNames', 'documents']);
+
 /** Organisation types fit for each purpose an organisation can be added with. */
 const PURPOSE_TYPES: Partial<Record<string, readonly string[]>> = {
   travel_documents: ['consulate'],
   service_provision: ['service_provider', 'ngo', 'international_organisation'],
   child_protection: ['child_protection'],
   return: ['international_organisation', 'ngo', 'consulate'],
-  proceedings_support: ['ngo', 'law_enforcement', 'international_organisation'],
+  // The victim's side: never law enforcement (DOMAIN: law enforcement never acts on the victim's side).
+  proceedings_support: ['ngo', 'international_organisation'],
   law_enforcement: ['law_enforcement'],
 };
 const IMPLIED_PURPOSES = new Set(['notifier', 'national_contact_point', 'regional_centre']);
@@ -150,6 +156,9 @@ export function decideCaseWork(command: WorkCommand, state: CaseState, policy: R
     }
     case 'RaiseRiskFlag':
       if (!isParticipant(state, meta.organisationId)) throw new DomainError('case-not-found', 'not_found', 'No such case.');
+      // Never refused (the safety rules depend on flags), but a flag identical to the open one
+      // from the same organisation adds nothing: it coalesces into it, no new event.
+      if (state.openRiskFlags[riskFlagKey(command.data.kind, meta.organisationId)] === command.data.level) return [];
       return [{ type: 'RiskFlagRaised', data: { caseId, ...command.data, raisedBy: meta.organisationId, raisedAt: meta.now.toISOString() } }];
     case 'CloseCase': {
       requireCoordinator(state, meta);
@@ -219,7 +228,28 @@ function provideInformation(command: Of<'ProvideInformation'>, state: CaseState,
   if (req.requestedFrom !== meta.organisationId) throw new DomainError('not-the-requested-organisation', 'forbidden', 'The request was addressed to another organisation.');
   if (req.providedItems !== null) throw new DomainError('information-already-provided', 'conflict', 'This request was already answered.');
   if (state.erased) throw unmetConditions('personal-data-erased', 'The personal data of this case was erased.', ['personal-data-erased']);
-  const after = completenessOf([...state.presentItems, ...command.data.items]);
+  const items = [...new Set(command.data.items)].sort();
+  // An answer carries only what was asked: anything else is refused, and nothing is written.
+  const notRequested = items.filter((i) => !req.items.includes(i));
+  if (notRequested.length > 0) {
+    throw new InformationItemsRefused('information-not-requested', 'invalid', 'The answer gives items that were not requested.', ['only-requested-items'], notRequested, 'not_requested');
+  }
+  // It adds to the file, never writes over what its author cannot read: list items (documents,
+  // other names) are appended, any other item already present is refused.
+  const access = personalDataAccessOf(state, meta.organisationId, meta.organisationType);
+  const unreadable = items.filter((i) => state.presentItems.includes(i) && !mayRead(access, i));
+  const overwritten = unreadable.filter((i) => !APPENDABLE_ITEMS.has(i));
+  if (overwritten.length > 0) {
+    throw new InformationItemsRefused(
+      'information-overwrite-refused',
+      'conflict',
+      'The answer would overwrite items already in the file that your organisation cannot read.',
+      ['present-items-not-readable'],
+      overwritten,
+      'present_and_not_readable',
+    );
+  }
+  const after = completenessOf([...state.presentItems, ...items]);
   return [
     {
       type: 'InformationProvided',
@@ -227,7 +257,8 @@ function provideInformation(command: Of<'ProvideInformation'>, state: CaseState,
         caseId,
         informationRequestId: req.informationRequestId,
         providedBy: meta.organisationId,
-        items: [...new Set(command.data.items)].sort(),
+        items,
+        ...(unreadable.length > 0 ? { appendedItems: unreadable } : {}),
         missingItems: after.missing,
         completenessScore: after.score,
         providedAt: meta.now.toISOString(),
@@ -290,6 +321,10 @@ function withdrawConsent(command: Of<'WithdrawConsent'>, state: CaseState, caseI
 }
 
 function requireConsentRecorder(state: CaseState, meta: CommandMetadata): void {
+  // Consent is the victim's: law enforcement never records it, not even as the notifying organisation.
+  if (meta.organisationType === 'law_enforcement') {
+    throw unmetConditions('law-enforcement-not-victims-side', 'Law enforcement does not record the victim’s consents: the contact point does.', ['recorder-not-law-enforcement']);
+  }
   if (!coordinatorsOf(state).includes(meta.organisationId) && state.notifyingOrganisationId !== meta.organisationId) {
     throw new DomainError('not-the-national-contact-point', 'forbidden', 'Consent is recorded by the contact point, its regional centre or the notifying organisation.');
   }

@@ -3,6 +3,7 @@ import type {
   DeadlineKind,
   InformationItem,
   Money,
+  OrganisationType,
   ParticipantPurpose,
   ReferralsEvent,
   ServiceType,
@@ -14,6 +15,8 @@ export interface ReferralState {
   referralId: string;
   service: ServiceType;
   providerOrgId: string | null;
+  /** The organisation that made the referral (it and the provider work together on it). */
+  madeBy: string;
   status: 'made' | 'accepted' | 'declined' | 'closed';
   returnId: string | null;
   madeAt: string;
@@ -51,6 +54,7 @@ export interface CaseState {
   closure: { reason: string; closedAt: string } | null;
   caseId: string | null;
   notifyingOrganisationId: string | null;
+  notifyingOrganisationType: OrganisationType | null;
   nationalContactPointIds: string[];
   regionalCentreId: string | null;
   minor: boolean;
@@ -59,12 +63,19 @@ export interface CaseState {
   /** Consents in force, keyed by `consentKey`. */
   consents: Record<string, { purpose: ConsentPurpose; sharingWith: string | null; givenOn: string }>;
   presentItems: InformationItem[];
+  /** Items each organisation put in the vault itself (notification, answers): its `collected_by_reader` basis. */
+  submittedItems: Record<string, InformationItem[]>;
   informationRequests: Record<string, InformationRequestState>;
   victimStatus: { status: string; deciderBodyType: string; determinedOn: string } | null;
   reflection: { periodNumber: number; startsOn: string; endsOn: string; days: number; endedOn: string | null; endReason: string | null } | null;
   referrals: Record<string, ReferralState>;
   monitoringContacts: Array<{ contactedOn: string; channel: string; wellbeing: string; recordedBy: string }>;
   riskFlags: Array<{ kind: string; level: string; raisedBy: string; raisedAt: string }>;
+  /**
+   * Level of the latest flag of each kind from each organisation since the case was last
+   * (re)opened, keyed by `riskFlagKey`: an identical flag raised again coalesces into it.
+   */
+  openRiskFlags: Record<string, string>;
   deadlines: Record<string, DeadlineState>;
   erased: { erasedAt: string; reason: string } | null;
 }
@@ -75,6 +86,7 @@ export const initialCaseState = (): CaseState => ({
   closure: null,
   caseId: null,
   notifyingOrganisationId: null,
+  notifyingOrganisationType: null,
   nationalContactPointIds: [],
   regionalCentreId: null,
   minor: false,
@@ -82,15 +94,19 @@ export const initialCaseState = (): CaseState => ({
   participants: [],
   consents: {},
   presentItems: [],
+  submittedItems: {},
   informationRequests: {},
   victimStatus: null,
   reflection: null,
   referrals: {},
   monitoringContacts: [],
   riskFlags: [],
+  openRiskFlags: {},
   deadlines: {},
   erased: null,
 });
+
+export const riskFlagKey = (kind: string, raisedBy: string): string => `${kind}:${raisedBy}`;
 
 export const consentKey = (purpose: ConsentPurpose, sharingWith: string | null): string => `${purpose}:${sharingWith ?? ''}`;
 
@@ -128,6 +144,7 @@ export function evolve(state: CaseState, event: EvolveEvent<ReferralsEvent>): Ca
         status: 'notified',
         caseId: d.caseId,
         notifyingOrganisationId: d.notifyingOrganisationId,
+        notifyingOrganisationType: d.notifyingOrganisationType,
         nationalContactPointIds: d.nationalContactPointIds,
         minor: d.minor,
         acknowledgementDueAt: d.acknowledgementDueAt,
@@ -136,6 +153,7 @@ export function evolve(state: CaseState, event: EvolveEvent<ReferralsEvent>): Ca
           ...d.nationalContactPointIds.map((id) => ({ organisationId: id, purpose: 'national_contact_point' as const })),
         ],
         presentItems: completenessOf(d.personalDataFields).present,
+        submittedItems: { [d.notifyingOrganisationId]: completenessOf(d.personalDataFields).present },
         deadlines: {
           [ACKNOWLEDGEMENT_DEADLINE_ID]: { kind: 'acknowledgement', dueAt: d.acknowledgementDueAt, owners: d.nationalContactPointIds, met: false, missed: false },
         },
@@ -151,11 +169,16 @@ export function evolve(state: CaseState, event: EvolveEvent<ReferralsEvent>): Ca
       };
     case 'ParticipantAdded':
       return { ...state, participants: [...state.participants, { organisationId: event.data.organisationId, purpose: event.data.purpose }] };
-    case 'ParticipantRemoved':
-      return {
-        ...state,
-        participants: state.participants.filter((p) => !(p.organisationId === event.data.organisationId && p.purpose === event.data.purpose)),
-      };
+    case 'ParticipantRemoved': {
+      const { organisationId, purpose } = event.data;
+      const participants = state.participants.filter((p) => !(p.organisationId === organisationId && p.purpose === purpose));
+      // Removal removes: an organisation that no longer takes part owes no deadline of the case.
+      if (participants.some((p) => p.organisationId === organisationId)) return { ...state, participants };
+      const deadlines = Object.fromEntries(
+        Object.entries(state.deadlines).map(([id, d]) => [id, d.owners.includes(organisationId) ? { ...d, owners: d.owners.filter((o) => o !== organisationId) } : d]),
+      );
+      return { ...state, participants, deadlines };
+    }
     case 'ConsentRecorded': {
       const d = event.data;
       return { ...state, consents: { ...state.consents, [consentKey(d.purpose, d.sharingWith)]: { purpose: d.purpose, sharingWith: d.sharingWith, givenOn: d.givenOn } } };
@@ -195,6 +218,7 @@ export function evolve(state: CaseState, event: EvolveEvent<ReferralsEvent>): Ca
       return {
         ...state,
         presentItems: [...new Set([...state.presentItems, ...d.items])].sort(),
+        submittedItems: { ...state.submittedItems, [d.providedBy]: [...new Set([...(state.submittedItems[d.providedBy] ?? []), ...d.items])].sort() },
         informationRequests: req
           ? { ...state.informationRequests, [d.informationRequestId]: { ...req, providedItems: d.items, providedAt: d.providedAt } }
           : state.informationRequests,
@@ -230,6 +254,7 @@ export function evolve(state: CaseState, event: EvolveEvent<ReferralsEvent>): Ca
             referralId: d.referralId,
             service: d.service,
             providerOrgId: d.providerOrgId,
+            madeBy: d.madeBy,
             status: 'made',
             returnId: d.returnId,
             madeAt: d.madeAt,
@@ -262,14 +287,18 @@ export function evolve(state: CaseState, event: EvolveEvent<ReferralsEvent>): Ca
     }
     case 'RiskFlagRaised': {
       const d = event.data;
-      return { ...state, riskFlags: [...state.riskFlags, { kind: d.kind, level: d.level, raisedBy: d.raisedBy, raisedAt: d.raisedAt }] };
+      return {
+        ...state,
+        riskFlags: [...state.riskFlags, { kind: d.kind, level: d.level, raisedBy: d.raisedBy, raisedAt: d.raisedAt }],
+        openRiskFlags: { ...state.openRiskFlags, [riskFlagKey(d.kind, d.raisedBy)]: d.level },
+      };
     }
     case 'CaseClosed':
-      return { ...state, closed: true, closure: { reason: event.data.reason, closedAt: event.data.closedAt } };
+      return { ...state, closed: true, closure: { reason: event.data.reason, closedAt: event.data.closedAt }, openRiskFlags: {} };
     case 'CaseReopened':
-      return { ...state, closed: false, closure: null };
+      return { ...state, closed: false, closure: null, openRiskFlags: {} };
     case 'PersonalDataErased':
-      return { ...state, erased: { erasedAt: event.data.erasedAt, reason: event.data.reason }, presentItems: [] };
+      return { ...state, erased: { erasedAt: event.data.erasedAt, reason: event.data.reason }, presentItems: [], submittedItems: {} };
     case 'DeadlineMissed':
       return { ...state, deadlines: setDeadline(state, event.data.deadlineId, { missed: true }) };
     default: {

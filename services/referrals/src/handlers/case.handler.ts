@@ -2,9 +2,11 @@ import type { FastifyRequest } from 'fastify';
 import { DomainError } from '@trm/contracts';
 import { ConcurrencyError, type DbOrTx, type EventMetadata, type RecordedEvent } from '@trm/event-store';
 import type { CaseState } from '../domain/case.state.js';
+import { InformationItemsRefused } from '../domain/case.errors.js';
 import { domainProblem, eventMetadata, ProblemError } from '@trm/platform';
 import type { CaseCommand, CommandMetadata } from '../domain/case.decider.js';
 import { projectCaseEvents } from '../projections/case.projection.js';
+import { recordPersonalDataRead } from '../repositories/access-log.repository.js';
 import type { ReferralsContext } from '../context.js';
 
 export function metadataOf(request: FastifyRequest, now: Date): CommandMetadata {
@@ -13,8 +15,10 @@ export function metadataOf(request: FastifyRequest, now: Date): CommandMetadata 
 }
 
 /**
- * Every read of personal data is itself an event (who, which case, which purpose), on its own
- * stream so that reading never changes the case's version (its ETag).
+ * Every read of personal data is accounted for in the access log (who, which case, which purpose,
+ * which fields), on its own stream so that reading never changes the case's version (its ETag).
+ * Repeats by the same actor within the policy window are counted and recorded as one event with
+ * their count (see `recordPersonalDataRead`).
  */
 export async function recordPersonalDataAccess(
   ctx: ReferralsContext,
@@ -23,13 +27,19 @@ export async function recordPersonalDataAccess(
   read: { purpose: string; fields: string[] },
   request: FastifyRequest,
 ): Promise<void> {
-  await ctx.store.append(
+  await recordPersonalDataRead(
+    { store: ctx.store, schema: ctx.schema, windowMs: ctx.accessCoalesceSeconds * 1000 },
     tx,
-    `case-access-${caseId}`,
-    [{ type: 'PersonalDataAccessed', data: { caseId, organisationId: request.principal.orgId, ...read } }],
-    { expectedVersion: 'any', metadata: eventMetadata(request), now: ctx.clock() },
+    { caseId, organisationId: request.principal.orgId, ...read },
+    eventMetadata(request),
+    ctx.clock(),
   );
 }
+
+const ITEM_MESSAGES: Record<string, string> = {
+  not_requested: 'not asked for in this request',
+  present_and_not_readable: 'already in the file and not readable by your organisation: it cannot be written over',
+};
 
 /**
  * Load the case stream, decide, append and project, inside the caller's transaction.
@@ -47,6 +57,13 @@ export async function executeCaseCommand(
   try {
     return await runCaseCommand(ctx, tx, caseId, command, expected, eventMetadata(request));
   } catch (err) {
+    if (err instanceof InformationItemsRefused) {
+      // Each item named by a pointer into the body; the values are never repeated.
+      throw new ProblemError(err.kind === 'invalid' ? 422 : 409, err.code, err.message, {
+        unmet: [...err.unmet],
+        errors: err.items.map((item) => ({ pointer: `/person/${item}`, in: 'body' as const, code: err.itemCode, message: ITEM_MESSAGES[err.itemCode] ?? 'refused' })),
+      });
+    }
     if (err instanceof DomainError) throw domainProblem(err);
     if (err instanceof ConcurrencyError) {
       if (typeof expected === 'number') throw new ProblemError(412, 'precondition-failed', 'The case changed since you read it: read it again and retry.');

@@ -2,9 +2,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { v7 as uuidv7 } from 'uuid';
 import type { z } from 'zod';
-import type { InformationItem, Role } from '@trm/contracts';
+import type { InformationItem, InformationProvidedData, Role } from '@trm/contracts';
 import { ProblemError, etag, notFound, parseIfMatch, runIdempotent, sendIdempotent } from '@trm/platform';
 import type { Transaction } from 'kysely';
+import type { RecordedEvent } from '@trm/event-store';
 import type { ReferralsContext } from '../context.js';
 import type { CaseCommand, OrganisationRef } from '../domain/case.commands.js';
 import { executeCaseCommand, metadataOf } from '../handlers/case.handler.js';
@@ -28,8 +29,10 @@ interface CommandRoute {
   /** Registry reads, before the transaction (on PGlite the transaction holds the only connection). */
   prepare?: (ctx: ReferralsContext, body: any) => Promise<Record<string, OrganisationRef>>;
   command: (body: any, params: any, orgs: Record<string, OrganisationRef>, newId: string) => CommandBody;
-  /** Writes that commit with the events (the vault). */
-  inTransaction?: (ctx: ReferralsContext, tx: Transaction<any>, caseId: string, body: any) => Promise<void>;
+  /** Writes that commit with the events (the vault), once the decider accepted the command. */
+  inTransaction?: (ctx: ReferralsContext, tx: Transaction<any>, caseId: string, body: any, events: RecordedEvent[]) => Promise<void>;
+  /** Headers that tell what the command did (stored with an idempotent answer). */
+  headers?: (events: RecordedEvent[]) => Record<string, string>;
 }
 
 async function organisation(ctx: ReferralsContext, id: string, pointer: string): Promise<OrganisationRef> {
@@ -57,15 +60,32 @@ const ROUTES: CommandRoute[] = [
   },
   {
     url: '/v1/cases/:caseId/information-requests/:informationRequestId/answer',
-    roles: ['notifier', 'case_officer'],
+    // Any participant may be asked; the decider lets only the organisation asked answer.
+    roles: ['notifier', 'case_officer', 'service_provider', 'child_protection_officer', 'consular_officer'],
     summary: 'Provide the information requested',
     description:
-      'Records `InformationProvided` with the names of the items given, the required items still missing and the completeness score. The values go to the vault, encrypted, never into the event.',
+      'Records `InformationProvided` with the names of the items given, the required items still missing and the completeness score. The values go to the vault, encrypted, never into the event. ' +
+      'Only the items requested: any other is refused with 422 `information-not-requested` (a pointer per item, never its value) and nothing is written. ' +
+      'An item already in the file that your organisation cannot read is never written over: a list (`documents`, `otherNames`) is added to (`appendedItems` in the event), any other such item is refused with 409 `information-overwrite-refused`.',
     params: B.InformationRequestParams,
     body: B.ProvideInformationBody,
     command: (b, p) => ({ type: 'ProvideInformation', data: { informationRequestId: p.informationRequestId, items: Object.keys(b.person).sort() as InformationItem[] } }),
-    inTransaction: async (ctx, tx, caseId, b: { person: PersonInput }) => {
-      if (Object.keys(b.person).length > 0) await ctx.vault.put(tx, caseId, b.person);
+    inTransaction: async (ctx, tx, caseId, b: { person: PersonInput }, events) => {
+      // The decider accepted exactly these items (all requested, none overwriting what the answerer cannot read).
+      const provided = events.find((e) => e.type === 'InformationProvided')?.data as InformationProvidedData | undefined;
+      if (!provided) return;
+      const fields: Record<string, unknown> = {};
+      for (const item of provided.items) fields[item] = b.person[item as keyof PersonInput];
+      const appended = provided.appendedItems ?? [];
+      if (appended.length > 0) {
+        const current = await ctx.vault.get(tx, caseId, appended);
+        const existing = current.status === 'present' ? current.data : {};
+        for (const item of appended) {
+          const before = existing[item];
+          fields[item] = [...(Array.isArray(before) ? before : []), ...(fields[item] as unknown[])];
+        }
+      }
+      if (Object.keys(fields).length > 0) await ctx.vault.put(tx, caseId, fields);
     },
   },
   {
@@ -196,9 +216,12 @@ const ROUTES: CommandRoute[] = [
     url: '/v1/cases/:caseId/risk-flags',
     roles: ['case_officer', 'child_protection_officer', 'service_provider', 'notifier'],
     summary: 'Raise a risk flag',
-    description: 'Records `RiskFlagRaised` (re-trafficking, lost contact, threat). Any participant may raise one.',
+    description:
+      'Records `RiskFlagRaised` (re-trafficking, lost contact, threat). Any participant may raise one, and it is never refused on an open case. ' +
+      'A flag identical (kind and level) to the latest one of that kind your organisation raised since the case was last opened coalesces into it: 200, no new event, `Risk-Flag-Coalesced: true` (else `false`).',
     body: B.RiskFlagBody,
     command: (b) => ({ type: 'RaiseRiskFlag', data: b }),
+    headers: (events) => ({ 'risk-flag-coalesced': String(events.length === 0) }),
   },
   {
     url: '/v1/cases/:caseId/closure',
@@ -256,16 +279,18 @@ export async function caseCommandRoutes(app: FastifyInstance, ctx: ReferralsCont
           if (!(await findCaseForOrganisation(tx, ctx.schema, caseId, orgId))) throw notFound('case');
           const command = { ...def.command(body, params, orgs, newId), metadata: metadataOf(request, now) } as CaseCommand;
           const result = await executeCaseCommand(ctx, tx, caseId, command, ifMatch, request);
-          if (def.inTransaction) await def.inTransaction(ctx, tx, caseId, body);
+          if (def.inTransaction) await def.inTransaction(ctx, tx, caseId, body, result.events);
           const record = await findCaseForOrganisation(tx, ctx.schema, caseId, orgId);
           if (!record) throw notFound('case');
           const view = toCaseView(record, result.state, orgId, now, ctx.views);
           return {
             statusCode: def.creates ? 201 : 200,
-            headers: { etag: etag(result.version) },
+            headers: { etag: etag(result.version), ...def.headers?.(result.events) },
             body: def.creates ? { id: newId, case: view } : view,
           };
         });
+        // A stored answer is a view of the case: never replayed to an organisation that left it since.
+        if (answer.replayed && !(await findCaseForOrganisation(ctx.db, ctx.schema, caseId, orgId))) throw notFound('case');
         ctx.committed();
         return sendIdempotent(reply as unknown as FastifyReply, answer);
       },

@@ -193,7 +193,9 @@ export async function caseRoutes(app: FastifyInstance, ctx: ReferralsContext): P
         tags: TAG,
         summary: 'Read the personal data of a case (recorded)',
         description:
-          'Decrypts the fields your purpose needs: everything for the notifying organisation and the contact points; for other participants only their fields, and only while the person’s consent to share with them stands (a provider: the contact data of its own open referral). Every read is recorded as `PersonalDataAccessed` (who, which case, which purpose, which fields) before the data is returned. After erasure the answer is `erased`.',
+          'Decrypts the fields your purpose needs: everything for the notifying organisation and the contact points; for other participants only their fields, and only while the person’s consent to share with them stands (a provider: the contact data of its own open referral). ' +
+          'Law enforcement, even as the notifying organisation, reads only the items it submitted itself unless the person consented to share with it. ' +
+          'Every read is recorded (who, which case, which purpose, which fields) before the data is returned: the first read of a window as `PersonalDataAccessed` at once, the repeats by the same user within *policy* TRM_ACCESS_COALESCE_SECONDS (300) as one later `PersonalDataAccessed` with their `count`, `firstReadAt` and `lastReadAt`. After erasure the answer is `erased`.',
         params: CaseIdParams,
         querystring: PersonalDataQuery,
         response: { 200: PersonalDataView },
@@ -204,7 +206,7 @@ export async function caseRoutes(app: FastifyInstance, ctx: ReferralsContext): P
       const result = await ctx.db.transaction().execute(async (tx) => {
         await visibleOr404(ctx, tx, caseId, request);
         const { state } = await loadCase(ctx, tx, caseId);
-        const fields = personalDataAccess(state, request.principal.orgId);
+        const fields = personalDataAccess(state, request.principal.orgId, request.principal.orgType);
         const data = fields === 'all' ? await ctx.vault.get(tx, caseId) : await ctx.vault.get(tx, caseId, fields);
         const read = data.status === 'present' ? Object.keys(data.data).sort() : [];
         await recordPersonalDataAccess(ctx, tx, caseId, { purpose: request.query.purpose, fields: read }, request);

@@ -95,14 +95,26 @@ export async function projectCaseEvents(tx: DbOrTx, schema: string, events: Reco
           .onConflict((oc) => oc.doNothing())
           .execute();
         break;
-      case 'ParticipantRemoved':
+      case 'ParticipantRemoved': {
+        const orgId = event.data.organisationId;
         await db
           .deleteFrom('case_participants')
           .where('case_id', '=', caseId)
-          .where('organisation_id', '=', event.data.organisationId)
+          .where('organisation_id', '=', orgId)
           .where('purpose', '=', event.data.purpose)
           .execute();
+        // Removal removes: an organisation that no longer takes part owes none of the case's deadlines.
+        await db
+          .updateTable('case_deadlines')
+          .set({ owner_org_ids: sql`array_remove(owner_org_ids, ${orgId})` })
+          .where('case_id', '=', caseId)
+          .where(sql<boolean>`${orgId} = any(owner_org_ids)`)
+          .where((eb) =>
+            eb.not(eb.exists(eb.selectFrom('case_participants as p').select(sql.lit(1).as('one')).where('p.case_id', '=', caseId).where('p.organisation_id', '=', orgId))),
+          )
+          .execute();
         break;
+      }
       case 'InformationRequested':
         await db
           .insertInto('case_deadlines')
@@ -319,9 +331,17 @@ function foldCaseEvent(r: CaseRows, caseId: string, recorded: RecordedEvent): vo
     case 'ParticipantAdded':
       addParticipant(event.data.organisationId, event.data.purpose);
       break;
-    case 'ParticipantRemoved':
-      r.participants.delete(participantKey(event.data.organisationId, event.data.purpose));
+    case 'ParticipantRemoved': {
+      const orgId = event.data.organisationId;
+      r.participants.delete(participantKey(orgId, event.data.purpose));
+      if (![...r.participants.values()].some((p) => p.organisation_id === orgId)) {
+        for (const d of r.deadlines.values()) {
+          const owners = d.owner_org_ids as string[];
+          if (owners.includes(orgId)) d.owner_org_ids = owners.filter((o) => o !== orgId);
+        }
+      }
       break;
+    }
     case 'InformationRequested':
       addDeadline({
         deadline_id: `information-request:${event.data.informationRequestId}`,

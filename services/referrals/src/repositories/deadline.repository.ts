@@ -18,7 +18,7 @@ function toDeadline(r: any): OpenDeadline {
 
 /**
  * Open deadlines of open cases that `orgId` must act on, or that belong to a case it coordinates
- * (national contact point, regional centre), soonest first.
+ * (national contact point, regional centre), soonest first; only of cases it still takes part in.
  */
 export async function listOpenDeadlines(
   db: DbOrTx,
@@ -33,18 +33,16 @@ export async function listOpenDeadlines(
     .select(['d.case_id', 'd.deadline_id', 'd.kind', 'd.due_at', 'd.missed_at', 'c.version'])
     .where('d.met', '=', false)
     .where('c.status', '<>', 'closed')
+    // Only while the organisation takes part in the case: an owner removed since sees nothing of it.
     .where((eb) =>
-      eb.or([
-        sql<boolean>`${orgId} = any(d.owner_org_ids)`,
-        eb.exists(
-          eb
-            .selectFrom('case_participants as p')
-            .select(sql.lit(1).as('one'))
-            .whereRef('p.case_id', '=', 'd.case_id')
-            .where('p.organisation_id', '=', orgId)
-            .where('p.purpose', 'in', ['national_contact_point', 'regional_centre']),
-        ),
-      ]),
+      eb.exists(
+        eb
+          .selectFrom('case_participants as p')
+          .select(sql.lit(1).as('one'))
+          .whereRef('p.case_id', '=', 'd.case_id')
+          .where('p.organisation_id', '=', orgId)
+          .where((w) => w.or([sql<boolean>`${orgId} = any(d.owner_org_ids)`, w('p.purpose', 'in', ['national_contact_point', 'regional_centre'])])),
+      ),
     )
     .orderBy('d.due_at')
     .orderBy('d.case_id')

@@ -3,10 +3,13 @@ import { ConcurrencyError, type EventMetadata } from '@trm/event-store';
 import type { ReferralsContext } from '../context.js';
 import { runCaseCommand } from '../handlers/case.handler.js';
 import { findMissedDeadlines } from '../repositories/deadline.repository.js';
+import { flushEndedAccessWindows } from '../repositories/access-log.repository.js';
 
 export interface DeadlineScheduler {
   /** One pass: records DeadlineMissed for every deadline past due; returns how many this pass recorded. */
   scanOnce(): Promise<number>;
+  /** One pass over the personal-data access windows that ended: records their repeated reads; returns how many events. */
+  flushAccessOnce(): Promise<number>;
   start(): void;
   stop(): Promise<void>;
 }
@@ -66,9 +69,21 @@ export function createDeadlineScheduler(
     return recorded;
   }
 
+  async function flushAccessOnce(): Promise<number> {
+    let recorded = 0;
+    for (;;) {
+      const n = await flushEndedAccessWindows(ctx, ctx.clock(), opts.batchSize ?? 100);
+      recorded += n;
+      if (n === 0) break;
+      ctx.committed();
+    }
+    return recorded;
+  }
+
   const tick = () => {
     if (running) return;
     running = scanOnce()
+      .then(async (n) => (await flushAccessOnce(), n))
       .catch((err) => {
         opts.onError?.(err);
         return 0;
@@ -80,6 +95,7 @@ export function createDeadlineScheduler(
 
   return {
     scanOnce,
+    flushAccessOnce,
     start() {
       if (!timer) timer = setInterval(tick, opts.intervalMs);
       timer.unref?.();

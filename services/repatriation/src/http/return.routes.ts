@@ -136,6 +136,8 @@ export async function returnRoutes(app: FastifyInstance, ctx: RepatriationContex
       );
       return { statusCode: 200, headers: { etag: etag(version) }, body: toReturnView(returnId, version, state, facts, now) };
     });
+    // A stored answer shows the return: never replayed to an organisation that left the case since.
+    if (answer.replayed) await visible(ctx.db, returnId, request);
     ctx.committed();
     return sendIdempotent(reply, answer);
   }
@@ -212,6 +214,10 @@ export async function returnRoutes(app: FastifyInstance, ctx: RepatriationContex
           body: toReturnView(returnId, version, state, facts, now),
         };
       });
+      if (answer.replayed) {
+        const facts = await loadCaseFacts(ctx.db, schema, body.caseId);
+        if (!facts || !isCaseParticipant(facts, request.principal.orgId)) throw notFound('case');
+      }
       ctx.committed();
       return sendIdempotent(reply as unknown as FastifyReply, answer);
     },
