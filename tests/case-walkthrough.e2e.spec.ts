@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Role } from '@trm/platform';
 import { type Stack, startReferralsStack } from './support/stack.js';
+import { appendSourceEvent } from './support/source-events.js';
 
 /**
  * One case from notification to closure, driven as the demo organisations would drive it with
@@ -102,23 +102,16 @@ describe('a child’s case, notification to closure', () => {
     await send('shelter', 'POST', `${r}/closure`, { reason: 'completed' });
 
     // 7. Return: repatriation hands the child over to assistance; a medical referral waits for a provider.
-    const eventId = randomUUID();
-    const envelope = {
+    await appendSourceEvent(stack.db, stack.bus, {
       service: 'repatriation',
-      eventId,
-      type: 'HandedOverToAssistance',
-      schemaVersion: 1,
       streamId: `return-${caseId}`,
-      streamVersion: 1,
-      globalPosition: '1',
-      transactionId: '1',
+      type: 'HandedOverToAssistance',
       data: { caseId, returnId: 'return-1', receivingOrganisationId: 'dgaspc-bucharest', services: ['medical'], handedOverAt: stack.clock.now.toISOString() },
-      metadata: { actor: 'user-of-iom', organisation: 'iom-it', correlationId: 'walkthrough', causationId: null, requestId: null },
-      recordedAt: stack.clock.now.toISOString(),
-      prevHash: null,
-      hash: 'a'.repeat(64),
-    };
-    await stack.bus.publish({ subject: `${stack.subjectsPrefix}.repatriation.handed-over-to-assistance`, msgId: eventId, data: new TextEncoder().encode(JSON.stringify(envelope)) });
+      organisation: 'iom-it',
+      actor: 'user-of-iom',
+      now: stack.clock.now,
+      relays: stack.relays,
+    });
     let medical: { referralId: string } | undefined;
     const until = Date.now() + 20_000;
     while (!medical && Date.now() < until) {

@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import { proceedingsModule } from '@trm/proceedings';
 import { referralsModule } from '@trm/referrals';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appendSourceEvent } from './support/source-events.js';
 import { type Stack, notification, startStack } from './support/stack.js';
 
 /**
@@ -46,24 +47,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 
 }
 
 async function publishReferralsEvent(type: string, data: Record<string, unknown>): Promise<void> {
-  const eventId = randomUUID();
-  const envelope = {
-    service: 'referrals',
-    eventId,
-    type,
-    schemaVersion: 1,
-    streamId: `case-${String(data.caseId)}`,
-    streamVersion: 99,
-    globalPosition: '1',
-    transactionId: '1',
-    data,
-    metadata: { actor: 'test', organisation: 'anitp', correlationId: eventId, causationId: null, requestId: null },
-    recordedAt: stack.clock.now.toISOString(),
-    prevHash: null,
-    hash: '0'.repeat(64),
-  };
-  const subject = `${stack.subjectsPrefix}.referrals.${type.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase()}`;
-  await stack.bus.publish({ subject, msgId: eventId, data: new TextEncoder().encode(JSON.stringify(envelope)) });
+  await appendSourceEvent(stack.db, stack.bus, { service: 'referrals', streamId: `case-${String(data.caseId)}`, type, data, now: stack.clock.now, relays: stack.relays });
 }
 
 async function visibleTo(token: string, caseId: string): Promise<void> {

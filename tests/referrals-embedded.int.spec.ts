@@ -1,12 +1,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadOrCreateDevKey, signToken, type OrgType, type Role } from '@trm/platform';
 import { referralsModule } from '@trm/referrals';
 import { createEmbeddedHost } from '@trm/runtime';
 import { notification } from './support/stack.js';
+import { appendSourceEvent } from './support/source-events.js';
 
 /**
  * What `make run` serves: PGlite (one connection), the in-process bus and the module's own
@@ -48,15 +48,14 @@ describe('referrals in embedded mode', () => {
     const deadlines = (await call('anitp', 'GET', '/v1/deadlines')).json();
     expect(deadlines.items.map((d: { kind: string }) => d.kind)).toEqual(['acknowledgement']);
 
-    const eventId = randomUUID();
-    const envelope = {
-      service: 'repatriation', eventId, type: 'HandedOverToAssistance', schemaVersion: 1, streamId: `return-${caseId}`, streamVersion: 1,
-      globalPosition: '1', transactionId: '1',
+    await appendSourceEvent(host.db, host.bus, {
+      service: 'repatriation',
+      streamId: `return-${caseId}`,
+      type: 'HandedOverToAssistance',
       data: { caseId, returnId: 'r-1', receivingOrganisationId: 'anitp-rc-bucharest', services: ['legal'], handedOverAt: now.t.toISOString() },
-      metadata: { actor: 'x', organisation: 'iom-it', correlationId: 'c', causationId: null, requestId: null },
-      recordedAt: now.t.toISOString(), prevHash: null, hash: 'b'.repeat(64),
-    };
-    await host.bus.publish({ subject: `${host.bus.subjectsPrefix}.repatriation.handed-over-to-assistance`, msgId: eventId, data: new TextEncoder().encode(JSON.stringify(envelope)) });
+      organisation: 'iom-it',
+      now: now.t,
+    });
     let services: string[] = [];
     const until = Date.now() + 15_000;
     while (services.length < 2 && Date.now() < until) {

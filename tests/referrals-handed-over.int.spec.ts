@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EventEnvelope } from '@trm/contracts';
+import { appendSourceEvent } from './support/source-events.js';
 import { type Stack, notification, startReferralsStack } from './support/stack.js';
 
 let stack: Stack;
@@ -17,35 +16,23 @@ afterAll(async () => stack?.close());
 const call = (who: string, method: 'GET' | 'POST', url: string, payload?: object) =>
   stack.app.inject({ method, url, headers: { authorization: `Bearer ${tokens[who]}` }, ...(payload ? { payload } : {}) });
 
-/** What the repatriation service will publish (it is being written at the same time). */
-function handedOver(caseId: string, services: string[]): EventEnvelope {
-  const eventId = randomUUID();
-  return {
+/** What the repatriation service records when a person has arrived and is handed over. */
+async function handOver(caseId: string, services: string[]): Promise<void> {
+  await appendSourceEvent(stack.db, stack.bus, {
     service: 'repatriation',
-    eventId,
-    type: 'HandedOverToAssistance',
-    schemaVersion: 1,
     streamId: `return-${caseId}`,
-    streamVersion: 9,
-    globalPosition: '1',
-    transactionId: '1',
+    type: 'HandedOverToAssistance',
     data: { caseId, returnId: 'ret-0001', receivingOrganisationId: 'anitp-rc-bucharest', services, handedOverAt: new Date().toISOString() },
-    metadata: { actor: 'user-of-iom', organisation: 'iom-it', correlationId: 'corr-1', causationId: null, requestId: null },
-    recordedAt: new Date().toISOString(),
-    prevHash: '0'.repeat(64),
-    hash: '1'.repeat(64),
-  };
+    organisation: 'iom-it',
+    actor: 'user-of-iom',
+    relays: stack.relays,
+  });
 }
 
 describe('HandedOverToAssistance from repatriation', () => {
   it('creates one unassigned service referral per service; the contact point assigns providers through the gates', async () => {
     const caseId = (await call('ngo', 'POST', '/v1/cases', notification())).json().caseId;
-    const envelope = handedOver(caseId, ['shelter', 'medical']);
-    await stack.bus.publish({
-      subject: `${stack.subjectsPrefix}.repatriation.handed-over-to-assistance`,
-      msgId: envelope.eventId,
-      data: new TextEncoder().encode(JSON.stringify(envelope)),
-    });
+    await handOver(caseId, ['shelter', 'medical']);
 
     let referrals: Array<{ referralId: string; service: string; providerOrgId: string | null; returnId: string }> = [];
     const deadline = Date.now() + 20_000;

@@ -173,7 +173,9 @@ export async function startConsumer(opts: ConsumerOptions): Promise<ConsumerSubs
     if (!UUID.test(e.eventId)) throw new InvalidEnvelope('event id is not a UUID');
     let hash: string;
     try {
-      hash = computeEventHash(e.prevHash, e);
+      // Over the message as sent, not zod's copy (which drops members it does not know).
+      const raw = json as EventEnvelope;
+      hash = computeEventHash(raw.prevHash, raw);
     } catch {
       throw new InvalidEnvelope('hash cannot be recomputed');
     }
