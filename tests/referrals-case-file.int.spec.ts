@@ -64,7 +64,8 @@ describe('service referral gates', () => {
 
     const cp = (await call('dgaspc', 'GET', `/v1/cases/${caseId}`)).json();
     expect(cp.view).toBe('child_protection');
-    expect(cp.referrals[0]).toEqual({ referralId, service: 'shelter', providerOrgId: 'provider-shelter', status: 'made' });
+    // The child's services, not who provides them: child protection does not work with that provider (docs/ACCESS.md).
+    expect(cp.referrals[0]).toEqual({ referralId, service: 'shelter', status: 'made' });
     expect(cp).not.toHaveProperty('consents');
     expect(cp.attributes).not.toHaveProperty('recruiterRelation');
   });
@@ -202,7 +203,8 @@ describe('timeline', () => {
     const provider = (await call('shelter', 'GET', `/v1/cases/${caseId}/timeline`)).json();
     expect(provider.entries.map((e: { type: string }) => e.type)).not.toContain('PersonalDataAccessed');
     const withData = provider.entries.filter((e: { data?: unknown }) => e.data).map((e: { type: string }) => e.type);
-    expect(withData).toEqual(['ServiceReferralMade']);
+    // What concerns the provider: the consent to share with it, its referral, its own participation.
+    expect(withData).toEqual(['ConsentRecorded', 'ServiceReferralMade', 'ParticipantAdded']);
     expect(provider.entries.every((e: object) => !('actor' in e))).toBe(true);
   });
 });

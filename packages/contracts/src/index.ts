@@ -5,3 +5,4 @@ export * from './values.js';
 export * from './repatriation.contract.js';
 export * from './proceedings.events.js';
 export * from './repatriation.events.js';
+export * from './access-matrix.js';

@@ -1,85 +1,119 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { notFound } from '@trm/platform';
+import { z } from 'zod';
+import { caseTimelineCell, routeAccess } from '@trm/contracts';
+import { decodeCursor, encodeCursor, notFound } from '@trm/platform';
 import type { RecordedEvent } from '@trm/event-store';
 import type { ReferralsContext } from '../context.js';
-import { loadCase } from '../handlers/case.handler.js';
+import { informationDeadlineId } from '../domain/case.state.js';
 import { findCaseForOrganisation } from '../repositories/case.repository.js';
+import { purposesIn, timelineRelations, worksWithIn } from './case-access.js';
 import { CaseIdParams } from './case.schemas.js';
-import { Timeline } from './case-views.schemas.js';
-import { viewFor } from './case-views.js';
+import { Timeline, TimelineQuery } from './case-views.schemas.js';
 
-/** Event types whose details each non-coordinating view may read (events never hold personal data; some hold what a purpose does not need). */
-const DETAILS: Record<string, ReadonlySet<string>> = {
-  notifier: new Set(['CaseNotified', 'NotificationAcknowledged', 'InformationRequested', 'InformationProvided', 'VictimStatusDetermined', 'ReflectionPeriodGranted', 'ReflectionPeriodEnded', 'CaseClosed', 'CaseReopened']),
-  child_protection: new Set([
-    'NotificationAcknowledged',
-    'ParticipantAdded',
-    'ParticipantRemoved',
-    'VictimStatusDetermined',
-    'ReflectionPeriodGranted',
-    'ReflectionPeriodEnded',
-    'ServiceReferralMade',
-    'ServiceReferralAssigned',
-    'ServiceReferralAccepted',
-    'ServiceReferralDeclined',
-    'ServiceReferralClosed',
-    'MonitoringContactRecorded',
-    'RiskFlagRaised',
-    'CaseClosed',
-    'CaseReopened',
-  ]),
-  service_provider: new Set(['ServiceReferralMade', 'ServiceReferralAssigned', 'ServiceReferralAccepted', 'ServiceReferralDeclined', 'AssistanceDelivered', 'ServiceReferralClosed']),
-  participant: new Set(),
-};
+/** Versions of the case stream and of its access stream already returned. */
+const Cursor = z.object({ c: z.number().int().min(0), a: z.number().int().min(0) });
+
+/**
+ * At most this many events are read for one page: a participant that sees few entries gets a
+ * short (even empty) page with a cursor rather than a read of the whole stream.
+ */
+const SCAN_FACTOR = 4;
+const MIN_SCAN = 200;
 
 export async function caseTimelineRoutes(app: FastifyInstance, ctx: ReferralsContext): Promise<void> {
   app.withTypeProvider<ZodTypeProvider>().get(
     '/v1/cases/:caseId/timeline',
     {
-      config: { access: { roles: ['case_officer', 'notifier', 'consular_officer', 'service_provider', 'child_protection_officer', 'proceedings_coordinator'] } },
+      config: { access: routeAccess('GET /v1/cases/:caseId/timeline') },
       schema: {
         tags: ['cases'],
-        summary: 'Every event of the case, in order, with who did what',
+        summary: 'The events of the case your purpose may see, in order, a page at a time',
         description:
-          'The contact points see every event with its details, the user who acted and every recorded read of personal data. Other participants see each event’s type, time and organisation, and details only where their purpose allows (a provider: its own referral).',
+          'The coordinating contact point sees every event with its details, the user who acted and every recorded read of personal data. Any other participant sees its own acts and the entries the access matrix gives its purpose (docs/ACCESS.md, referrals: timeline), with details only where its purpose needs them, and the acting organisation only when it works with it. ' +
+          'Pass `nextCursor` back as `cursor` for the next page; a page may hold fewer entries than `limit` (even none) while `nextCursor` is set, because at most a bounded number of events is read per page. `nextCursor` is null at the end.',
         params: CaseIdParams,
+        querystring: TimelineQuery,
         response: { 200: Timeline },
       },
     },
     async (request) => {
       const { caseId } = request.params;
       const orgId = request.principal.orgId;
-      const { state, events, access } = await ctx.db.transaction().execute(async (tx) => {
-        if (!(await findCaseForOrganisation(tx, ctx.schema, caseId, orgId))) throw notFound('case');
-        const { state } = await loadCase(ctx, tx, caseId);
-        return { state, events: await ctx.store.readStream(tx, `case-${caseId}`), access: await ctx.store.readStream(tx, `case-access-${caseId}`) };
-      });
-      const view = viewFor(state, orgId);
-      const full = view === 'national_contact_point';
-      const own = new Set(Object.values(state.referrals).filter((r) => r.providerOrgId === orgId).map((r) => r.referralId));
-      const allowed = (e: RecordedEvent): boolean => {
-        if (full) return true;
-        if (!DETAILS[view]!.has(e.type)) return false;
-        if (view === 'service_provider') return own.has(String((e.data as { referralId?: string }).referralId));
-        if (view === 'notifier' && e.type.startsWith('Information')) {
-          const id = (e.data as { informationRequestId: string }).informationRequestId;
-          return state.informationRequests[id]?.requestedFrom === orgId;
+      const { limit } = request.query;
+      const cursor = request.query.cursor ? decodeCursor(request.query.cursor, Cursor) : { c: 0, a: 0 };
+      const scanBudget = Math.max(MIN_SCAN, limit * SCAN_FACTOR);
+      return ctx.db.transaction().execute(async (tx) => {
+        const record = await findCaseForOrganisation(tx, ctx.schema, caseId, orgId);
+        if (!record) throw notFound('case');
+        const notifyingOrganisationType = (record.attributes as { notifyingOrganisationType?: string } | null)?.notifyingOrganisationType ?? null;
+        const purposes = purposesIn({ participants: record.participants, notifyingOrganisationType }, orgId);
+        const full = purposes.has('coordination');
+        const relations = full ? undefined : await timelineRelations(tx, ctx.schema, caseId, orgId);
+        const together = relations ? worksWithIn({ participants: record.participants, referrals: relations.referrals, notifyingOrganisationType }, orgId) : undefined;
+        const mine = new Set(relations?.referrals.filter((r) => r.madeBy === orgId || r.providerOrgId === orgId).map((r) => r.referralId) ?? []);
+
+        const related = (e: RecordedEvent): boolean => {
+          const d = e.data as Record<string, unknown>;
+          switch (e.type) {
+            case 'InformationRequested':
+            case 'InformationProvided':
+              return relations!.requestsToViewer.has(String(d.informationRequestId));
+            case 'ConsentRecorded':
+            case 'ConsentWithdrawn':
+              return d.sharingWith === orgId;
+            case 'ParticipantAdded':
+            case 'ParticipantRemoved':
+              return together!.has(String(d.organisationId));
+            case 'DeadlineMissed':
+              return [...relations!.requestsToViewer].some((id) => informationDeadlineId(id) === d.deadlineId);
+            default:
+              return typeof d.referralId === 'string' && mine.has(d.referralId);
+          }
+        };
+        const entryOf = (e: RecordedEvent) => {
+          const base = { position: e.globalPosition, type: e.type, recordedAt: e.recordedAt };
+          if (full) return { ...base, organisationId: e.metadata.organisation, actor: e.metadata.actor, data: e.data as Record<string, unknown> };
+          const by = together!.has(e.metadata.organisation) ? { organisationId: e.metadata.organisation } : {};
+          if (e.metadata.organisation === orgId) return { ...base, ...by, data: e.data as Record<string, unknown> };
+          const cell = caseTimelineCell(e.type, purposes);
+          if (!cell) return undefined;
+          if (cell === 'all') return { ...base, ...by, data: e.data as Record<string, unknown> };
+          if (cell === 'entry') return { ...base, ...by };
+          const isRelated = related(e);
+          if (cell === 'related') return isRelated ? { ...base, ...by, data: e.data as Record<string, unknown> } : undefined;
+          return isRelated ? { ...base, ...by, data: e.data as Record<string, unknown> } : { ...base, ...by };
+        };
+
+        // Both streams (the access stream only for the contact points), merged in global order a
+        // bounded chunk at a time; the cursor keeps each stream's version, so an event committed
+        // late in one stream is never skipped.
+        const streams = [
+          { id: `case-${caseId}`, after: cursor.c, buffer: [] as RecordedEvent[], ended: false },
+          ...(full ? [{ id: `case-access-${caseId}`, after: cursor.a, buffer: [] as RecordedEvent[], ended: false }] : [{ id: '', after: cursor.a, buffer: [], ended: true }]),
+        ];
+        const chunk = Math.min(limit + 1, scanBudget);
+        const entries: Array<NonNullable<ReturnType<typeof entryOf>>> = [];
+        let scanned = 0;
+        for (;;) {
+          for (const s of streams) {
+            if (s.buffer.length > 0 || s.ended) continue;
+            const from = s.after + 1;
+            s.buffer = await ctx.store.readStream(tx, s.id, { fromVersion: from, toVersion: from + chunk - 1 });
+            if (s.buffer.length < chunk) s.ended = true;
+          }
+          const live = streams.filter((s) => s.buffer.length > 0);
+          if (live.length === 0) return { caseId, entries, nextCursor: null };
+          if (entries.length >= limit || scanned >= scanBudget) break;
+          const next = live.reduce((a, b) => (BigInt(a.buffer[0]!.globalPosition) <= BigInt(b.buffer[0]!.globalPosition) ? a : b));
+          const e = next.buffer.shift()!;
+          next.after = e.streamVersion;
+          scanned++;
+          const entry = entryOf(e);
+          if (entry) entries.push(entry);
         }
-        return true;
-      };
-      const merged = [...events, ...(full ? access : [])].sort((a, b) => (BigInt(a.globalPosition) < BigInt(b.globalPosition) ? -1 : 1));
-      return {
-        caseId,
-        entries: merged.map((e) => ({
-          position: e.globalPosition,
-          type: e.type,
-          recordedAt: e.recordedAt,
-          organisationId: e.metadata.organisation,
-          ...(full ? { actor: e.metadata.actor } : {}),
-          ...(allowed(e) ? { data: e.data as Record<string, unknown> } : {}),
-        })),
-      };
+        return { caseId, entries, nextCursor: encodeCursor({ c: streams[0]!.after, a: streams[1]!.after }) };
+      });
     },
   );
 }

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import {
+  CASE_FIELDS,
+  type CaseViewName,
   ClosureReason,
   ConsentPurpose,
   CountryCode,
@@ -12,6 +14,7 @@ import {
   ReferralSituation,
   ServiceType,
   Sex,
+  schemaFor,
 } from '@trm/contracts';
 
 /**
@@ -78,6 +81,7 @@ export const ReferralView = z.object({
   referralId: z.string(),
   service: ServiceType,
   providerOrgId: z.string().nullable(),
+  madeBy: z.string().describe('The organisation that made the referral.'),
   status: z.enum(['made', 'accepted', 'declined', 'closed']),
   returnId: z.string().nullable(),
   madeAt: z.string(),
@@ -85,105 +89,70 @@ export const ReferralView = z.object({
   closeReason: z.string().nullable(),
   deliveries: z.array(Delivery),
 });
-const ReferralSummary = ReferralView.pick({ referralId: true, service: true, providerOrgId: true, status: true });
 const MonitoringView = z.object({ contactedOn: IsoDate, channel: z.string(), wellbeing: z.string(), recordedBy: z.string() });
 const RiskFlagView = z.object({ kind: z.string(), level: z.string(), raisedBy: z.string(), raisedAt: z.string() });
 const ClosureView = z.object({ reason: ClosureReason, closedAt: z.string() });
 const DeadlineView = z.object({ deadlineId: z.string(), kind: DeadlineKind, dueAt: z.string(), met: z.boolean(), missed: z.boolean() });
 
-const base = {
+/**
+ * Every field any view of the case file may hold. Each view is cut from it by the access matrix
+ * (CASE_FIELDS in packages/contracts/src/access-matrix.ts), so the schemas, the answers and
+ * docs/ACCESS.md say the same.
+ */
+export const CaseFile = z.object({
   caseId: z.uuid(),
   version: z.number().int(),
   status: CaseStatus,
   minor: z.boolean(),
-};
+  purposes: z.array(z.string()).describe('Why your organisation takes part.'),
+  situation: ReferralSituation,
+  notifyingOrganisationId: z.string(),
+  notifiedAt: z.string(),
+  acknowledgementDueAt: z.string(),
+  acknowledgementOverdue: z.boolean(),
+  acknowledgement: Acknowledgement.optional(),
+  attributes: CaseAttributes,
+  participants: z.array(Participant).describe('The organisations taking part that you work with (docs/ACCESS.md).'),
+  completeness: Completeness,
+  informationRequests: z.array(InformationRequestView),
+  victimStatus: VictimStatusView.optional(),
+  reflectionPeriod: ReflectionView.optional(),
+  consents: z.array(ConsentView),
+  referrals: z.array(ReferralView),
+  monitoringContacts: z.array(MonitoringView),
+  riskFlags: z.array(RiskFlagView),
+  closure: ClosureView.optional(),
+  personalDataErasedAt: z.string().optional(),
+  deadlines: z.array(DeadlineView),
+  contactDataAvailable: z
+    .boolean()
+    .describe('True while the person’s consent to share with you stands and a referral of yours is open: then GET …/personal-data?purpose=assistance gives the contact data.'),
+});
+export type CaseFile = z.infer<typeof CaseFile>;
 
-export const NationalContactPointCaseView = z
-  .object({
-    view: z.literal('national_contact_point'),
-    ...base,
-    situation: ReferralSituation,
-    notifyingOrganisationId: z.string(),
-    notifiedAt: z.string(),
-    acknowledgementDueAt: z.string(),
-    acknowledgementOverdue: z.boolean(),
-    acknowledgement: Acknowledgement.optional(),
-    attributes: CaseAttributes,
-    participants: z.array(Participant),
-    completeness: Completeness,
-    informationRequests: z.array(InformationRequestView),
-    victimStatus: VictimStatusView.optional(),
-    reflectionPeriod: ReflectionView.optional(),
-    consents: z.array(ConsentView),
-    referrals: z.array(ReferralView),
-    monitoringContacts: z.array(MonitoringView),
-    riskFlags: z.array(RiskFlagView),
-    closure: ClosureView.optional(),
-    personalDataErasedAt: z.string().optional(),
-    deadlines: z.array(DeadlineView),
-  })
-  .meta({ id: 'NationalContactPointCaseView', description: 'The whole case file: the national contact point and its regional centre.' });
+const viewOf = <V extends CaseViewName>(view: V, meta: { id: string; description: string }) =>
+  z.object({ view: z.literal(view), ...schemaFor(CaseFile, CASE_FIELDS, [view]).shape }).meta(meta);
 
-export const NotifierCaseView = z
-  .object({
-    view: z.literal('notifier'),
-    ...base,
-    situation: ReferralSituation,
-    notifyingOrganisationId: z.string(),
-    notifiedAt: z.string(),
-    acknowledgementDueAt: z.string(),
-    acknowledgementOverdue: z.boolean(),
-    acknowledgement: Acknowledgement.optional(),
-    attributes: CaseAttributes,
-    participants: z.array(Participant),
-    completeness: Completeness,
-    informationRequests: z.array(InformationRequestView).describe('Requests addressed to your organisation.'),
-    victimStatus: VictimStatusView.optional(),
-    reflectionPeriod: ReflectionView.optional(),
-    closure: ClosureView.optional(),
-  })
-  .meta({ id: 'NotifierCaseView', description: 'What the notifying partner follows: receipt, requests to answer, status, reflection period.' });
-
-export const ServiceProviderCaseView = z
-  .object({
-    view: z.literal('service_provider'),
-    ...base,
-    referrals: z.array(ReferralView).describe('Your own referrals only.'),
-    contactDataAvailable: z
-      .boolean()
-      .describe('True while the person’s consent to share with you stands and a referral of yours is open: then GET …/personal-data?purpose=assistance gives the contact data.'),
-  })
-  .meta({ id: 'ServiceProviderCaseView', description: 'A service provider: its own referrals and whether it may read the contact data to deliver them.' });
-
-export const ChildProtectionCaseView = z
-  .object({
-    view: z.literal('child_protection'),
-    ...base,
-    situation: ReferralSituation,
-    notifiedAt: z.string(),
-    attributes: CaseAttributes.pick({
-      sex: true,
-      ageBand: true,
-      citizenship: true,
-      countryOfIdentification: true,
-      countryOfExploitation: true,
-      formsOfExploitation: true,
-      returnWanted: true,
-      plannedReturnDate: true,
-    }),
-    participants: z.array(Participant),
-    victimStatus: VictimStatusView.optional(),
-    reflectionPeriod: ReflectionView.optional(),
-    referrals: z.array(ReferralSummary),
-    monitoringContacts: z.array(MonitoringView),
-    riskFlags: z.array(RiskFlagView),
-    closure: ClosureView.optional(),
-  })
-  .meta({ id: 'ChildProtectionCaseView', description: 'Child protection (DGASPC): the child’s situation, services, risks and monitoring; no costs, no consents.' });
-
-export const ParticipantCaseView = z
-  .object({ view: z.literal('participant'), ...base, purposes: z.array(z.string()) })
-  .meta({ id: 'ParticipantCaseView', description: 'Any other participant (consulate, police…): that the case exists and why it takes part.' });
+export const NationalContactPointCaseView = viewOf('national_contact_point', {
+  id: 'NationalContactPointCaseView',
+  description: 'The whole case file: the national contact point and its regional centre.',
+});
+export const NotifierCaseView = viewOf('notifier', {
+  id: 'NotifierCaseView',
+  description: 'What the notifying partner follows: receipt, requests addressed to it, status, reflection period; participants it works with.',
+});
+export const ServiceProviderCaseView = viewOf('service_provider', {
+  id: 'ServiceProviderCaseView',
+  description: 'A service provider: its own referrals and whether it may read the contact data to deliver them.',
+});
+export const ChildProtectionCaseView = viewOf('child_protection', {
+  id: 'ChildProtectionCaseView',
+  description: 'Child protection (DGASPC): the child’s situation, services, risks and monitoring; no costs, no consents; organisations only where it works with them.',
+});
+export const ParticipantCaseView = viewOf('participant', {
+  id: 'ParticipantCaseView',
+  description: 'Any other participant (consulate, police…): that the case exists and why it takes part.',
+});
 
 export const CaseView = z
   .discriminatedUnion('view', [NationalContactPointCaseView, NotifierCaseView, ServiceProviderCaseView, ChildProtectionCaseView, ParticipantCaseView])
@@ -207,11 +176,15 @@ export const TimelineEntry = z.object({
   position: z.string().describe('Global position: entries are in the order they were recorded.'),
   type: z.string(),
   recordedAt: z.string(),
-  organisationId: z.string().describe('Who did it.'),
-  actor: z.string().optional().describe('The user, for the contact points only.'),
+  organisationId: z.string().optional().describe('Who did it: present when your organisation works with it (docs/ACCESS.md).'),
+  actor: z.string().optional().describe('The user, for the coordinating contact point only.'),
   data: z.record(z.string(), z.unknown()).optional().describe('Present when your purpose allows the event’s details.'),
 });
-export const Timeline = z.object({ caseId: z.uuid(), entries: z.array(TimelineEntry) });
+export const TimelineQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  cursor: z.string().max(200).optional(),
+});
+export const Timeline = z.object({ caseId: z.uuid(), entries: z.array(TimelineEntry), nextCursor: z.string().nullable() });
 
 export const DeadlineItem = z.object({
   caseId: z.uuid(),

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
-import type { Role } from '@trm/contracts';
+import { type AccessPurpose, ROUTES, routeAccess, routePurposes } from '@trm/contracts';
 import type { DbOrTx } from '@trm/event-store';
 import { ProblemError, decodeCursor, encodeCursor, etag, notFound, parseIfMatch, runIdempotent, sendIdempotent } from '@trm/platform';
 import { isCaseParticipant } from '../domain/case-facts.js';
@@ -19,6 +19,7 @@ import {
 } from '../repositories/return.repository.js';
 import type { CaseFacts } from '../domain/case-facts.js';
 import type { RepatriationContext } from '../context.js';
+import { admittedBy, projectReturn, returnPurposesOf, seesReturn, visibleTimeline } from './return-access.js';
 import {
   AcknowledgeReturnBody,
   ArrivalBody,
@@ -32,6 +33,7 @@ import {
   DepartureBody,
   FamilyAssessmentBody,
   FollowUpBody,
+  type FullReturnView,
   GuardianBody,
   HandOverBody,
   IssueTravelDocumentBody,
@@ -42,7 +44,7 @@ import {
   ReturnIdParams,
   ReturnList,
   ReturnListQuery,
-  type ReturnView,
+  ReturnView,
   RiskAssessmentBody,
   RiskCommentBody,
   TransitBody,
@@ -51,9 +53,9 @@ import {
 } from './return.schemas.js';
 
 const TAG = ['returns'];
-const READERS: Role[] = ['case_officer', 'notifier', 'consular_officer', 'service_provider', 'child_protection_officer', 'proceedings_coordinator'];
 
-export function toReturnView(returnId: string, version: number, s: ReturnState, facts: CaseFacts, now: Date): ReturnView {
+/** The whole return (the coordinating contact point's view); every answer is cut from it by the access matrix. */
+export function toReturnView(returnId: string, version: number, s: ReturnState, facts: CaseFacts, now: Date): FullReturnView {
   const deadlines = deadlinesOf(s)
     .filter(() => s.phase !== 'cancelled')
     .map((d) => ({ ...d, overdue: d.metAt === null && new Date(d.dueAt) < now }));
@@ -61,7 +63,8 @@ export function toReturnView(returnId: string, version: number, s: ReturnState, 
     returnId,
     caseId: s.caseId!,
     version,
-    phase: s.phase as ReturnView['phase'],
+    stage: s.phase === 'cancelled' ? 'cancelled' : s.phase === 'arrived' || s.phase === 'handed_over' ? 'arrived' : 'planned',
+    phase: s.phase as FullReturnView['phase'],
     child: s.child,
     stopped: isStopped(s),
     requestedBy: s.requestedBy!,
@@ -97,18 +100,36 @@ const DeadlineCursor = z.object({ dueAt: z.string(), returnId: z.uuid(), kind: z
 
 type CommandBody = Pick<ReturnCommand, 'type' | 'data'>;
 
+/** 403 unless the caller holds a purpose the access matrix admits on the route. */
+function requirePurpose(route: string, purposes: ReadonlySet<AccessPurpose>): void {
+  const admitted = routePurposes(route);
+  if (![...purposes].some((p) => admitted.includes(p))) {
+    throw new ProblemError(403, 'not-your-step', `This step is for ${admitted.join(', ')} (docs/ACCESS.md); your organisation takes part in the case as ${[...purposes].join(', ') || 'none of them'}.`);
+  }
+}
+
 export async function returnRoutes(app: FastifyInstance, ctx: RepatriationContext): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const { schema } = ctx;
 
-  /** The return and its case facts if the caller's organisation takes part; a 404 otherwise. */
+  /**
+   * The return, its case facts and the caller's purposes in it, if the caller's organisation takes
+   * part and its purposes see anything of a return (the access matrix); a 404 otherwise, exactly as
+   * if it did not exist (law enforcement that is not the escort, an NGO supporting proceedings).
+   */
   async function visible(tx: DbOrTx, returnId: string, request: FastifyRequest) {
     const found = await findReturnForOrganisation(tx, schema, returnId, request.principal.orgId);
     if (!found) throw notFound('return');
     const facts = await loadCaseFacts(tx, schema, found.caseId);
     if (!facts || !isCaseParticipant(facts, request.principal.orgId)) throw notFound('return');
-    return { found, facts };
+    const purposes = returnPurposesOf(facts, found.state, request.principal.orgId, request.principal.orgType);
+    if (!seesReturn(purposes)) throw notFound('return');
+    return { found, facts, purposes };
   }
+
+  /** The return as the caller's purposes see it now. */
+  const viewFor = (request: FastifyRequest, returnId: string, version: number, state: ReturnState, facts: CaseFacts, now: Date) =>
+    projectReturn(toReturnView(returnId, version, state, facts, now), returnPurposesOf(facts, state, request.principal.orgId, request.principal.orgType));
 
   /** Registry lookups happen before the transaction: on PGlite there is one connection, and the transaction holds it. */
   async function requireRegistered(orgId: string | null | undefined, pointer: string): Promise<void> {
@@ -119,13 +140,17 @@ export async function returnRoutes(app: FastifyInstance, ctx: RepatriationContex
     });
   }
 
-  /** One command on an existing return: idempotent, If-Match aware, answered with the return as it now is. */
-  async function onReturn(request: FastifyRequest<{ Params: { returnId: string } }>, reply: FastifyReply, command: CommandBody): Promise<FastifyReply> {
+  /**
+   * One command on an existing return: idempotent, If-Match aware, answered with the return as it
+   * now is, as the caller's purposes see it. `route` names the route in the access matrix.
+   */
+  async function onReturn(request: FastifyRequest<{ Params: { returnId: string } }>, reply: FastifyReply, command: CommandBody, route: string): Promise<FastifyReply> {
     const { returnId } = request.params;
     const ifMatch = parseIfMatch(request);
     const now = ctx.clock();
     const answer = await runIdempotent({ db: ctx.db, schema, request }, async (tx) => {
-      const { facts } = await visible(tx, returnId, request);
+      const { facts, purposes } = await visible(tx, returnId, request);
+      requirePurpose(route, purposes);
       const { state, version } = await executeReturnCommand(
         ctx,
         tx,
@@ -134,7 +159,7 @@ export async function returnRoutes(app: FastifyInstance, ctx: RepatriationContex
         ifMatch,
         request,
       );
-      return { statusCode: 200, headers: { etag: etag(version) }, body: toReturnView(returnId, version, state, facts, now) };
+      return { statusCode: 200, headers: { etag: etag(version) }, body: viewFor(request, returnId, version, state, facts, now) };
     });
     // A stored answer shows the return: never replayed to an organisation that left the case since.
     if (answer.replayed) await visible(ctx.db, returnId, request);
@@ -144,25 +169,26 @@ export async function returnRoutes(app: FastifyInstance, ctx: RepatriationContex
 
   const commandRoute = <B extends z.ZodType>(
     path: string,
-    opts: { summary: string; description: string; roles: Role[]; body: B; command: (body: z.output<B>) => CommandBody; registry?: (body: z.output<B>) => Array<[string | null | undefined, string]> },
+    opts: { summary: string; description: string; body: B; command: (body: z.output<B>) => CommandBody; registry?: (body: z.output<B>) => Array<[string | null | undefined, string]> },
   ) => {
+    const route = `POST /v1/returns/:returnId${path}`;
     r.post(
       `/v1/returns/:returnId${path}`,
       {
-        config: { access: { roles: opts.roles } },
+        config: { access: routeAccess(route) },
         schema: {
           tags: TAG,
           summary: opts.summary,
           description: `${opts.description} Send \`If-Match\` with the return's ETag to act only on the version you read, and \`Idempotency-Key\` so a retry returns the first answer.`,
           params: ReturnIdParams,
           body: opts.body,
-          response: { 200: ReturnDetailView.omit({ timeline: true }) },
+          response: { 200: ReturnView },
         },
       },
       async (request, reply) => {
         const body = request.body as z.output<B>;
         for (const [orgId, pointer] of opts.registry?.(body) ?? []) await requireRegistered(orgId, pointer);
-        return onReturn(request as FastifyRequest<{ Params: { returnId: string } }>, reply as unknown as FastifyReply, opts.command(body));
+        return onReturn(request as FastifyRequest<{ Params: { returnId: string } }>, reply as unknown as FastifyReply, opts.command(body), route);
       },
     );
   };
@@ -170,14 +196,14 @@ export async function returnRoutes(app: FastifyInstance, ctx: RepatriationContex
   r.post(
     '/v1/returns',
     {
-      config: { access: { roles: ['notifier', 'case_officer'] } },
+      config: { access: routeAccess('POST /v1/returns') },
       schema: {
         tags: TAG,
         summary: 'Request an assisted voluntary return',
         description:
           'Records `ReturnRequested` (and `LateNotificationFlagged` when the planned departure is sooner than the notice policy, 10 days by default, after the request reaches the national contact point). Needs the victim\'s consent to return; one active return per case. By the destination partner: the notifier of the case or an organisation taking part for the return (IOM).',
         body: RequestReturnBody,
-        response: { 201: ReturnDetailView.omit({ timeline: true }) },
+        response: { 201: ReturnView },
       },
     },
     async (request, reply) => {
@@ -186,6 +212,7 @@ export async function returnRoutes(app: FastifyInstance, ctx: RepatriationContex
       const answer = await runIdempotent({ db: ctx.db, schema, request }, async (tx) => {
         const facts = await loadCaseFacts(tx, schema, body.caseId);
         if (!facts || !isCaseParticipant(facts, request.principal.orgId)) throw notFound('case');
+        requirePurpose('POST /v1/returns', returnPurposesOf(facts, null, request.principal.orgId, request.principal.orgType));
         if (await activeReturnOfCase(tx, schema, body.caseId)) {
           throw new ProblemError(409, 'return-already-active', 'The case already has a return under way.');
         }
@@ -211,7 +238,7 @@ export async function returnRoutes(app: FastifyInstance, ctx: RepatriationContex
         return {
           statusCode: 201,
           headers: { location: `/v1/returns/${returnId}`, etag: etag(version) },
-          body: toReturnView(returnId, version, state, facts, now),
+          body: viewFor(request, returnId, version, state, facts, now),
         };
       });
       if (answer.replayed) {
@@ -226,7 +253,7 @@ export async function returnRoutes(app: FastifyInstance, ctx: RepatriationContex
   r.get(
     '/v1/returns/board',
     {
-      config: { access: { roles: ['case_officer'] } },
+      config: { access: routeAccess('GET /v1/returns/board') },
       schema: {
         tags: TAG,
         summary: 'Board of returns in progress (national contact point)',
@@ -237,7 +264,9 @@ export async function returnRoutes(app: FastifyInstance, ctx: RepatriationContex
       },
     },
     async (request) => {
-      if (request.principal.orgType !== 'national_contact_point') throw new ProblemError(403, 'not-a-contact-point', 'The board is for national contact points.');
+      if (!ROUTES['GET /v1/returns/board']!.orgTypes!.includes(request.principal.orgType)) {
+        throw new ProblemError(403, 'not-a-contact-point', 'The board is for national contact points.');
+      }
       const now = ctx.clock();
       const orgId = request.principal.orgId;
       const cursor = request.query.cursor ? decodeCursor(request.query.cursor, ListCursor) : undefined;
@@ -275,12 +304,12 @@ export async function returnRoutes(app: FastifyInstance, ctx: RepatriationContex
   r.get(
     '/v1/returns/deadlines',
     {
-      config: { access: { roles: READERS } },
+      config: { access: routeAccess('GET /v1/returns/deadlines') },
       schema: {
         tags: TAG,
         summary: 'Deadlines of the returns your organisation takes part in',
         description:
-          'The acknowledgement of each return request (policy: 2 days) and the follow-ups after arrival (policy: 30, 90 and 180 days), earliest first. `overdue=true` lists those not met and past due.',
+          'The acknowledgement of each return request (policy: 2 days) and the follow-ups after arrival (policy: 30, 90 and 180 days), earliest first, of the returns whose deadlines your purpose sees (the contact point, the destination partner, the receiving organisation, child protection: docs/ACCESS.md). `overdue=true` lists those not met and past due.',
         querystring: DeadlineQuery,
         response: { 200: DeadlineList },
       },
@@ -295,6 +324,7 @@ export async function returnRoutes(app: FastifyInstance, ctx: RepatriationContex
         now,
         before,
         limit: q.limit + 1,
+        admitted: admittedBy(routePurposes('GET /v1/returns/deadlines'), request.principal.orgType),
       });
       const page = rows.slice(0, q.limit);
       const last = page.at(-1);
@@ -308,11 +338,11 @@ export async function returnRoutes(app: FastifyInstance, ctx: RepatriationContex
   r.get(
     '/v1/returns',
     {
-      config: { access: { roles: READERS } },
+      config: { access: routeAccess('GET /v1/returns') },
       schema: {
         tags: TAG,
         summary: 'List the returns of cases your organisation takes part in',
-        description: 'Newest first. Pass `nextCursor` back as `cursor` for the next page.',
+        description: 'Newest first, each return with the fields your purposes in its case see (docs/ACCESS.md). Pass `nextCursor` back as `cursor` for the next page.',
         querystring: ReturnListQuery,
         response: { 200: ReturnList },
       },
@@ -326,12 +356,15 @@ export async function returnRoutes(app: FastifyInstance, ctx: RepatriationContex
         phase: q.phase,
         before: cursor?.before,
         limit: q.limit + 1,
+        admitted: admittedBy(routePurposes('GET /v1/returns'), request.principal.orgType),
       });
       const page = rows.slice(0, q.limit);
-      const items: ReturnView[] = [];
+      const items: Array<Partial<FullReturnView>> = [];
       for (const row of page) {
         const facts = await loadCaseFacts(ctx.db, schema, row.caseId);
-        if (facts) items.push(toReturnView(row.returnId, row.version, row.state, facts, now));
+        if (!facts) continue;
+        const purposes = returnPurposesOf(facts, row.state, request.principal.orgId, request.principal.orgType);
+        if (seesReturn(purposes)) items.push(projectReturn(toReturnView(row.returnId, row.version, row.state, facts, now), purposes));
       }
       const last = page.at(-1);
       return { items, nextCursor: rows.length > q.limit && last ? encodeCursor({ before: last.returnId }) : null };
@@ -341,22 +374,24 @@ export async function returnRoutes(app: FastifyInstance, ctx: RepatriationContex
   r.get(
     '/v1/returns/:returnId',
     {
-      config: { access: { roles: READERS } },
+      config: { access: routeAccess('GET /v1/returns/:returnId') },
       schema: {
         tags: TAG,
-        summary: 'Read a return in full',
-        description: 'For the organisations taking part in the case: every step, what departure still lacks, the next step, deadlines and the timeline of events.',
+        summary: 'Read a return (what your part in it needs)',
+        description:
+          'The steps, what departure still lacks, the next step, deadlines and the timeline, each field only for the purposes the access matrix gives it (docs/ACCESS.md, repatriation): the travel plan for the destination partner, the escort, the receiving organisation and the coordinating contact point; risk factors and child-protection outcomes for the contact point and child protection; for a shelter only that a return is planned and, once the person arrived, when and who hands over. Law enforcement that is not the escort, and other purposes, get 404.',
         params: ReturnIdParams,
         response: { 200: ReturnDetailView },
       },
     },
     async (request, reply) => {
       const now = ctx.clock();
-      const { found, facts } = await visible(ctx.db, request.params.returnId, request);
+      const { found, facts, purposes } = await visible(ctx.db, request.params.returnId, request);
       const events = await ctx.store.readStream(ctx.db, `return-${found.returnId}`);
+      const timeline = events.map((e) => ({ version: e.streamVersion, type: e.type, organisationId: e.metadata.organisation, recordedAt: e.recordedAt }));
       return reply.header('etag', etag(found.version)).send({
-        ...toReturnView(found.returnId, found.version, found.state, facts, now),
-        timeline: events.map((e) => ({ version: e.streamVersion, type: e.type, organisationId: e.metadata.organisation, recordedAt: e.recordedAt })),
+        ...projectReturn(toReturnView(found.returnId, found.version, found.state, facts, now), purposes),
+        timeline: visibleTimeline(timeline, purposes),
       });
     },
   );
@@ -364,61 +399,55 @@ export async function returnRoutes(app: FastifyInstance, ctx: RepatriationContex
   commandRoute('/acknowledgement', {
     summary: 'Acknowledge a return request (national contact point)',
     description: 'Records `ReturnRequestAcknowledged` with the key contact and the alternate; late after the acknowledgement policy (2 days).',
-    roles: ['case_officer'],
     body: AcknowledgeReturnBody,
     command: (b) => ({ type: 'AcknowledgeReturnRequest', data: b }),
   });
   commandRoute('/risk-assessments', {
     summary: 'Record a risk assessment',
     description: 'Records `RiskAssessmentRecorded`. The latest assessment counts for departure; `do_not_return` blocks it.',
-    roles: ['case_officer', 'notifier', 'child_protection_officer'],
     body: RiskAssessmentBody,
     command: (b) => ({ type: 'RecordRiskAssessment', data: { assessmentId: uuidv7(), ...b } }),
   });
   r.post(
     '/v1/returns/:returnId/risk-assessments/:assessmentId/comment',
     {
-      config: { access: { roles: ['case_officer', 'child_protection_officer'] } },
+      config: { access: routeAccess('POST /v1/returns/:returnId/risk-assessments/:assessmentId/comment') },
       schema: {
         tags: TAG,
         summary: 'Comment on a risk assessment (country of origin)',
         description: 'Records `RiskAssessmentCommented`: whether the country of origin concurs, and the factors it adds.',
         params: AssessmentParams,
         body: RiskCommentBody,
-        response: { 200: ReturnDetailView.omit({ timeline: true }) },
+        response: { 200: ReturnView },
       },
     },
     async (request, reply) =>
       onReturn(request as unknown as FastifyRequest<{ Params: { returnId: string } }>, reply as unknown as FastifyReply, {
         type: 'CommentRiskAssessment',
         data: { assessmentId: request.params.assessmentId, ...request.body },
-      }),
+      }, 'POST /v1/returns/:returnId/risk-assessments/:assessmentId/comment'),
   );
   commandRoute('/travel-document/request', {
     summary: 'Request a travel document from the consulate taking part',
     description: 'Records `TravelDocumentRequested`. The consulate must take part in the case for travel documents.',
-    roles: ['notifier', 'case_officer', 'consular_officer'],
     body: TravelDocumentRequestBody,
     command: (b) => ({ type: 'RequestTravelDocument', data: b }),
   });
   commandRoute('/travel-document/issue', {
     summary: 'Issue a single-trip travel title (consulate)',
     description: 'Records `TravelDocumentIssued` with its validity. Only the consulate the document was requested from.',
-    roles: ['consular_officer'],
     body: IssueTravelDocumentBody,
     command: (b) => ({ type: 'IssueTravelDocument', data: { validFrom: b.validFrom, validUntil: b.validUntil } }),
   });
   commandRoute('/travel-document/refusal', {
     summary: 'Refuse a travel document (consulate)',
     description: 'Records `TravelDocumentRefused` with a reason; the destination partner may request again.',
-    roles: ['consular_officer'],
     body: RefuseTravelDocumentBody,
     command: (b) => ({ type: 'RefuseTravelDocument', data: b }),
   });
   commandRoute('/travel-plan', {
     summary: 'Plan the travel (destination partner)',
     description: 'Records `TravelPlanned` (date, route, transit countries, escort, point of arrival); flags late notification when the date is too soon.',
-    roles: ['notifier', 'case_officer'],
     body: TravelPlanBody,
     command: (b) => ({ type: 'PlanTravel', data: b }),
     registry: (b) => [[b.escortOrganisationId, '/escortOrganisationId']],
@@ -426,7 +455,6 @@ export async function returnRoutes(app: FastifyInstance, ctx: RepatriationContex
   commandRoute('/reception', {
     summary: 'Arrange reception at the point of arrival',
     description: 'Records `ReceptionArranged`: the receiving organisation (taking part in the case) at the point of arrival.',
-    roles: ['case_officer', 'child_protection_officer'],
     body: ReceptionBody,
     command: (b) => ({ type: 'ArrangeReception', data: b }),
     registry: (b) => [[b.receivingOrganisationId, '/receivingOrganisationId']],
@@ -434,21 +462,18 @@ export async function returnRoutes(app: FastifyInstance, ctx: RepatriationContex
   commandRoute('/guardian', {
     summary: 'Record that a guardian was appointed (child protection)',
     description: 'Records `GuardianAppointed`.',
-    roles: ['child_protection_officer'],
     body: GuardianBody,
     command: (b) => ({ type: 'AppointGuardian', data: b }),
   });
   commandRoute('/best-interests-determination', {
     summary: 'Record the best-interests determination (child protection)',
     description: 'Records `BestInterestsDetermined`. A determination against return stops the return (Convention Art. 16(7)): it can then only be cancelled.',
-    roles: ['child_protection_officer'],
     body: BestInterestsBody,
     command: (b) => ({ type: 'DetermineBestInterests', data: b }),
   });
   commandRoute('/family-assessment', {
     summary: 'Record the family assessment (child protection)',
     description: 'Records `FamilyAssessed`.',
-    roles: ['child_protection_officer'],
     body: FamilyAssessmentBody,
     command: (b) => ({ type: 'AssessFamily', data: b }),
   });
@@ -456,42 +481,36 @@ export async function returnRoutes(app: FastifyInstance, ctx: RepatriationContex
     summary: 'Record the departure (gated)',
     description:
       'Records `Departed` only when every condition holds; otherwise 409 `departure-conditions-unmet` whose `unmet` lists every missing condition by stable code (see /problems/departure-conditions-unmet).',
-    roles: ['notifier', 'case_officer'],
     body: DepartureBody,
     command: () => ({ type: 'Depart', data: {} }),
   });
   commandRoute('/transits', {
     summary: 'Record a transit',
     description: 'Records `TransitRecorded`.',
-    roles: ['notifier', 'case_officer'],
     body: TransitBody,
     command: (b) => ({ type: 'RecordTransit', data: b }),
   });
   commandRoute('/arrival', {
     summary: 'Record the arrival (receiving side)',
     description: 'Records `Arrived` (received by the caller\'s organisation) and sets the follow-up deadlines.',
-    roles: ['case_officer', 'child_protection_officer'],
     body: ArrivalBody,
     command: (b) => ({ type: 'RecordArrival', data: { pointOfArrival: b.pointOfArrival ?? null } }),
   });
   commandRoute('/handover', {
     summary: 'Hand the person over to assistance',
     description: 'Records `HandedOverToAssistance` with the services needed; referrals turns each into a service referral.',
-    roles: ['case_officer', 'child_protection_officer'],
     body: HandOverBody,
     command: (b) => ({ type: 'HandOverToAssistance', data: b }),
   });
   commandRoute('/follow-ups', {
     summary: 'Record a follow-up after return',
     description: 'Records `FollowUpRecorded` for one of the scheduled follow-ups (policy: 30, 90, 180 days after arrival); late after its deadline.',
-    roles: ['case_officer', 'child_protection_officer'],
     body: FollowUpBody,
     command: (b) => ({ type: 'RecordFollowUp', data: b }),
   });
   commandRoute('/cancellation', {
     summary: 'Cancel the return (before departure)',
     description: 'Records `ReturnCancelled`. Always possible before departure: the victim may change their mind.',
-    roles: ['notifier', 'case_officer', 'child_protection_officer'],
     body: CancelBody,
     command: (b) => ({ type: 'CancelReturn', data: b }),
   });

@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import {
+  AccessPurpose,
   CountryCode,
+  RETURN_FIELDS,
+  unionSchemaFor,
   FamilyAssessmentOutcome,
   FollowUpSituation,
   IsoDate,
@@ -140,10 +143,16 @@ export const AssessmentParams = z.strictObject({ returnId: z.uuid(), assessmentI
 
 const Deadline = z.object({ kind: z.string(), dueAt: z.string(), metAt: z.string().nullable(), overdue: z.boolean() });
 
-export const ReturnView = z.object({
+/**
+ * The whole return, as the coordinating contact point sees it. Every other party gets the fields
+ * the access matrix gives its purposes (RETURN_FIELDS in packages/contracts/src/access-matrix.ts):
+ * the response schemas below are cut from this one by the matrix.
+ */
+export const FullReturnView = z.object({
   returnId: z.uuid(),
   caseId: z.uuid(),
   version: z.number().int(),
+  stage: z.enum(['planned', 'arrived', 'cancelled']).describe('Planned until the person arrived (also while travelling), then arrived; or cancelled.'),
   phase: z.enum(['preparing', 'in_transit', 'arrived', 'handed_over', 'cancelled']),
   child: z.boolean(),
   stopped: z.boolean().describe('A best-interests determination against return stopped it.'),
@@ -205,10 +214,22 @@ export const ReturnView = z.object({
   nextStep: z.string().nullable(),
   deadlines: z.array(Deadline),
 });
-export type ReturnView = z.infer<typeof ReturnView>;
+export type FullReturnView = z.infer<typeof FullReturnView>;
 
-export const ReturnDetailView = ReturnView.extend({
-  timeline: z.array(z.object({ version: z.number().int(), type: z.string(), organisationId: z.string(), recordedAt: z.string() })),
+export const ReturnTimelineEntry = z.object({ version: z.number().int(), type: z.string(), organisationId: z.string(), recordedAt: z.string() });
+export const FullReturnDetailView = FullReturnView.extend({
+  timeline: z.array(ReturnTimelineEntry).describe('The events of the return whose field you see.'),
+});
+
+/** A return as one caller sees it: the fields its purposes see (any field but the ids may be absent). */
+export const ReturnView = unionSchemaFor(FullReturnView, RETURN_FIELDS, AccessPurpose.options).meta({
+  id: 'ReturnView',
+  description: 'A return, with the fields your purposes in the case let you see (docs/ACCESS.md, repatriation): a field outside them is absent.',
+});
+export type ReturnView = z.infer<typeof ReturnView>;
+export const ReturnDetailView = unionSchemaFor(FullReturnDetailView, RETURN_FIELDS, AccessPurpose.options).meta({
+  id: 'ReturnDetailView',
+  description: 'A return with its timeline, with the fields and entries your purposes in the case let you see (docs/ACCESS.md, repatriation).',
 });
 
 export const ReturnListQuery = z.strictObject({
@@ -236,7 +257,7 @@ export const Board = z.object({
     z.object({
       returnId: z.uuid(),
       caseId: z.uuid(),
-      phase: ReturnView.shape.phase,
+      phase: FullReturnView.shape.phase,
       child: z.boolean(),
       stopped: z.boolean(),
       plannedDepartureDate: IsoDate,

@@ -28,6 +28,38 @@ const participates = (orgId: string) => (eb: any) =>
       .where('p.organisation_id', '=', orgId),
   );
 
+/**
+ * Who a listing admits (access matrix): organisations taking part with one of these purposes, and,
+ * when admitted, the escort of the travel plan and the receiving organisation of the return (who
+ * must take part in the case all the same).
+ */
+export interface Admitted {
+  participantPurposes: string[];
+  escort: boolean;
+  reception: boolean;
+}
+
+const admits = (orgId: string, a: Admitted) => (eb: any) => {
+  const byPurpose =
+    a.participantPurposes.length === 0
+      ? sql<boolean>`false`
+      : eb.exists(
+          eb
+            .selectFrom('case_participants as p')
+            .select(sql.lit(1).as('one'))
+            .whereRef('p.case_id', '=', 'r.case_id')
+            .where('p.organisation_id', '=', orgId)
+            .where('p.purpose', 'in', a.participantPurposes),
+        );
+  const byReturn = [
+    ...(a.escort ? [sql<boolean>`r.state->'travelPlan'->>'escortOrganisationId' = ${orgId}`] : []),
+    ...(a.reception
+      ? [sql<boolean>`(r.state->'reception'->>'receivingOrganisationId' = ${orgId} or r.state->'arrival'->>'receivedBy' = ${orgId} or r.state->'handedOver'->>'receivingOrganisationId' = ${orgId})`]
+      : []),
+  ];
+  return eb.and([participates(orgId)(eb), eb.or([byPurpose, ...byReturn])]);
+};
+
 /** The return if `orgId` takes part in its case; otherwise undefined, exactly as if it did not exist. */
 export async function findReturnForOrganisation(db: DbOrTx, schema: string, returnId: string, orgId: string): Promise<ReturnRecord | undefined> {
   const row = await db
@@ -52,6 +84,8 @@ export interface ReturnListFilter {
   inProgress?: boolean;
   /** Only cases where the organisation takes part as contact point (the board). */
   asContactPoint?: boolean;
+  /** Only returns the organisation's purposes let it see (the access matrix). */
+  admitted?: Admitted;
   before?: string | undefined;
   limit: number;
 }
@@ -76,7 +110,7 @@ export async function listReturnsForOrganisation(db: DbOrTx, schema: string, org
       ),
     );
   } else {
-    q = q.where(participates(orgId));
+    q = q.where(f.admitted ? admits(orgId, f.admitted) : participates(orgId));
   }
   if (f.caseId) q = q.where('r.case_id', '=', f.caseId);
   if (f.phase) q = q.where('r.phase', '=', f.phase);
@@ -104,7 +138,15 @@ export async function listDeadlinesForOrganisation(
   db: DbOrTx,
   schema: string,
   orgId: string,
-  f: { overdue?: boolean | undefined; open?: boolean | undefined; now: Date; before?: { dueAt: string; returnId: string; kind: string } | undefined; limit: number },
+  f: {
+    overdue?: boolean | undefined;
+    open?: boolean | undefined;
+    now: Date;
+    before?: { dueAt: string; returnId: string; kind: string } | undefined;
+    limit: number;
+    /** Only deadlines of returns the organisation's purposes let it see (the access matrix). */
+    admitted?: Admitted;
+  },
 ): Promise<DeadlineRecord[]> {
   let q = db
     .withSchema(schema)
@@ -112,7 +154,7 @@ export async function listDeadlinesForOrganisation(
     .innerJoin('returns as r', 'r.return_id', 'd.return_id')
     .select(['d.return_id', 'd.case_id', 'd.kind', 'd.due_at', 'd.met_at'])
     .where('r.phase', '<>', 'cancelled')
-    .where(participates(orgId))
+    .where(f.admitted ? admits(orgId, f.admitted) : participates(orgId))
     .orderBy('d.due_at')
     .orderBy('d.return_id')
     .orderBy('d.kind')

@@ -1,0 +1,70 @@
+import { type AccessPurpose, accessPurposesOf, worksWith } from '@trm/contracts';
+import type { DbOrTx } from '@trm/event-store';
+import { sql } from 'kysely';
+
+/**
+ * The access matrix applied to a case of referrals (packages/contracts/src/access-matrix.ts): the
+ * purposes of an organisation, and the organisations it works with (the only ones its participant
+ * lists and timeline name).
+ */
+
+/** Whether a `notifier` row is a law-enforcement notifier (law enforcement in returns and proceedings). */
+export interface CaseAccessFacts {
+  participants: ReadonlyArray<{ organisationId: string; purpose: string }>;
+  referrals: ReadonlyArray<{ madeBy: string | null; providerOrgId: string | null }>;
+  notifyingOrganisationType: string | null;
+}
+
+/** One organisation's purposes in the case; a law-enforcement notifier counts as law enforcement where `forReturns`. */
+export function purposesIn(facts: Pick<CaseAccessFacts, 'participants' | 'notifyingOrganisationType'>, orgId: string, opts: { lawEnforcementNotifier?: boolean } = {}): Set<AccessPurpose> {
+  return accessPurposesOf(
+    facts.participants.filter((p) => p.organisationId === orgId).map((p) => p.purpose),
+    { lawEnforcement: (opts.lawEnforcementNotifier ?? false) && facts.notifyingOrganisationType === 'law_enforcement' },
+  );
+}
+
+/** The organisations `viewer` works with in the case (WORKS_WITH_RULE). */
+export function worksWithIn(facts: CaseAccessFacts, viewer: string): Set<string> {
+  const orgs = [...new Set(facts.participants.map((p) => p.organisationId))];
+  return worksWith({
+    viewer,
+    // A law-enforcement notifier shares proceedings duties, never the steps of a return.
+    participants: orgs.map((organisationId) => ({ organisationId, purposes: purposesIn(facts, organisationId, { lawEnforcementNotifier: true }) })),
+    referrals: facts.referrals,
+  });
+}
+
+export interface TimelineRelations {
+  /** Service referrals of the case: who made each, who provides it. */
+  referrals: Array<{ referralId: string; madeBy: string | null; providerOrgId: string | null }>;
+  /** Requests for information addressed to the viewer. */
+  requestsToViewer: Set<string>;
+}
+
+/**
+ * What the timeline needs to know of a case besides its participants, read from the case's events
+ * in the database (only referral and request events, only the fields needed), so that a page of
+ * the timeline never folds the whole stream.
+ */
+export async function timelineRelations(db: DbOrTx, schema: string, caseId: string, viewer: string): Promise<TimelineRelations> {
+  const { rows } = await sql<{ type: string; referral_id: string | null; made_by: string | null; provider: string | null; request_id: string | null; requested_from: string | null }>`
+    select event_type as type, data->>'referralId' as referral_id, data->>'madeBy' as made_by, data->>'providerOrgId' as provider,
+           data->>'informationRequestId' as request_id, data->>'requestedFrom' as requested_from
+    from ${sql.table(`${schema}.events`)}
+    where stream_id = ${`case-${caseId}`}
+      and event_type in ('ServiceReferralMade', 'ServiceReferralAssigned', 'InformationRequested')
+    order by stream_version`.execute(db);
+  const referrals = new Map<string, { referralId: string; madeBy: string | null; providerOrgId: string | null }>();
+  const requestsToViewer = new Set<string>();
+  for (const r of rows) {
+    if (r.type === 'InformationRequested') {
+      if (r.request_id && r.requested_from === viewer) requestsToViewer.add(r.request_id);
+      continue;
+    }
+    if (!r.referral_id) continue;
+    const known = referrals.get(r.referral_id);
+    if (r.type === 'ServiceReferralMade') referrals.set(r.referral_id, { referralId: r.referral_id, madeBy: r.made_by, providerOrgId: r.provider });
+    else if (known) known.providerOrgId = r.provider;
+  }
+  return { referrals: [...referrals.values()], requestsToViewer };
+}
