@@ -140,6 +140,9 @@ describe('finding 7: removal removes', () => {
     expect(await mine('dgaspc')).toEqual([expect.objectContaining({ kind: 'information_request' })]);
     await removeParticipant(caseId, 'dgaspc-bucharest', 'child_protection');
     expect(await mine('dgaspc')).toEqual([]);
+    // Nor in its list of cases.
+    const list = (await ok(call('dgaspc', 'GET', '/v1/cases?limit=100'))).json().items.map((c: { caseId: string }) => c.caseId);
+    expect(list).not.toContain(caseId);
     const { rows } = await sql<{ owners: string[] }>`select owner_org_ids as owners from referrals.case_deadlines where case_id = ${caseId} and kind = 'information_request'`.execute(stack.db);
     expect(rows.map((r) => r.owners)).toEqual([[]]);
     // The contact point still follows the unanswered request.
@@ -178,19 +181,28 @@ describe('finding 7: removal removes', () => {
     const replay = await call('consulate', 'POST', url, { consulateId: 'consulate-ro-it' }, key);
     expect(replay.statusCode).toBe(404);
     expect(replay.body).not.toContain(returnId);
+    // Nor in its lists of returns and of return deadlines.
+    for (const list of ['/v1/returns?limit=100', '/v1/returns/deadlines?limit=100']) {
+      expect((await ok(call('consulate', 'GET', list))).body).not.toContain(caseId);
+    }
   });
 
-  it('does not replay stored proceedings to a supporting organisation removed since (proceedings)', async () => {
-    const caseId = await newCase();
+  it('does not replay stored proceedings, nor list duties, to a supporting organisation removed since (proceedings)', async () => {
+    const caseId = await newCase('police', { situation: 'identified_by_law_enforcement' });
     await ok(addParticipant(caseId, 'ngo-it', 'proceedings_support'));
     const url = `/v1/proceedings/${caseId}/participation`;
     const key = { 'idempotency-key': `part-${caseId}` };
     await until('the case to reach proceedings', async () => (await call('ngoCoordinator', 'POST', url, { consentedOn: '2026-11-20' }, key)).statusCode === 201);
+    const linked = await ok(call('police', 'POST', `/v1/proceedings/${caseId}/criminal-cases`, { country: 'IT', authorityType: 'prosecutor', offence: 'trafficking_in_persons' }), 201);
+    await ok(call('police', 'POST', `/v1/proceedings/${caseId}/criminal-cases/${linked.json().created.criminalCaseId}/stage`, { stage: 'prosecution', changedOn: '2026-11-20' }));
+    const duties = async () => (await ok(call('ngoCoordinator', 'GET', `/v1/proceedings/duties?caseId=${caseId}`))).json().items;
+    expect(await duties()).toHaveLength(1);
     await removeParticipant(caseId, 'ngo-it', 'proceedings_support');
     await until('the removal to reach proceedings', async () => (await call('ngoCoordinator', 'GET', `/v1/proceedings/${caseId}`)).statusCode === 404);
     const replay = await call('ngoCoordinator', 'POST', url, { consentedOn: '2026-11-20' }, key);
     expect(replay.statusCode).toBe(404);
     expect(replay.body).not.toContain('consented');
+    expect(await duties()).toEqual([]);
   });
 });
 
@@ -339,6 +351,23 @@ describe('finding 10: a participant cannot grow a case without limit', () => {
         ['user-of-anitp', 3],
         ['user-of-anitp', 1],
       ]);
+    } finally {
+      stack.clock.now = new Date(base);
+    }
+  });
+
+  it('counts concurrent reads exactly: one event at once, the others in one later event', async () => {
+    const caseId = await newCase();
+    const base = stack.clock.now.getTime();
+    try {
+      const reads = await Promise.all(Array.from({ length: 8 }, () => personalData('anitp', caseId)));
+      expect(reads.map((r) => r.statusCode)).toEqual(Array(8).fill(200));
+      stack.clock.now = new Date(base + 121_000);
+      const counts = await until('the repeats to be recorded', async () => {
+        const { rows } = await sql<{ n: number }>`select (data->>'count')::int as n from referrals.events where stream_id = ${`case-access-${caseId}`} order by global_position`.execute(stack.db);
+        return rows.length === 2 ? rows.map((r) => r.n) : undefined;
+      });
+      expect(counts).toEqual([1, 7]);
     } finally {
       stack.clock.now = new Date(base);
     }

@@ -63,24 +63,14 @@ export async function recordPersonalDataRead(
   const table = sql.table(`${deps.schema}.personal_data_access_windows`);
   const fields = [...read.fields].sort().join(',');
   const key = sql`case_id = ${read.caseId} and organisation_id = ${read.organisationId} and actor = ${metadata.actor} and purpose = ${read.purpose} and fields = ${fields}`;
-  let row: WindowRow | undefined;
-  // The row may be deleted by a flush between the insert and the lock: then insert it again.
-  for (let attempt = 0; !row; attempt++) {
-    if (attempt > 5) throw new Error('access window kept vanishing');
-    const { rows } = await sql<WindowRow>`
-      with ins as (
-        insert into ${table} (case_id, organisation_id, actor, purpose, fields, window_ends_at)
-        values (${read.caseId}, ${read.organisationId}, ${metadata.actor}, ${read.purpose}, ${fields}, '-infinity')
-        on conflict do nothing
-      )
-      select window_ends_at, repeats, first_repeat_at, last_repeat_at, metadata from ${table} where ${key} for update`.execute(tx);
-    row = rows[0];
-    if (!row) {
-      // Inserted just now by this statement (a CTE's insert is not visible to its own select): lock it.
-      const again = await sql<WindowRow>`select window_ends_at, repeats, first_repeat_at, last_repeat_at, metadata from ${table} where ${key} for update`.execute(tx);
-      row = again.rows[0];
-    }
-  }
+  // One statement takes the window's row under lock, creating it (already over: 1970) for a first read;
+  // it waits for a concurrent flush that is deleting the row, then creates it again.
+  const { rows } = await sql<WindowRow>`
+    insert into ${table} (case_id, organisation_id, actor, purpose, fields, window_ends_at)
+    values (${read.caseId}, ${read.organisationId}, ${metadata.actor}, ${read.purpose}, ${fields}, ${new Date(0)})
+    on conflict (case_id, organisation_id, actor, purpose, fields) do update set fields = excluded.fields
+    returning window_ends_at, repeats, first_repeat_at, last_repeat_at, metadata`.execute(tx);
+  const row = rows[0]!;
   const endsAt = new Date(row.window_ends_at as string | Date);
   if (endsAt.getTime() > now.getTime()) {
     await sql`update ${table} set repeats = repeats + 1,
