@@ -6,7 +6,7 @@ node_modules/.package-lock.json: package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-.PHONY: install build run test bench openapi clean help
+.PHONY: install build run test bench openapi access-doc clean help
 
 install: node_modules/.package-lock.json ## install dependencies (npm ci) when the lock file changed
 
@@ -23,6 +23,9 @@ test: install ## unit, integration and end-to-end tests (needs PostgreSQL and NA
 openapi: build ## regenerate openapi/openapi.json from the code
 	node apps/trm/dist/openapi.js --write
 
+access-doc: build ## regenerate docs/ACCESS.md from the access matrix
+	node apps/trm/dist/access-doc.js --write
+
 bench: build ## benchmarks against real PostgreSQL and NATS (BENCH_QUICK=1 for a short run)
 	node bench/dist/run.js
 
@@ -30,4 +33,4 @@ clean: ## remove build output (keeps ./.data)
 	npx tsc -b --clean
 
 help:
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
