@@ -344,6 +344,22 @@ describe('generated: every route × purpose', () => {
         failures.push(...fieldFailures(entry.view!, body, mine, org, together).map((f) => `${key(r)} as ${org}: ${f}`));
       }
     }
+    // Lists whose items are per-purpose views: the world's items as each participant gets them.
+    for (const r of routes.filter((x) => x.method === 'GET' && !isPerCase(x) && entryOf(x)?.view === 'returnList')) {
+      for (const org of participantOrgs) {
+        const res = await send(r, org, rolesOf(r.rule));
+        checked++;
+        if (res.statusCode !== 200) {
+          failures.push(`${key(r)} as ${org} → ${res.statusCode}`);
+          continue;
+        }
+        const mine = purposesOf(org, r);
+        for (const item of (res.json().items ?? []) as Json[]) {
+          if (item.caseId !== world.caseId) continue;
+          failures.push(...fieldFailures('return', item, mine, org, new Set()).map((f) => `${key(r)} as ${org}: ${f}`));
+        }
+      }
+    }
     expect(failures).toEqual([]);
     expect(checked).toBeGreaterThan(20);
   });

@@ -598,6 +598,10 @@ export function schemaFor<C extends string>(schema: z.ZodObject, rules: Readonly
   return pickSchema(schema, fieldMask(rules, columns), '', opts.allOptional ?? false) as z.ZodObject;
 }
 
+function unwrapped(schema: z.ZodType): z.ZodType {
+  return schema instanceof z.ZodNullable || schema instanceof z.ZodOptional ? unwrapped(schema.unwrap() as z.ZodType) : schema;
+}
+
 function pickSchema(schema: z.ZodType, mask: FieldMask, prefix: string, allOptional: boolean): z.ZodType {
   if (schema instanceof z.ZodNullable) return pickSchema(schema.unwrap() as z.ZodType, mask, prefix, allOptional).nullable();
   if (schema instanceof z.ZodOptional) return pickSchema(schema.unwrap() as z.ZodType, mask, prefix, allOptional).optional();
@@ -615,6 +619,8 @@ function pickSchema(schema: z.ZodType, mask: FieldMask, prefix: string, allOptio
     } else if ([...mask.keys()].some((m) => m.startsWith(`${path}.`))) {
       picked = pickSchema(field, mask, path, false);
       if (field.description) picked = picked.describe(field.description);
+      // A partly shown object that is not there yet is left out (projectFields), not null.
+      if ((field instanceof z.ZodNullable || field instanceof z.ZodOptional) && !(picked instanceof z.ZodOptional)) picked = picked.optional();
     }
     if (picked) shape[k] = allOptional && !(picked instanceof z.ZodOptional) ? picked.optional() : picked;
   }
@@ -649,8 +655,12 @@ function unionSchema(schema: z.ZodType, masks: FieldMask[], prefix: string): z.Z
     if (seeing.length === 0) continue;
     let picked = unionSchema(field, seeing, path);
     if (field.description && picked !== field) picked = picked.describe(field.description);
-    const scalarWorksWith = seeing.some((m) => !showsWhole(m, path) && (m.get(path)?.includes('works-with') ?? false));
-    shape[k] = (seeing.length < masks.length || scalarWorksWith) && !(picked instanceof z.ZodOptional) ? picked.optional() : picked;
+    // Left out for some callers: a field only some see, a `works-with` scalar, a partly shown object
+    // that is not there yet (projectFields leaves a null out). Arrays stay, filtered.
+    const nullable = field instanceof z.ZodNullable || field instanceof z.ZodOptional;
+    const worksWithScalar = seeing.some((m) => !showsWhole(m, path) && (m.get(path)?.includes('works-with') ?? false)) && !(unwrapped(field) instanceof z.ZodArray);
+    const mayBeLeftOut = seeing.length < masks.length || worksWithScalar || (nullable && seeing.some((m) => !showsWhole(m, path)));
+    shape[k] = mayBeLeftOut && !(picked instanceof z.ZodOptional) ? picked.optional() : picked;
   }
   return z.object(shape);
 }
