@@ -18,7 +18,7 @@ const start = new Date('2026-11-20T10:00:00.000Z');
 
 beforeAll(async () => {
   stack = await startStack({ modules: [repatriationModule], now: start });
-  feed = new ReferralsFeed(stack.bus);
+  feed = new ReferralsFeed(stack.db, stack.bus);
   t.ngo = await stack.token('ngo-it', ['notifier', 'case_officer']);
   t.anitp = await stack.token('anitp', ['case_officer']);
   t.rc = await stack.token('anitp-rc-bucharest', ['case_officer']);

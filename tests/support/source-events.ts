@@ -24,7 +24,7 @@ export async function appendSourceEvent(
     /** The relays of the stack: when one publishes this service's schema it is woken instead. */
     relays?: readonly Relay[];
   },
-): Promise<void> {
+): Promise<string> {
   const schema = opts.service;
   const { rows } = await sql<{ n: number }>`select count(*)::int as n from information_schema.tables where table_schema = ${schema} and table_name = 'events'`.execute(db);
   if (rows[0]!.n === 0) await migrate(db, { schema, service: opts.service });
@@ -40,4 +40,5 @@ export async function appendSourceEvent(
   const envelope = toEnvelope(opts.service, recorded);
   await bus.publish({ subject: eventSubject(bus.subjectsPrefix, opts.service, opts.type), msgId: recorded.eventId, data: new TextEncoder().encode(JSON.stringify(envelope)) });
   for (const r of opts.relays ?? []) r.wake();
+  return recorded.eventId;
 }

@@ -314,6 +314,10 @@ export async function startConsumer(opts: ConsumerOptions): Promise<ConsumerSubs
       // are this consumer's only if their subject would have passed it too.
       const delivered = new Set(items.map((i) => i.e.eventId));
       const mine = apply.filter((e) => delivered.has(e.eventId) || subjectMatches(opts.filterSubject, eventSubject(prefix, e.service, e.type)));
+      // The handler first: one that appends to a stream of its own takes that stream's lock before
+      // this transaction writes anything, so its events never get a transaction id that sorts them
+      // before an earlier version committed by someone else.
+      await handleFresh(tx, mine);
       if (advanced.length > 0) {
         await sql`insert into ${streams} as c (consumer, source, stream_id, version, updated_at)
           select ${name}, r.src, r.s, r.v, now() from jsonb_to_recordset(${JSON.stringify(advanced)}::jsonb) as r(src text, s text, v int)
@@ -325,7 +329,6 @@ export async function startConsumer(opts: ConsumerOptions): Promise<ConsumerSubs
           values ${sql.join(mine.map((e) => sql`(${name}, ${e.eventId}::uuid)`))}
           on conflict do nothing`.execute(tx);
       }
-      await handleFresh(tx, mine);
       return verdicts;
     });
 

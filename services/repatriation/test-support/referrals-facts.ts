@@ -1,36 +1,20 @@
-import { randomUUID } from 'node:crypto';
-import { type Bus, eventSubject } from '@trm/bus';
-import type { EventEnvelope } from '@trm/contracts';
+import type { Bus } from '@trm/bus';
+import type { Db } from '@trm/db';
+import { appendSourceEvent } from '../../../tests/support/source-events.js';
 
 /**
- * Referrals events as the relay would publish them, for tests that run repatriation without the
- * referrals service: repatriation learns about cases only from the bus, so this is the whole input.
+ * Referrals events as the referrals service records them, for tests that run repatriation without
+ * the referrals service: each is appended to referrals' own events table (consumers read events
+ * from their source, never from a message alone) and published as its relay would.
  */
 export class ReferralsFeed {
-  private version = new Map<string, number>();
-  constructor(private readonly bus: Bus) {}
+  constructor(
+    private readonly db: Db,
+    private readonly bus: Bus,
+  ) {}
 
   async publish(type: string, data: Record<string, unknown> & { caseId: string }): Promise<string> {
-    const eventId = randomUUID();
-    const streamVersion = (this.version.get(data.caseId) ?? 0) + 1;
-    this.version.set(data.caseId, streamVersion);
-    const envelope: EventEnvelope = {
-      service: 'referrals',
-      eventId,
-      type,
-      schemaVersion: 1,
-      streamId: `case-${data.caseId}`,
-      streamVersion,
-      globalPosition: String(streamVersion),
-      transactionId: '1',
-      data,
-      metadata: { actor: 'test', organisation: 'ngo-it', correlationId: eventId, causationId: null, requestId: null },
-      recordedAt: new Date().toISOString(),
-      prevHash: null,
-      hash: '0'.repeat(64),
-    };
-    await this.bus.publish({ subject: eventSubject(this.bus.subjectsPrefix, 'referrals', type), msgId: eventId, data: new TextEncoder().encode(JSON.stringify(envelope)) });
-    return eventId;
+    return appendSourceEvent(this.db, this.bus, { service: 'referrals', streamId: `case-${data.caseId}`, type, data, organisation: 'ngo-it' });
   }
 
   /** A case notified by `notifier` to ANITP, with the given age facts. */

@@ -43,10 +43,11 @@ async function hasEvents(db: Db, schema: string): Promise<boolean> {
  * reader allowed to read other services' events tables directly, and only here, offline: live,
  * it hears events through the bus like every other consumer.
  *
- * The swap holds the inbox, fact and watermark tables locked (in the consumer's own lock order,
- * so neither waits on the other for ever), first folds the events the live consumer applied that
+ * The swap holds the consumer's stream positions, inbox, fact and watermark tables locked (the
+ * positions first: the consumer reads them before it writes anything, so neither waits on the
+ * other for ever), first folds the events the live consumer applied that
  * the replay had not seen yet (committed meanwhile), then replaces the live rows and the
- * consumer's inbox with exactly what was folded: nothing is counted twice or lost.
+ * consumer's inbox and stream positions with exactly what was folded: nothing is counted twice or lost.
  */
 export async function rebuildFacts(db: Db, opts: RebuildOptions = {}): Promise<RebuildReport> {
   const schema = opts.schema ?? STATISTICS_SCHEMA;
@@ -114,6 +115,9 @@ export async function rebuildFacts(db: Db, opts: RebuildOptions = {}): Promise<R
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
 
   const report = await db.transaction().execute(async (tx) => {
+    // The consumer's first statement reads its stream positions: with them locked, a consumer
+    // transaction that begins now waits before it writes anything, and one under way finishes first.
+    await sql`lock table ${sql.id(schema, 'consumer_streams')} in access exclusive mode`.execute(tx);
     await sql`lock table ${sql.id(schema, 'inbox')} in exclusive mode`.execute(tx);
     for (const t of TABLES) await sql`lock table ${sql.id(schema, t)} in exclusive mode`.execute(tx);
 
@@ -159,6 +163,15 @@ export async function rebuildFacts(db: Db, opts: RebuildOptions = {}): Promise<R
       }
       await sql`delete from ${sql.id(schema, 'inbox')} where consumer = ${FACTS_CONSUMER}`.execute(tx);
       await sql`insert into ${sql.id(schema, 'inbox')} (consumer, event_id) select ${FACTS_CONSUMER}, event_id from ${sql.id(target, 'folded')}`.execute(tx);
+      // The consumer's stream positions say what it applied, and so what a redelivery repeats:
+      // after the swap that is what was folded, each stream up to its last folded version.
+      await sql`delete from ${sql.id(schema, 'consumer_streams')} where consumer = ${FACTS_CONSUMER}`.execute(tx);
+      for (const service of services) {
+        await sql`insert into ${sql.id(schema, 'consumer_streams')} (consumer, source, stream_id, version)
+          select ${FACTS_CONSUMER}, ${service}, e.stream_id, max(e.stream_version)
+          from ${sql.id(service, 'events')} e join ${sql.id(target, 'folded')} f on f.event_id = e.event_id
+          group by e.stream_id`.execute(tx);
+      }
     }
     return { liveBehindBy, differences, equal, swapped: swap };
   });
