@@ -14,6 +14,7 @@ const ROLLBACK_RATE = 0.1;
 
 let database: Awaited<ReturnType<typeof setUpDatabase>>;
 let bus: JetStreamBus;
+let replicaBus: JetStreamBus;
 let relay: Relay | undefined;
 const store = createEventStore({ schema: SCHEMA, onAppended: () => relay?.wake() });
 const metadata = { actor: 'system:test', organisation: 'org-test', correlationId: 'corr', causationId: null, requestId: null };
@@ -22,25 +23,38 @@ class RolledBack extends Error {}
 
 beforeAll(async () => {
   database = await setUpDatabase(WRITERS + 8);
-  bus = await connectJetStreamBus({ servers: natsUrl(), ...randomStream() });
+  const stream = randomStream();
+  bus = await connectJetStreamBus({ servers: natsUrl(), ...stream });
+  // The second replica's own connection: closing it mid-stream is that replica dying.
+  replicaBus = await connectJetStreamBus({ servers: natsUrl(), ...stream });
 });
 
 afterAll(async () => {
   await relay?.stop();
   await bus?.deleteStream().catch(() => {});
   await bus?.close();
+  await replicaBus?.close().catch(() => {});
   await database?.tearDown();
 });
 
-it(`delivers every committed event exactly once and no rolled-back one: ${WRITERS} concurrent writers, ${TARGET_EVENTS} events`, async () => {
+it(`delivers every committed event exactly once, in stream order, and no rolled-back one: ${WRITERS} concurrent writers, ${TARGET_EVENTS} events, two replicas, one killed midway`, async () => {
   const { db, url } = database;
   const registry = new Registry();
-  // Two replicas sharing one durable, as two processes of a service would.
-  const consumerA = await recordingConsumer(db, bus, 'load-test', { concurrency: 100, batchSize: 50, metrics: registry });
-  const consumerB = await recordingConsumer(db, bus, 'load-test', { concurrency: 100, batchSize: 50, metrics: registry });
+  // Two replicas sharing one durable, as two processes of a service would; B dies midway.
+  const consumerA = await recordingConsumer(db, bus, 'load-test', { concurrency: 100, batchSize: 50, metrics: registry, ackWaitMs: 5_000 });
+  const consumerB = await recordingConsumer(db, replicaBus, 'load-test', { concurrency: 100, batchSize: 50, metrics: registry, ackWaitMs: 5_000 });
+  const started = Date.now();
+  let killedAt: number | undefined;
+  const killer = setInterval(async () => {
+    if (killedAt !== undefined || (await consumerA.handledCount()) < TARGET_EVENTS / 2) return;
+    killedAt = Date.now() - started;
+    // No drain, no acks for what it holds: JetStream hands its deliveries to A after ack wait,
+    // including the ones whose transaction had committed (the stream positions drop those).
+    await replicaBus.nc.close();
+    console.info(`${killedAt} ms: replica B killed`);
+  }, 250);
   relay = await startRelay({ db, store, schema: SCHEMA, service: 'referrals', bus, batchSize: 500, pollMs: 250, metrics: registry, lagIntervalMs: 500 });
 
-  const started = Date.now();
   const progress = setInterval(async () => {
     const published = (await registry.getSingleMetric('trm_relay_published_total')!.get()).values[0]?.value;
     const lag = (await registry.getSingleMetric('trm_relay_lag_events')!.get()).values[0]?.value;
@@ -76,6 +90,8 @@ it(`delivers every committed event exactly once and no rolled-back one: ${WRITER
   await waitFor('every committed event handled', async () => (await consumerA.handledCount()) >= committed, 90_000, 250);
   await new Promise((r) => setTimeout(r, 500));
   clearInterval(progress);
+  clearInterval(killer);
+  expect(killedAt).toBeDefined();
   const result = await consumerA.check();
   const elapsedMs = Date.now() - started;
   console.info(`load: ${committed} committed, ${rolledBack} rolled back; written in ${writtenMs} ms, all handled after ${elapsedMs} ms`);
@@ -89,5 +105,5 @@ it(`delivers every committed event exactly once and no rolled-back one: ${WRITER
   await new Promise((r) => setTimeout(r, 600));
   expect((await registry.getSingleMetric('trm_relay_lag_events')!.get()).values[0]?.value).toBe(0);
   await consumerA.subscription.stop();
-  await consumerB.subscription.stop();
+  await consumerB.subscription.stop().catch(() => {});
 }, 120_000);

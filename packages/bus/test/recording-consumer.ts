@@ -14,7 +14,7 @@ export async function recordingConsumer(
   db: Db,
   bus: Bus,
   name: string,
-  opts: { concurrency?: number; batchSize?: number; metrics?: Registry; source?: EventSource | false } = {},
+  opts: { concurrency?: number; batchSize?: number; metrics?: Registry; source?: EventSource | false; ackWaitMs?: number } = {},
 ) {
   await sql`create table if not exists ${sql.table(`${SCHEMA}.handled`)} (
     seq bigint generated always as identity, consumer text not null, event_id uuid not null, stream_id text not null, stream_version int not null)`.execute(db);
@@ -30,6 +30,7 @@ export async function recordingConsumer(
     concurrency: opts.concurrency,
     batchSize: opts.batchSize,
     metrics: opts.metrics,
+    ...(opts.ackWaitMs ? { ackWaitMs: opts.ackWaitMs } : {}),
     ...(source ? { source } : {}),
     handle: async (tx, envelope) => {
       await sql`insert into ${sql.table(`${SCHEMA}.handled`)} (consumer, event_id, stream_id, stream_version)
