@@ -34,6 +34,9 @@ export interface JetStreamBusOptions {
   /** Retention by size (default unlimited, -1); the oldest messages go first. */
   maxBytes?: number;
   name?: string;
+  /** Credentials of this service's NATS user (see natsServerConfig: each may publish only its own events). */
+  user?: string;
+  pass?: string;
   logger?: Logger;
 }
 
@@ -48,6 +51,7 @@ export async function connectJetStreamBus(opts: JetStreamBusOptions): Promise<Je
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
     waitOnFirstConnect: true,
+    ...(opts.user ? { user: opts.user, pass: opts.pass ?? '' } : {}),
   });
   const bus = new JetStreamBus(nc, await jetstreamManager(nc), opts);
   await bus.ensureStream();
@@ -196,7 +200,9 @@ export class JetStreamBus implements Bus {
               deliveryCount: m.info.deliveryCount,
               ack: () => settle('ack', msgId, () => m.ack()),
               nak: (delayMs?: number) => settle('nak', msgId, () => m.nak(delayMs)),
-              term: (reason?: string) => settle('term', msgId, () => m.term(reason)),
+              // Without a reason: NATS before 2.10 ignores `+TERM <reason>` and redelivers the
+              // message after ack wait, for ever. The reason is in the dead letter.
+              term: () => settle('term', msgId, () => m.term()),
               working: () => settle('mark in progress', msgId, () => m.working()),
             };
             const p = handler(d)

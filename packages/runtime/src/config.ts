@@ -24,6 +24,9 @@ const HostEnv = z.object({
   NATS_URL: z.string().min(1).optional(),
   NATS_STREAM: z.string().regex(/^[A-Za-z0-9_-]+$/).default('TRM'),
   NATS_SUBJECT_PREFIX: z.string().regex(/^[a-z0-9_-]+$/).default('trm'),
+  /** This service's NATS user and password (deploy/nats/nats-server.conf: each service publishes only its own events). */
+  NATS_USER: z.string().min(1).optional(),
+  NATS_PASSWORD: z.string().min(1).optional(),
   JWKS_URL: z.string().url().optional(),
   JWKS_FILE: z.string().min(1).optional(),
   /** How long keys fetched from JWKS_URL are trusted before being fetched again (a removed key dies with it). */

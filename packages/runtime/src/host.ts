@@ -139,7 +139,7 @@ export async function buildHost(opts: BuildHostOptions): Promise<Host> {
     const store = createEventStore({ schema: m.schema, onAppended: committed });
     stores.set(m.schema, store);
     mounted.push(
-      await m.mount({ mode: opts.mode, app, db, bus, orgs, metrics, masterKeys: opts.masterKeys, env: opts.env, clock, store, committed, source }),
+      await m.mount({ mode: opts.mode, app, db, bus, orgs, metrics, masterKeys: m.keepsVault ? opts.masterKeys : '', env: opts.env, clock, store, committed, source }),
     );
   }
   for (const m of opts.modules) {

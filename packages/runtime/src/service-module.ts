@@ -13,7 +13,7 @@ export interface ServiceHost {
   bus: Bus;
   orgs: OrgDirectory;
   metrics: Registry;
-  /** Vault master keys (`id:base64,…`, first current). */
+  /** Vault master keys (`id:base64,…`, first current); empty for a service that keeps no vault. */
   masterKeys: string;
   /** The process environment, for each service's own policy settings (validated by the service). */
   env: NodeJS.ProcessEnv;
@@ -45,5 +45,7 @@ export interface ServiceModule {
   schema: string;
   /** Default port in distributed mode. */
   defaultPort: number;
+  /** Keeps personal data in a vault: only such a service is given the master keys (TRM_MASTER_KEYS). */
+  keepsVault?: boolean;
   mount(host: ServiceHost): Promise<MountedService>;
 }

@@ -21,6 +21,7 @@ export const proceedingsModule: ServiceModule = {
   name: 'proceedings',
   schema: PROCEEDINGS_SCHEMA,
   defaultPort: 8083,
+  keepsVault: true,
   async mount(host) {
     const settings = serviceSettings('proceedings', ProceedingsEnv, host.env);
     const policy = { informDays: settings.PROCEEDINGS_INFORM_DAYS };

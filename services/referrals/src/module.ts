@@ -30,6 +30,7 @@ export const referralsModule: ServiceModule = {
   name: 'referrals',
   schema: REFERRALS_SCHEMA,
   defaultPort: 8081,
+  keepsVault: true,
   async mount(host) {
     const settings = serviceSettings('referrals', ReferralsEnv, host.env);
     const ctx = createReferralsContext({
@@ -51,7 +52,7 @@ export const referralsModule: ServiceModule = {
     // The national contact point's service keeps the organisation registry's admin routes.
     await host.app.register(registryRoutes, { db: host.db, schema: 'registry', directory: host.orgs });
     await host.app.register(referralsService, ctx);
-    const consumer = await startHandedOverConsumer(ctx, { bus: host.bus, logger: host.app.log, metrics: host.metrics });
+    const consumer = await startHandedOverConsumer(ctx, { bus: host.bus, source: host.source, logger: host.app.log, metrics: host.metrics });
     const scheduler = createDeadlineScheduler(ctx, {
       intervalMs: settings.TRM_DEADLINE_SCAN_SECONDS * 1000,
       onError: (err) => host.app.log.error({ err: err instanceof Error ? err.message : 'unknown' }, 'deadline scan failed'),
