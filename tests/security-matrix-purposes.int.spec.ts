@@ -252,7 +252,7 @@ describe('the access matrix', () => {
 });
 
 describe('generated: every route × purpose', () => {
-  it('refuses a participant of another purpose on every per-case route (403 or 404), writing nothing', async () => {
+  it('refuses a participant of another purpose on every per-case route (403, 404, or a 409 naming who may not), writing nothing', async () => {
     const before = await quiescentEventCounts(stack.db);
     const failures: string[] = [];
     let checked = 0;
