@@ -267,12 +267,17 @@ describe('annual tables', () => {
     expect(cell(sexAge.cells, { sex: 'total', ageBand: 'total' })?.value).toBe(12);
     const referrals = body.completeUpTo.services.find((w: { service: string }) => w.service === 'referrals');
     expect(referrals.eventsApplied).toBeGreaterThan(0);
-    expect(json.headers['trm-complete-up-to']).toContain('referrals;events=');
+    // Caught up: every referrals event is applied, so complete through the last one in its global order.
+    const { rows: last } = await sql<{ transaction_id: string; global_position: string }>`
+      select transaction_id::text as transaction_id, global_position::text as global_position from referrals.events
+      order by transaction_id desc, global_position desc limit 1`.execute(stack.db);
+    expect(referrals.completeThrough).toEqual({ transactionId: last[0]!.transaction_id, globalPosition: last[0]!.global_position });
+    expect(json.headers['trm-complete-up-to']).toContain(`referrals;complete=${last[0]!.transaction_id}/${last[0]!.global_position};events=`);
 
     const csv = await get('/v1/statistics/annual/2026', statsRo, { accept: 'text/csv' });
     expect(csv.statusCode).toBe(200);
     expect(csv.headers['content-type']).toContain('text/csv');
-    expect(csv.headers['trm-complete-up-to']).toContain('repatriation;events=');
+    expect(csv.headers['trm-complete-up-to']).toMatch(/repatriation;complete=\d+\/\d+;events=/);
     const lines = csv.body.trim().split('\r\n');
     expect(lines[0]).toBe('table,dimension_1,category_1,dimension_2,category_2,value,suppressed,amounts,means');
     expect(lines).toContain('registered-victims-by-sex-and-age,sex,female,ageBand,18-25,8,false,,');

@@ -11,3 +11,4 @@ export { isTransientFailure } from './faults.js';
 export { pruneInbox, assertTransactionIdsAhead, TransactionIdsBehindError } from './maintenance.js';
 export { loadStreamMark, resetRelayCheckpoint, type StreamMark } from './checkpoints.js';
 export { natsPermissions, natsServerConfig, type NatsServicePermissions } from './nats-auth.js';
+export { advanceCompleteMark } from './watermark.js';

@@ -2,6 +2,8 @@ import { type PublishedCell, protectFigure, sliceTable, tabulate } from '../doma
 import { type DimensionId, type FigureDef, categoriesOf, figureById } from '../domain/figures.js';
 import { ProblemError } from '@trm/platform';
 import type { StatisticsContext } from '../context.js';
+import { advanceCompleteMark } from '@trm/bus';
+import { FACTS_CONSUMER } from '../constants.js';
 import { type Watermark, loadFigureRows, readWatermarks } from '../repositories/facts.repository.js';
 
 export interface TableAnswer {
@@ -15,8 +17,12 @@ export interface TableAnswer {
 }
 
 export interface CompleteUpTo {
-  /** Events applied per source service, and the last one's position and time. */
-  services: Watermark[];
+  /**
+   * Per source service: events applied, the last one's position and time, and `completeThrough`,
+   * the position in that service's global order up to which every event has been applied (none
+   * missing below it, whatever order they arrived in).
+   */
+  services: Array<Watermark & { completeThrough: { transactionId: string; globalPosition: string } }>;
 }
 
 export interface Disclosure {
@@ -63,12 +69,20 @@ export async function answerFigure(
 }
 
 export async function completeUpTo(ctx: StatisticsContext): Promise<CompleteUpTo> {
-  return { services: await readWatermarks(ctx.db, ctx.schema) };
+  const marks = await readWatermarks(ctx.db, ctx.schema);
+  const services = [];
+  for (const w of marks) {
+    const completeThrough = await advanceCompleteMark(ctx.db, { schema: ctx.schema, consumer: FACTS_CONSUMER, source: w.service });
+    services.push({ ...w, completeThrough });
+  }
+  return { services };
 }
 
 export function completeUpToHeader(c: CompleteUpTo): string {
   if (c.services.length === 0) return 'none';
-  return c.services.map((w) => `${w.service};events=${w.eventsApplied};position=${w.lastGlobalPosition};recordedAt=${w.lastRecordedAt}`).join(', ');
+  return c.services
+    .map((w) => `${w.service};complete=${w.completeThrough.transactionId}/${w.completeThrough.globalPosition};events=${w.eventsApplied};position=${w.lastGlobalPosition};recordedAt=${w.lastRecordedAt}`)
+    .join(', ');
 }
 
 /** The tables ANITP's annual report needs, each a slice of one figure. */
