@@ -64,7 +64,10 @@ export async function migrate(db: Db, opts: MigrateOptions): Promise<string[]> {
   return db.connection().execute(async (conn) => {
     await sql`select pg_advisory_lock(hashtextextended('trm.migrate', 0))`.execute(conn);
     try {
-      await sql`create schema if not exists ${sql.id(opts.schema)}`.execute(conn);
+      // Only when missing: a service running as its own role may own its schema without having
+      // CREATE on the database (deploy/postgres/roles.sql creates the schemas for it).
+      const { rows } = await sql<{ n: number }>`select count(*)::int as n from pg_namespace where nspname = ${opts.schema}`.execute(conn);
+      if (rows[0]!.n === 0) await sql`create schema ${sql.id(opts.schema)}`.execute(conn);
       const migrator = new Migrator({
         db: conn,
         provider: new SqlDirectoryProvider(opts.schema, [
