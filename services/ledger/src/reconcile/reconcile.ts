@@ -1,5 +1,20 @@
 import type { Db } from '@trm/db';
+import { computeEventHash } from '@trm/event-store';
 import { sql } from 'kysely';
+
+/**
+ * The hash of an event recomputed from its content (issue 15, finding 2): a stored `hash` that
+ * does not match the content it sits beside counts for nothing, so a mismatch yields a value no
+ * other side can equal.
+ */
+function contentHash(event: { prevHash: string | null; hash: string } & Parameters<typeof computeEventHash>[1]): string {
+  try {
+    const h = computeEventHash(event.prevHash, event);
+    return h === event.hash ? h : `content-differs-from-its-hash:${h}`;
+  } catch {
+    return 'content-not-hashable';
+  }
+}
 
 export interface ReconcileOptions {
   ledgerSchema: string;
@@ -39,7 +54,7 @@ export interface ServiceReport {
   inFlight: number;
   /** In the ledger, unknown to the service that supposedly recorded them. */
   unknownToService: { count: number; items: Discrepancy[] };
-  /** Same event id, different content hash. */
+  /** Same event id, different content (hashes recomputed from the content on both sides, never the stored `hash` trusted). */
   differing: { count: number; items: Discrepancy[] };
 }
 
@@ -87,20 +102,31 @@ export async function reconcile(db: Db, opts: ReconcileOptions): Promise<Reconci
     const events = sql.table(`${service}.events`);
     const readService = async (after: string, n: number) =>
       (
-        await sql<Side>`select event_id::text as "eventId", hash, stream_id as "streamId",
-            to_char(recorded_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as at
+        await sql<Side & { row: string }>`select event_id::text as "eventId", stream_id as "streamId",
+            to_char(recorded_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as at,
+            json_build_object('eventId', event_id, 'streamId', stream_id, 'streamVersion', stream_version, 'type', event_type,
+              'schemaVersion', schema_version, 'data', data, 'metadata', metadata, 'prevHash', prev_hash, 'hash', hash,
+              'recordedAt', to_char(recorded_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))::text as row
           from ${events} where ${after ? sql`event_id > ${after}::uuid` : sql`true`} order by event_id limit ${n}::int`.execute(db)
-      ).rows;
+      ).rows.map(({ row, ...side }) => ({ ...side, hash: contentHash(JSON.parse(row)) }));
     const readLedger = async (after: string, n: number) =>
       (
         // The event's JSON is parsed for the page only: a plan that sorts (the ledger's statistics
         // not gathered yet, after a large backfill) would otherwise parse every remaining entry.
-        await sql<Side>`select p.event_id::text as "eventId", (p.event::json)->>'hash' as hash, p.stream_id as "streamId", p.ledger_index::text as at
+        await sql<Side & { event: string }>`select p.event_id::text as "eventId", p.event, p.stream_id as "streamId", p.ledger_index::text as at
           from (select event_id, event, stream_id, ledger_index from ${ledger}
                 where service = ${service} and ${after ? sql`event_id > ${after}::uuid` : sql`true`}
                 order by event_id limit ${n}::int) p
           order by p.event_id`.execute(db)
-      ).rows;
+      ).rows.map(({ event, ...side }) => {
+        let hash = 'content-not-json';
+        try {
+          hash = contentHash(JSON.parse(event));
+        } catch {
+          // stays unequal to anything a service holds
+        }
+        return { ...side, hash };
+      });
     const report: ServiceReport = {
       service,
       events: 0,

@@ -1,6 +1,6 @@
 import { type EventEnvelope } from '@trm/contracts';
 import type { DbOrTx } from '@trm/event-store';
-import { canonicalJson } from '@trm/event-store';
+import { canonicalJson, computeEventHash } from '@trm/event-store';
 import { entryLeafHash, type SignedTreeHead } from '@trm/audit';
 import { sql } from 'kysely';
 
@@ -28,6 +28,7 @@ export function caseIdOf(envelope: EventEnvelope): string | null {
 export async function appendEntries(tx: DbOrTx, schema: string, envelopes: readonly EventEnvelope[]): Promise<number> {
   const n = envelopes.length;
   if (n === 0) return -1;
+  await checkWritten(tx, schema, envelopes);
   const { rows } = await sql<{ first: string }>`
     update ${t(schema, 'ledger_counter')} set next_index = next_index + ${n}::bigint
     returning (next_index - ${n}::bigint)::text as first`.execute(tx);
@@ -55,6 +56,56 @@ export async function appendEntries(tx: DbOrTx, schema: string, envelopes: reado
     from json_populate_recordset(null::${table}, ${JSON.stringify(entries)}::json)
     order by ledger_index`.execute(tx);
   return first;
+}
+
+/** Why an event is not indexed: it is not what its service wrote (the consumer dead-letters it). */
+export class RefusedEvent extends Error {
+  override readonly name = 'RefusedEvent';
+}
+
+/**
+ * Signs only what was written (issue 15, finding 2): each event must match its own hash,
+ * recomputed from its content (never the `hash` field trusted), and follow the previous version
+ * of its stream (prevHash = that version's hash, none for version 1), whether that version is
+ * already in the ledger or earlier in the batch; a second, different event for a version the
+ * ledger holds is a fork. Anything else throws `RefusedEvent` and nothing of the batch is indexed.
+ */
+async function checkWritten(tx: DbOrTx, schema: string, envelopes: readonly EventEnvelope[]): Promise<void> {
+  const key = (service: string, streamId: string) => `${service}\u0000${streamId}`;
+  const wanted: Array<{ service: string; stream_id: string; stream_version: number }> = [];
+  for (const e of envelopes) {
+    let hash: string | null;
+    try {
+      hash = computeEventHash(e.prevHash, e);
+    } catch {
+      hash = null;
+    }
+    if (hash !== e.hash) throw new RefusedEvent(`event ${e.eventId} (${e.service} ${e.streamId} v${e.streamVersion}) does not match its own hash`);
+    wanted.push({ service: e.service, stream_id: e.streamId, stream_version: e.streamVersion }, { service: e.service, stream_id: e.streamId, stream_version: e.streamVersion - 1 });
+  }
+  const { rows } = await sql<{ service: string; stream_id: string; stream_version: number; event_id: string; hash: string }>`
+    select l.service, l.stream_id, l.stream_version, l.event_id::text as event_id, (l.event::json)->>'hash' as hash
+    from ${t(schema, 'ledger_entries')} l
+    join json_to_recordset(${JSON.stringify(wanted)}::json) as w(service text, stream_id text, stream_version integer)
+      on l.service = w.service and l.stream_id = w.stream_id and l.stream_version = w.stream_version`.execute(tx);
+  const held = new Map<string, { eventId: string; hash: string }>();
+  for (const r of rows) held.set(`${key(r.service, r.stream_id)}\u0000${r.stream_version}`, { eventId: r.event_id, hash: r.hash });
+  for (const e of envelopes) {
+    const at = (v: number) => `${key(e.service, e.streamId)}\u0000${v}`;
+    const what = `event ${e.eventId} (${e.service} ${e.streamId} v${e.streamVersion})`;
+    const same = held.get(at(e.streamVersion));
+    if (same && (same.eventId !== e.eventId || same.hash !== e.hash)) {
+      throw new RefusedEvent(`fork: ${what} differs from event ${same.eventId}, which the ledger holds for that version`);
+    }
+    if (e.streamVersion === 1) {
+      if (e.prevHash !== null) throw new RefusedEvent(`${what} is the first event of its stream but names a previous hash`);
+    } else {
+      const prev = held.get(at(e.streamVersion - 1));
+      if (!prev) throw new RefusedEvent(`${what}: version ${e.streamVersion - 1} of its stream is not in the ledger`);
+      if (prev.hash !== e.prevHash) throw new RefusedEvent(`${what} does not follow version ${e.streamVersion - 1} of its stream`);
+    }
+    held.set(at(e.streamVersion), { eventId: e.eventId, hash: e.hash });
+  }
 }
 
 export async function ledgerSize(db: DbOrTx, schema: string): Promise<number> {
