@@ -20,6 +20,7 @@ import { DEFAULT_REGISTRY_OPERATORS, type OrgDirectory } from './identity.js';
 import { genReqId, loggerOptions } from './logging.js';
 import { createMetricsRegistry, installHttpMetrics } from './metrics.js';
 import { installProblemHandlers } from './problem-handler.js';
+import { completeContract } from './contract.js';
 import { ProblemError, problemCode, problemCodes } from './problems.js';
 import { validatorCompiler } from './validation.js';
 
@@ -172,7 +173,8 @@ export async function createApp(opts: CreateAppOptions): Promise<App> {
       security: [{ bearerAuth: [] }],
     },
     transform: jsonSchemaTransform,
-    transformObject: jsonSchemaTransformObject,
+    // The routes' documents, completed: operationIds, tags, problem responses, servers (contract.ts).
+    transformObject: (documentObject) => completeContract(jsonSchemaTransformObject(documentObject) as Record<string, any>) as never,
   });
   await app.register(swaggerUi, { routePrefix: DOCS_PREFIX, staticCSP: true });
 

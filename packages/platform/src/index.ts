@@ -15,3 +15,4 @@ export * from './registry.routes.js';
 export * from './serve.js';
 export * from './validation.js';
 export * from './commands.js';
+export * from './contract.js';
