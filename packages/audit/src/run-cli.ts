@@ -3,7 +3,7 @@ import { access, readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
-import { checkConsistencyProof, checkInclusionProof } from './proofs.js';
+import { type InclusionProofDocument, checkConsistencyProof, checkInclusionProof } from './proofs.js';
 import { verifyExport } from './verify-export.js';
 
 const USAGE = `Usage:
@@ -79,7 +79,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       const proof = await readJson(file, 'proof');
       const head = await readJson(required(values.head, 'head'), 'head');
       const result = await checkInclusionProof(proof as never, head, jwks);
-      return report(result.ok ? 'OK: the entry is included in the signed log' : `FAILED: ${result.reason}`, result.ok, io);
+      return report(result.ok ? `OK: ${provenWhat(proof as InclusionProofDocument)}` : `FAILED: ${result.reason}`, result.ok, io);
     }
     if (command === 'consistency') {
       const proof = await readJson(file, 'proof');
@@ -96,6 +96,17 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     }
     throw err;
   }
+}
+
+/**
+ * Exactly what a verified inclusion proof covers (issue 15, finding 3): the event, when the proof
+ * carries its entry (checked against the leaf hash), else only a leaf hash at an index.
+ */
+function provenWhat(proof: InclusionProofDocument): string {
+  const where = `in the signed log of tree size ${proof.treeSize}`;
+  const e = proof.entry?.event;
+  if (!e) return `leaf ${proof.leafHash} is entry ${proof.index} ${where}; the proof carries no event, so it proves no event's content`;
+  return `entry ${proof.index} ${where} is event ${e.eventId} (${e.type}, ${e.service} stream ${e.streamId} version ${e.streamVersion}), leaf ${proof.leafHash}`;
 }
 
 function report(line: string, ok: boolean, io: CliIo): number {

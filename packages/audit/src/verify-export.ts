@@ -3,6 +3,7 @@ import { computeEventHash } from '@trm/event-store';
 import { type ExportLine, canonicalEntryBytes, exportLine, parseExportLine } from './entry.js';
 import { type SignedTreeHead, verifyTreeHead } from './head.js';
 import { StreamingRoot, fromHex, leafHash } from './merkle.js';
+import { StreamChecker } from './stream-check.js';
 
 export interface VerifyExportOptions {
   /** The signed head the export must match (its first treeSize entries). */
@@ -13,6 +14,11 @@ export interface VerifyExportOptions {
   /** Called every `progressEvery` entries with the count so far. */
   onProgress?: (entries: number) => void;
   progressEvery?: number;
+  /**
+   * Entries whose stream positions are held in memory before a sorted run is spilled to a
+   * temporary file (default 100,000): the stream check's memory does not grow with the export.
+   */
+  streamMemoryEntries?: number;
 }
 
 function eventHashMatches(e: ExportLine['event']): boolean {
@@ -34,6 +40,8 @@ export type VerifyFailureCode =
   | 'unexpected-index'
   | 'event-hash-mismatch'
   | 'stream-chain-broken'
+  | 'stream-fork'
+  | 'stream-gap'
   | 'leaf-hash-mismatch'
   | 'root-mismatch'
   | 'previous-root-mismatch'
@@ -59,6 +67,16 @@ export type VerifyExportResult =
  * It stops at the first failure and names it.
  */
 export async function verifyExport(lines: AsyncIterable<string> | Iterable<string>, opts: VerifyExportOptions): Promise<VerifyExportResult> {
+  // Every stream, in bounded memory: sorted runs (spilled to disk when large) merged at the end.
+  const streams = new StreamChecker(opts.streamMemoryEntries);
+  try {
+    return await verifyWith(streams, lines, opts);
+  } finally {
+    await streams.close();
+  }
+}
+
+async function verifyWith(streams: StreamChecker, lines: AsyncIterable<string> | Iterable<string>, opts: VerifyExportOptions): Promise<VerifyExportResult> {
   const head = await verifyTreeHead(opts.head, opts.jwks);
   if (!head.ok) return { ok: false, code: 'bad-head', message: `head: ${head.reason}` };
   let previous: SignedTreeHead | undefined;
@@ -72,8 +90,6 @@ export async function verifyExport(lines: AsyncIterable<string> | Iterable<strin
   }
   const target = head.head.treeSize;
   const root = new StreamingRoot();
-  // Last event seen per stream: enough to check each link whose predecessor is in the export.
-  const streams = new Map<string, { version: number; hash: string }>();
   const every = opts.progressEvery ?? 1000;
   let lineNo = 0;
   let count = 0;
@@ -117,12 +133,7 @@ export async function verifyExport(lines: AsyncIterable<string> | Iterable<strin
     if (!eventHashMatches(e)) {
       return { ok: false, code: 'event-hash-mismatch', ...at, message: `entry ${expected} (line ${lineNo}): the event does not match its own hash (event ${e.eventId} was changed)` };
     }
-    const streamKey = `${e.service}\u0000${e.streamId}`;
-    const last = streams.get(streamKey);
-    if (last && e.streamVersion === last.version + 1 && e.prevHash !== last.hash) {
-      return { ok: false, code: 'stream-chain-broken', ...at, message: `entry ${expected} (line ${lineNo}): does not follow the previous event of stream ${e.streamId}` };
-    }
-    if (!last || e.streamVersion > last.version) streams.set(streamKey, { version: e.streamVersion, hash: e.hash });
+    await streams.add({ service: e.service, streamId: e.streamId, version: e.streamVersion, index: expected, line: lineNo, eventId: e.eventId, hash: e.hash, prevHash: e.prevHash });
     const leaf = leafHash(canonicalEntryBytes(line));
     if (leaf.toString('hex') !== line.leafHash) {
       return { ok: false, code: 'leaf-hash-mismatch', ...at, message: `entry ${expected} (line ${lineNo}): the leaf hash does not match the entry` };
@@ -141,8 +152,11 @@ export async function verifyExport(lines: AsyncIterable<string> | Iterable<strin
     if (opts.onProgress && count % every === 0) opts.onProgress(count);
   }
   opts.onProgress?.(count);
+  const streamFailure = await streams.finish();
   if (count < target) {
     return { ok: false, code: 'export-too-short', index: count, message: `the export holds ${count} entries; the head covers ${target} (entry ${count} onwards is missing)` };
   }
+  // A second entry for a (service, stream, version) is a fork, a skipped version a gap: both fail.
+  if (streamFailure) return { ok: false, ...streamFailure };
   return { ok: true, entries: count, head: head.head, ...(previous ? { previousHead: previous } : {}), beyondHead };
 }
