@@ -15,6 +15,9 @@ export async function pruneInbox(db: Kysely<any>, schema: string, olderThan: Dat
   return rows[0]?.n ?? 0;
 }
 
+/** Transactions per pg_xact segment file (32 pages of 32,768). */
+const XACT_SEGMENT = 0x100000n;
+
 export class TransactionIdsBehindError extends Error {
   override readonly name = 'TransactionIdsBehindError';
 }
@@ -35,8 +38,15 @@ export async function assertTransactionIdsAhead(db: Kysely<any>, schema: string)
   const current = BigInt(row.current);
   const stored = BigInt(row.stored);
   if (current > stored) return;
-  const epoch = stored >> 32n;
-  const xid = (stored & 0xffffffffn) + 1n;
+  // pg_resetwal's next transaction id must start a pg_xact segment (a multiple of 1,048,576):
+  // inside a segment the cluster does not have, the server cannot start ("could not access status
+  // of transaction").
+  let epoch = stored >> 32n;
+  let xid = (((stored & 0xffffffffn) + XACT_SEGMENT) / XACT_SEGMENT) * XACT_SEGMENT;
+  if (xid > 0xffffffffn) {
+    epoch += 1n;
+    xid = XACT_SEGMENT;
+  }
   throw new TransactionIdsBehindError(
     [
       `Schema ${schema} holds events and relay checkpoints up to transaction id ${stored}, but this database is at ${current}:`,
