@@ -20,8 +20,9 @@ test: install ## unit, integration and end-to-end tests (needs PostgreSQL and NA
 	npx tsc -b
 	node scripts/test.mjs
 
-openapi: build ## regenerate openapi/openapi.json from the code
+openapi: build ## regenerate openapi/openapi.json from the code, and the SDK's types from it
 	node apps/trm/dist/openapi.js --write
+	npm run -s -w @trm/sdk generate
 
 access-doc: build ## regenerate docs/ACCESS.md from the access matrix
 	node apps/trm/dist/access-doc.js --write
