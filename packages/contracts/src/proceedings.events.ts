@@ -48,7 +48,7 @@ export const InformationChannel = z.enum(['in_person', 'phone', 'video_call', 'l
 export type InformationChannel = z.infer<typeof InformationChannel>;
 
 /** What a duty to inform the victim arose from. */
-export const InformationDutyKind = z.enum(['stage_change', 'hearing', 'outcome']);
+export const InformationDutyKind = z.enum(['stage_change', 'hearing', 'outcome', 'offender_release']);
 export type InformationDutyKind = z.infer<typeof InformationDutyKind>;
 
 export const ProceedingsOutcome = z.discriminatedUnion('kind', [
@@ -63,7 +63,19 @@ export const ProceedingsOutcome = z.discriminatedUnion('kind', [
 ]);
 export type ProceedingsOutcome = z.infer<typeof ProceedingsOutcome>;
 
-/** A duty to inform the victim arises with the event; `informDueAt` is its deadline (policy, 5 days). */
+/** Who a stage change was learnt from: the authority itself, or (a foreign trial) the victim's lawyer or the foreign authority. */
+export const StageSource = z.enum(['law_enforcement', 'lawyer', 'foreign_authority']);
+export type StageSource = z.infer<typeof StageSource>;
+
+/** An offender released (end of sentence, parole, pre-trial release) or escaped: the victim is told (Directive 2012/29/EU Art. 6(5)). */
+export const OffenderReleaseKind = z.enum(['released', 'escaped']);
+export type OffenderReleaseKind = z.infer<typeof OffenderReleaseKind>;
+
+/**
+ * A duty to inform the victim arises with the event; `informDueAt` is its deadline, counted from
+ * the date the event happened (not when it was recorded): that date plus the policy days (5), and
+ * for a hearing no later than the day before it.
+ */
 const Duty = {
   dutyId: z.string(),
   informDueAt: z.string(),
@@ -84,8 +96,15 @@ export const ParticipationWithdrawnData = z.object({
   withdrawnOn: IsoDate,
   recordedBy: z.string(),
   withdrawnAt: z.string(),
-  /** Information duties still open at withdrawal: they lapse, as processing stops. */
+  /**
+   * Information duties that lapse with the withdrawal: only when the victim asked not to be
+   * informed (`informationDeclined`). Withdrawing from the proceedings does not end the right to be
+   * informed (Directive 2012/29/EU Art. 6): otherwise the duties stay open. Events recorded before
+   * that rule listed every open duty here.
+   */
   lapsedDutyIds: z.array(z.string()),
+  /** The victim asked not to be informed any more (recorded); absent in events before the rule: false. */
+  informationDeclined: z.boolean().optional(),
 });
 export type ParticipationWithdrawnData = z.infer<typeof ParticipationWithdrawnData>;
 
@@ -112,6 +131,8 @@ export const StageChangedData = z.object({
   changedOn: IsoDate,
   changedBy: z.string(),
   changedAt: z.string(),
+  /** Where the stage was learnt from; absent in events before the rule: law enforcement. */
+  source: StageSource.optional(),
   ...Duty,
 });
 export type StageChangedData = z.infer<typeof StageChangedData>;
@@ -126,6 +147,8 @@ export const HearingScheduledData = z.object({
   victimToTestify: z.boolean(),
   scheduledBy: z.string(),
   scheduledAt: z.string(),
+  /** The day the hearing was set (the duty to inform counts from it); absent before the rule. */
+  scheduledOn: IsoDate.optional(),
   ...Duty,
 });
 export type HearingScheduledData = z.infer<typeof HearingScheduledData>;
@@ -217,6 +240,31 @@ export const OutcomeRecordedData = z.object({
 });
 export type OutcomeRecordedData = z.infer<typeof OutcomeRecordedData>;
 
+/** Compensation actually paid (in part or in full) after an award. */
+export const CompensationPaidData = z.object({
+  caseId: z.string(),
+  criminalCaseId: z.string(),
+  claimId: z.string(),
+  /** Amount paid, in the claim's currency. */
+  amount: Money,
+  paidOn: IsoDate,
+  recordedBy: z.string(),
+  recordedAt: z.string(),
+});
+export type CompensationPaidData = z.infer<typeof CompensationPaidData>;
+
+/** An offender's release or escape: the victim is informed unless they asked not to be. */
+export const OffenderReleasedData = z.object({
+  caseId: z.string(),
+  criminalCaseId: z.string(),
+  kind: OffenderReleaseKind,
+  releasedOn: IsoDate,
+  recordedBy: z.string(),
+  recordedAt: z.string(),
+  ...Duty,
+});
+export type OffenderReleasedData = z.infer<typeof OffenderReleasedData>;
+
 /** A read of the (sensitive) criminal case reference, recorded before it is returned. */
 export const CriminalCaseReferenceReadData = z.object({
   caseId: z.string(),
@@ -239,6 +287,8 @@ export const ProceedingsEventSchemas = {
   CompensationClaimed: CompensationClaimedData,
   CompensationDecided: CompensationDecidedData,
   OutcomeRecorded: OutcomeRecordedData,
+  CompensationPaid: CompensationPaidData,
+  OffenderReleased: OffenderReleasedData,
   CriminalCaseReferenceRead: CriminalCaseReferenceReadData,
 } as const;
 
@@ -254,7 +304,9 @@ export type ProceedingsEvent =
   | { type: 'InterpreterAssigned'; data: InterpreterAssignedData }
   | { type: 'CompensationClaimed'; data: CompensationClaimedData }
   | { type: 'CompensationDecided'; data: CompensationDecidedData }
-  | { type: 'OutcomeRecorded'; data: OutcomeRecordedData };
+  | { type: 'OutcomeRecorded'; data: OutcomeRecordedData }
+  | { type: 'CompensationPaid'; data: CompensationPaidData }
+  | { type: 'OffenderReleased'; data: OffenderReleasedData };
 
 /** Recorded on `proceedings-access-<caseId>` so reading never changes the file's version. */
 export type ProceedingsAccessEvent = { type: 'CriminalCaseReferenceRead'; data: CriminalCaseReferenceReadData };

@@ -33,6 +33,40 @@ export const RiskFactor = z.enum([
 ]);
 export type RiskFactor = z.infer<typeof RiskFactor>;
 
+/** What a `proceed_with_measures` recommendation asks for: a closed list, never free text. */
+export const RiskMeasure = z.enum([
+  'escort',
+  'shelter_on_arrival',
+  'police_protection',
+  'psychological_support',
+  'medical_care',
+  'regular_monitoring',
+  'family_mediation',
+  'relocation_away_from_recruiters',
+  'legal_assistance',
+  'other',
+]);
+export type RiskMeasure = z.infer<typeof RiskMeasure>;
+
+/**
+ * Which side of the return assessed: the country of origin (its national contact point or child
+ * protection) or the destination (the partner returning the person). The origin's assessment governs.
+ */
+export const RiskAssessmentSide = z.enum(['origin', 'destination']);
+export type RiskAssessmentSide = z.infer<typeof RiskAssessmentSide>;
+
+/** How the origin's contact point learnt of an arrival TRM had not heard of. */
+export const UnannouncedArrivalSource = z.enum([
+  'border_police',
+  'deportation_notice',
+  'person_presented_themselves',
+  'ngo',
+  'consulate',
+  'other_authority',
+  'other',
+]);
+export type UnannouncedArrivalSource = z.infer<typeof UnannouncedArrivalSource>;
+
 export const TravelMode = z.enum(['air', 'land', 'sea']);
 export type TravelMode = z.infer<typeof TravelMode>;
 
@@ -108,6 +142,10 @@ export const RiskAssessmentRecordedData = z.object({
   level: RiskLevel,
   factors: z.array(RiskFactor),
   recommendation: RiskRecommendation,
+  /** The measures a `proceed_with_measures` names; absent in events before the rule. */
+  measures: z.array(RiskMeasure).optional(),
+  /** Absent in events before the rule: worked out from `assessedBy` and the case's participants. */
+  side: RiskAssessmentSide.optional(),
   recordedAt: z.string(),
 });
 export type RiskAssessmentRecordedData = z.infer<typeof RiskAssessmentRecordedData>;
@@ -122,6 +160,21 @@ export const RiskAssessmentCommentedData = z.object({
   commentedAt: z.string(),
 });
 export type RiskAssessmentCommentedData = z.infer<typeof RiskAssessmentCommentedData>;
+
+/**
+ * The origin's national contact point settles a disagreement between the two sides' latest
+ * assessments (one says do_not_return, or the origin does not concur): the return waits for it.
+ */
+export const RiskDisagreementResolvedData = z.object({
+  ...Ids,
+  resolvedBy: z.string(),
+  originAssessmentId: z.string(),
+  destinationAssessmentId: z.string(),
+  recommendation: RiskRecommendation,
+  measures: z.array(RiskMeasure),
+  resolvedAt: z.string(),
+});
+export type RiskDisagreementResolvedData = z.infer<typeof RiskDisagreementResolvedData>;
 
 export const TravelDocumentRequestedData = z.object({
   ...Ids,
@@ -244,6 +297,29 @@ export const FollowUpRecordedData = z.object({
 });
 export type FollowUpRecordedData = z.infer<typeof FollowUpRecordedData>;
 
+/**
+ * A person who arrived without TRM having heard of a return (an unannounced or deported arrival),
+ * recorded by the origin's contact point: a fact, not a planned return, so no consent to return is
+ * needed. It starts the return stream at `arrived`: hand-over to assistance and follow-ups go on
+ * from there, and statistics count it as a return without notification.
+ */
+export const UnannouncedArrivalRecordedData = z.object({
+  ...Ids,
+  recordedBy: z.string(),
+  arrivedOn: IsoDate,
+  /** A public place (airport, border crossing), never an address. */
+  pointOfArrival: z.string(),
+  /** Sent back by the destination country's authorities rather than returning assisted. */
+  deported: z.boolean(),
+  learntFrom: UnannouncedArrivalSource,
+  fromCountry: CountryCode.nullable(),
+  child: z.boolean(),
+  caseNotifiedAt: z.string(),
+  followUpsDue: z.array(z.object({ afterDays: z.number().int().positive(), dueAt: z.string() })),
+  recordedAt: z.string(),
+});
+export type UnannouncedArrivalRecordedData = z.infer<typeof UnannouncedArrivalRecordedData>;
+
 export const ReturnCancelledData = z.object({
   ...Ids,
   cancelledBy: z.string(),
@@ -258,6 +334,7 @@ export const RepatriationEventSchemas = {
   ReturnRequestAcknowledged: ReturnRequestAcknowledgedData,
   RiskAssessmentRecorded: RiskAssessmentRecordedData,
   RiskAssessmentCommented: RiskAssessmentCommentedData,
+  RiskDisagreementResolved: RiskDisagreementResolvedData,
   TravelDocumentRequested: TravelDocumentRequestedData,
   TravelDocumentIssued: TravelDocumentIssuedData,
   TravelDocumentRefused: TravelDocumentRefusedData,
@@ -272,6 +349,7 @@ export const RepatriationEventSchemas = {
   HandedOverToAssistance: HandedOverToAssistanceData,
   FollowUpRecorded: FollowUpRecordedData,
   ReturnCancelled: ReturnCancelledData,
+  UnannouncedArrivalRecorded: UnannouncedArrivalRecordedData,
 } as const;
 
 export type RepatriationEventType = keyof typeof RepatriationEventSchemas;

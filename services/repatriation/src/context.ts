@@ -1,3 +1,4 @@
+import type { EventSource } from '@trm/bus';
 import type { RepatriationEvent } from '@trm/contracts';
 import type { Db } from '@trm/db';
 import type { Decider, EventStore } from '@trm/event-store';
@@ -8,6 +9,11 @@ import type { RepatriationPolicy, ReturnCommand, ReturnState } from './domain/re
 export interface RepatriationContext {
   db: Db;
   schema: string;
+  /**
+   * Where the case facts come from (referrals' events, through the consumer's source): the
+   * departure gate compares referrals' record of a case stream with what repatriation applied.
+   */
+  factsSource: EventSource;
   store: EventStore;
   decider: Decider<ReturnCommand, RepatriationEvent, ReturnState>;
   policy: RepatriationPolicy;

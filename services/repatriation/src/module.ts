@@ -32,17 +32,27 @@ export const repatriationModule: ServiceModule = {
       acknowledgementDays: settings.REPATRIATION_ACK_DAYS,
       followUpDays: settings.REPATRIATION_FOLLOW_UP_DAYS,
     };
+    const decider = createReturnDecider(policy);
     await host.app.register(repatriationService, {
       db: host.db,
       schema: REPATRIATION_SCHEMA,
+      factsSource: host.source,
       store: host.store,
-      decider: createReturnDecider(policy),
+      decider,
       policy,
       orgs: host.orgs,
       clock: host.clock,
       committed: host.committed,
     });
-    const consumer = await startCaseFactsConsumer({ db: host.db, schema: REPATRIATION_SCHEMA, bus: host.bus, source: host.source, logger: host.app.log, metrics: host.metrics });
+    const consumer = await startCaseFactsConsumer({
+      db: host.db,
+      schema: REPATRIATION_SCHEMA,
+      bus: host.bus,
+      source: host.source,
+      logger: host.app.log,
+      metrics: host.metrics,
+      commands: { store: host.store, decider, clock: host.clock },
+    });
     return { consumers: [consumer] };
   },
 };

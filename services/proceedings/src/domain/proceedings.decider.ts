@@ -13,6 +13,8 @@ import {
   type ProceedingsOutcome,
   type ProceedingsStage,
   type ProtectionMeasure,
+  type OffenderReleaseKind,
+  type StageSource,
 } from '@trm/contracts';
 import type { Decider } from '@trm/event-store';
 
@@ -34,21 +36,33 @@ export interface CommandMetadata {
   organisationId: string;
   organisationType: OrganisationType;
   capacities: readonly ProceedingsCapacity[];
+  /** Country of the caller's organisation (registry): a criminal case elsewhere is a foreign trial. */
+  organisationCountry?: string;
 }
 
 type Cmd<T extends string, D> = { type: T; data: D; metadata: CommandMetadata };
 
 export type ProceedingsCommand =
   | Cmd<'ConsentParticipation', { caseId: string; consentedOn: IsoDate }>
-  | Cmd<'WithdrawParticipation', { caseId: string; withdrawnOn: IsoDate }>
+  | Cmd<'WithdrawParticipation', { caseId: string; withdrawnOn: IsoDate; informationDeclined?: boolean }>
   | Cmd<
       'LinkCriminalCase',
       { caseId: string; criminalCaseId: string; country: CountryCode; authorityType: ProceedingsAuthorityType; offence: ProceedingsOffence; stage: ProceedingsStage; referenceKept: boolean }
     >
-  | Cmd<'ChangeStage', { criminalCaseId: string; stage: ProceedingsStage; changedOn: IsoDate; dutyId: string }>
+  | Cmd<'ChangeStage', { criminalCaseId: string; stage: ProceedingsStage; changedOn: IsoDate; dutyId: string; source?: StageSource }>
   | Cmd<
       'ScheduleHearing',
-      { criminalCaseId: string; hearingId: string; date: IsoDate; country: CountryCode; remoteTestimonyPossible: boolean; victimToTestify: boolean; dutyId: string }
+      {
+        criminalCaseId: string;
+        hearingId: string;
+        date: IsoDate;
+        country: CountryCode;
+        remoteTestimonyPossible: boolean;
+        victimToTestify: boolean;
+        dutyId: string;
+        /** The day the hearing was set; the duty to inform counts from it (default: the day recorded). */
+        scheduledOn?: IsoDate;
+      }
     >
   | Cmd<'RecordVictimInformed', { dutyIds: string[]; channel: InformationChannel }>
   | Cmd<'AssignLegalCounsel', { criminalCaseId: string | null; counselOrganisationId: string | null; freeOfCharge: boolean; assignedOn: IsoDate }>
@@ -56,7 +70,9 @@ export type ProceedingsCommand =
   | Cmd<'AssignInterpreter', { criminalCaseId: string | null; language: string; assignedOn: IsoDate }>
   | Cmd<'ClaimCompensation', { criminalCaseId: string; claimId: string; claimed: Money; against: 'offender' | 'state_fund'; claimedOn: IsoDate }>
   | Cmd<'DecideCompensation', { claimId: string; decision: 'awarded' | 'rejected'; awarded: Money; paid: boolean; decidedOn: IsoDate }>
-  | Cmd<'RecordOutcome', { criminalCaseId: string; outcomeId: string; outcome: ProceedingsOutcome; decidedOn: IsoDate; dutyId: string }>;
+  | Cmd<'RecordOutcome', { criminalCaseId: string; outcomeId: string; outcome: ProceedingsOutcome; decidedOn: IsoDate; dutyId: string }>
+  | Cmd<'RecordOffenderRelease', { criminalCaseId: string; kind: OffenderReleaseKind; releasedOn: IsoDate; dutyId: string }>
+  | Cmd<'RecordCompensationPaid', { claimId: string; amount: Money; paidOn: IsoDate }>;
 
 export type ProceedingsCommandType = ProceedingsCommand['type'];
 
@@ -108,6 +124,8 @@ export interface ClaimState {
   against: 'offender' | 'state_fund';
   claimedOn: IsoDate;
   decision: { decision: 'awarded' | 'rejected'; awarded: Money; paid: boolean; decidedOn: IsoDate } | null;
+  /** Payments recorded after the decision (CompensationPaid). */
+  payments: Array<{ amount: Money; paidOn: IsoDate }>;
 }
 
 export interface ProceedingsState {
@@ -115,6 +133,8 @@ export interface ProceedingsState {
   participation: 'none' | 'consented' | 'withdrawn';
   consentedOn: IsoDate | null;
   withdrawnOn: IsoDate | null;
+  /** The victim asked not to be informed (recorded with a withdrawal): no duty to inform arises. */
+  informationDeclined: boolean;
   criminalCases: CriminalCaseState[];
   duties: DutyState[];
   claims: ClaimState[];
@@ -127,6 +147,7 @@ export const initialProceedingsState = (): ProceedingsState => ({
   participation: 'none',
   consentedOn: null,
   withdrawnOn: null,
+  informationDeclined: false,
   criminalCases: [],
   duties: [],
   claims: [],
@@ -143,7 +164,8 @@ export const CAPACITIES_FOR: Readonly<Record<ProceedingsCommandType, readonly Pr
   ConsentParticipation: ['coordinator'],
   WithdrawParticipation: ['coordinator'],
   LinkCriminalCase: ['coordinator', 'law_enforcement'],
-  ChangeStage: ['law_enforcement'],
+  // A coordinator records stages only of a foreign trial, naming its source (lawyer or foreign authority).
+  ChangeStage: ['law_enforcement', 'coordinator'],
   ScheduleHearing: ['law_enforcement'],
   RecordOutcome: ['law_enforcement'],
   RecordVictimInformed: ['coordinator', 'law_enforcement'],
@@ -152,6 +174,8 @@ export const CAPACITIES_FOR: Readonly<Record<ProceedingsCommandType, readonly Pr
   AssignInterpreter: ['coordinator', 'law_enforcement'],
   ClaimCompensation: ['coordinator'],
   DecideCompensation: ['coordinator', 'law_enforcement'],
+  RecordOffenderRelease: ['law_enforcement', 'coordinator'],
+  RecordCompensationPaid: ['coordinator', 'law_enforcement'],
 };
 
 const STAGE_ORDER: readonly ProceedingsStage[] = ['investigation', 'prosecution', 'trial', 'appeal', 'final'];
@@ -175,6 +199,16 @@ function participationUnmet(state: ProceedingsState): string[] {
   return [];
 }
 
+/**
+ * The right to be informed does not depend on cooperating (Directive 2012/29/EU Art. 6): once the
+ * victim consented, stages, hearings, outcomes, an offender's release and informing the victim
+ * stay recordable after a withdrawal; only the victim's side's own acts stop.
+ */
+function informationUnmet(state: ProceedingsState): string[] {
+  if (state.participation === 'none') return ['participation-consent-missing'];
+  return [];
+}
+
 function criminalCase(state: ProceedingsState, id: string): CriminalCaseState | undefined {
   return state.criminalCases.find((c) => c.criminalCaseId === id);
 }
@@ -184,9 +218,21 @@ function notInFuture(dates: Array<[string, IsoDate]>, now: Date): string[] {
   return dates.filter(([, d]) => d > today).map(([name]) => `${name}-in-future`);
 }
 
-function dueAt(now: Date, policy: ProceedingsPolicy): string {
-  return new Date(now.getTime() + policy.informDays * DAY_MS).toISOString();
+const endOfDay = (date: IsoDate, plusDays: number): string => new Date(Date.parse(`${date}T23:59:59.999Z`) + plusDays * DAY_MS).toISOString();
+
+/**
+ * When the victim must be informed: the end of the day the event happened plus the policy days,
+ * however late it is recorded (a late entry does not restart the clock); for a hearing no later
+ * than the end of the day before it.
+ */
+export function informDueAt(eventDate: IsoDate, policy: ProceedingsPolicy, hearingDate?: IsoDate): string {
+  const due = endOfDay(eventDate, policy.informDays);
+  if (hearingDate === undefined) return due;
+  const dayBefore = endOfDay(hearingDate, -1);
+  return dayBefore < due ? dayBefore : due;
 }
+
+const sumOf = (amounts: Money[]): number => amounts.reduce((t, a) => t + Number(a.amount), 0);
 
 export function createProceedingsDecider(
   policy: ProceedingsPolicy = DEFAULT_PROCEEDINGS_POLICY,
@@ -226,8 +272,11 @@ function decideAllowed(command: ProceedingsCommand, state: ProceedingsState, pol
     case 'ConsentParticipation': {
       const d = command.data;
       if (state.participation === 'consented') gate(['participation-already-consented']);
-      if (state.participation === 'withdrawn') gate(['participation-withdrawn']);
-      invalid(notInFuture([['consented-on', d.consentedOn]], m.now));
+      // Consent can be given again after a withdrawal.
+      invalid([
+        ...notInFuture([['consented-on', d.consentedOn]], m.now),
+        ...(state.withdrawnOn && d.consentedOn < state.withdrawnOn ? ['consented-before-withdrawal'] : []),
+      ]);
       return [
         {
           type: 'ParticipationConsented',
@@ -250,7 +299,9 @@ function decideAllowed(command: ProceedingsCommand, state: ProceedingsState, pol
             withdrawnOn: d.withdrawnOn,
             recordedBy: m.organisationId,
             withdrawnAt: at,
-            lapsedDutyIds: state.duties.filter((x) => x.status === 'open').map((x) => x.dutyId),
+            // Duties lapse only when the victim asked not to be informed.
+            lapsedDutyIds: d.informationDeclined ? state.duties.filter((x) => x.status === 'open').map((x) => x.dutyId) : [],
+            informationDeclined: d.informationDeclined === true,
           },
         },
       ];
@@ -281,9 +332,12 @@ function decideAllowed(command: ProceedingsCommand, state: ProceedingsState, pol
     case 'ChangeStage': {
       const d = command.data;
       const cc = criminalCase(state, d.criminalCaseId);
-      const unmet = participationUnmet(state);
+      const unmet = informationUnmet(state);
+      const byAuthority = m.capacities.includes('law_enforcement');
       if (!cc) unmet.push('criminal-case-not-linked');
       else {
+        // The coordinator records only the stages of a trial abroad, as learnt from the lawyer or the foreign authority.
+        if (!byAuthority && (m.organisationCountry === undefined || cc.country === m.organisationCountry)) unmet.push('coordinator-records-only-foreign-trial-stages');
         if (cc.closed) unmet.push('criminal-case-closed');
         if (STAGE_ORDER.indexOf(d.stage) <= STAGE_ORDER.indexOf(cc.stage)) unmet.push('stage-must-move-forward');
         // A judgment becomes final only once there is one.
@@ -292,7 +346,12 @@ function decideAllowed(command: ProceedingsCommand, state: ProceedingsState, pol
         }
       }
       gate(unmet);
-      invalid(notInFuture([['changed-on', d.changedOn]], m.now));
+      const source: StageSource = d.source ?? (byAuthority ? 'law_enforcement' : 'foreign_authority');
+      invalid([
+        ...notInFuture([['changed-on', d.changedOn]], m.now),
+        ...(!byAuthority && d.source === undefined ? ['source-required'] : []),
+        ...(!byAuthority && source === 'law_enforcement' ? ['source-must-be-lawyer-or-foreign-authority'] : []),
+      ]);
       return [
         {
           type: 'StageChanged',
@@ -304,8 +363,9 @@ function decideAllowed(command: ProceedingsCommand, state: ProceedingsState, pol
             changedOn: d.changedOn,
             changedBy: m.organisationId,
             changedAt: at,
+            source,
             dutyId: d.dutyId,
-            informDueAt: dueAt(m.now, policy),
+            informDueAt: informDueAt(d.changedOn, policy),
           },
         },
       ];
@@ -313,10 +373,12 @@ function decideAllowed(command: ProceedingsCommand, state: ProceedingsState, pol
     case 'ScheduleHearing': {
       const d = command.data;
       const cc = criminalCase(state, d.criminalCaseId);
-      const unmet = participationUnmet(state);
+      const unmet = informationUnmet(state);
       if (!cc) unmet.push('criminal-case-not-linked');
       else if (cc.closed) unmet.push('criminal-case-closed');
       gate(unmet);
+      const scheduledOn = d.scheduledOn ?? m.now.toISOString().slice(0, 10);
+      invalid(notInFuture([['scheduled-on', scheduledOn]], m.now));
       return [
         {
           type: 'HearingScheduled',
@@ -330,8 +392,9 @@ function decideAllowed(command: ProceedingsCommand, state: ProceedingsState, pol
             victimToTestify: d.victimToTestify,
             scheduledBy: m.organisationId,
             scheduledAt: at,
+            scheduledOn,
             dutyId: d.dutyId,
-            informDueAt: dueAt(m.now, policy),
+            informDueAt: informDueAt(scheduledOn, policy, d.date),
           },
         },
       ];
@@ -339,7 +402,7 @@ function decideAllowed(command: ProceedingsCommand, state: ProceedingsState, pol
     case 'RecordOutcome': {
       const d = command.data;
       const cc = criminalCase(state, d.criminalCaseId);
-      const unmet = participationUnmet(state);
+      const unmet = informationUnmet(state);
       if (!cc) unmet.push('criminal-case-not-linked');
       else {
         if (cc.closed) unmet.push('criminal-case-closed');
@@ -362,14 +425,38 @@ function decideAllowed(command: ProceedingsCommand, state: ProceedingsState, pol
             recordedBy: m.organisationId,
             recordedAt: at,
             dutyId: d.dutyId,
-            informDueAt: dueAt(m.now, policy),
+            informDueAt: informDueAt(d.decidedOn, policy),
+          },
+        },
+      ];
+    }
+    case 'RecordOffenderRelease': {
+      const d = command.data;
+      const cc = criminalCase(state, d.criminalCaseId);
+      const unmet = informationUnmet(state);
+      if (!cc) unmet.push('criminal-case-not-linked');
+      gate(unmet);
+      invalid(notInFuture([['released-on', d.releasedOn]], m.now));
+      return [
+        {
+          type: 'OffenderReleased',
+          data: {
+            caseId: state.caseId!,
+            criminalCaseId: d.criminalCaseId,
+            kind: d.kind,
+            releasedOn: d.releasedOn,
+            recordedBy: m.organisationId,
+            recordedAt: at,
+            dutyId: d.dutyId,
+            informDueAt: informDueAt(d.releasedOn, policy),
           },
         },
       ];
     }
     case 'RecordVictimInformed': {
       const d = command.data;
-      const unmet = participationUnmet(state);
+      const unmet = informationUnmet(state);
+      if (state.informationDeclined) unmet.push('victim-declined-information');
       const ids = [...new Set(d.dutyIds)];
       const duties = ids.map((id) => state.duties.find((x) => x.dutyId === id));
       if (duties.some((x) => x === undefined)) unmet.push('duty-unknown');
@@ -469,6 +556,30 @@ function decideAllowed(command: ProceedingsCommand, state: ProceedingsState, pol
         },
       ];
     }
+    case 'RecordCompensationPaid': {
+      const d = command.data;
+      const claim = state.claims.find((c) => c.claimId === d.claimId);
+      const unmet = informationUnmet(state);
+      if (!claim) unmet.push('claim-not-found');
+      else if (!claim.decision) unmet.push('compensation-not-decided');
+      else if (claim.decision.decision !== 'awarded') unmet.push('compensation-not-awarded');
+      gate(unmet);
+      const decision = claim!.decision!;
+      const amount = Number(d.amount.amount);
+      invalid([
+        ...notInFuture([['paid-on', d.paidOn]], m.now),
+        ...(d.paidOn < decision.decidedOn ? ['paid-before-decision'] : []),
+        ...(d.amount.currency !== decision.awarded.currency ? ['paid-currency-differs-from-award'] : []),
+        ...(amount <= 0 ? ['paid-amount-must-be-positive'] : []),
+        ...(sumOf([...claim!.payments.map((p) => p.amount), d.amount]) > Number(decision.awarded.amount) + 1e-9 ? ['paid-exceeds-award'] : []),
+      ]);
+      return [
+        {
+          type: 'CompensationPaid',
+          data: { caseId: state.caseId!, criminalCaseId: claim!.criminalCaseId, claimId: d.claimId, amount: d.amount, paidOn: d.paidOn, recordedBy: m.organisationId, recordedAt: at },
+        },
+      ];
+    }
     default: {
       const unknown: never = command;
       throw new Error(`Unknown command ${(unknown as { type: string }).type}`);
@@ -481,6 +592,8 @@ function updateCase(state: ProceedingsState, id: string, f: (c: CriminalCaseStat
 }
 
 function addDuty(state: ProceedingsState, kind: InformationDutyKind, d: { dutyId: string; informDueAt: string; criminalCaseId: string }, arisenAt: string): ProceedingsState {
+  // The victim asked not to be informed: the event is recorded, no duty arises.
+  if (state.informationDeclined) return state;
   return {
     ...state,
     duties: [
@@ -493,13 +606,15 @@ function addDuty(state: ProceedingsState, kind: InformationDutyKind, d: { dutyId
 export function evolve(state: ProceedingsState, event: ProceedingsEvent): ProceedingsState {
   switch (event.type) {
     case 'ParticipationConsented':
-      return { ...state, caseId: event.data.caseId, participation: 'consented', consentedOn: event.data.consentedOn };
+      // Consent given again after a withdrawal: the victim takes part (and is informed) again.
+      return { ...state, caseId: event.data.caseId, participation: 'consented', consentedOn: event.data.consentedOn, informationDeclined: false };
     case 'ParticipationWithdrawn': {
       const lapsed = new Set(event.data.lapsedDutyIds);
       return {
         ...state,
         participation: 'withdrawn',
         withdrawnOn: event.data.withdrawnOn,
+        informationDeclined: event.data.informationDeclined === true,
         duties: state.duties.map((x) => (lapsed.has(x.dutyId) ? { ...x, status: 'lapsed' } : x)),
       };
     }
@@ -575,11 +690,19 @@ export function evolve(state: ProceedingsState, event: ProceedingsEvent): Procee
     }
     case 'CompensationClaimed': {
       const { criminalCaseId, claimId, claimed, against, claimedOn } = event.data;
-      return { ...state, claims: [...state.claims, { claimId, criminalCaseId, claimed, against, claimedOn, decision: null }] };
+      return { ...state, claims: [...state.claims, { claimId, criminalCaseId, claimed, against, claimedOn, decision: null, payments: [] }] };
     }
     case 'CompensationDecided': {
       const { claimId, decision, awarded, paid, decidedOn } = event.data;
       return { ...state, claims: state.claims.map((c) => (c.claimId === claimId ? { ...c, decision: { decision, awarded, paid, decidedOn } } : c)) };
+    }
+    case 'CompensationPaid': {
+      const { claimId, amount, paidOn } = event.data;
+      return { ...state, claims: state.claims.map((c) => (c.claimId === claimId ? { ...c, payments: [...c.payments, { amount, paidOn }] } : c)) };
+    }
+    case 'OffenderReleased': {
+      const d = event.data;
+      return addDuty(state, 'offender_release', d, d.recordedAt);
     }
     default: {
       const unknown: never = event;

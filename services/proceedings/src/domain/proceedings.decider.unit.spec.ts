@@ -74,7 +74,13 @@ const everyCommand: ProceedingsCommand[] = [
   { type: 'AssignInterpreter', data: { criminalCaseId: null, language: 'ro', assignedOn: '2026-11-20' }, metadata: anitp },
   claim,
   decide(),
+  { type: 'RecordOffenderRelease', data: { criminalCaseId: cc, kind: 'released', releasedOn: '2026-11-20', dutyId: 'duty-release' }, metadata: police },
+  { type: 'RecordCompensationPaid', data: { claimId: 'claim-1', amount: { amount: '5000.00', currency: 'EUR' }, paidOn: '2026-11-20' }, metadata: anitp },
 ];
+
+/** What stays recordable after a withdrawal: the victim is still informed (Directive 2012/29/EU Art. 6). */
+const INFORMATION_COMMANDS = new Set(['ChangeStage', 'ScheduleHearing', 'RecordOutcome', 'RecordOffenderRelease', 'RecordVictimInformed', 'RecordCompensationPaid']);
+const dueOn = (date: string) => `${date}T23:59:59.999Z`;
 
 describe('participation consent', () => {
   it('is recorded by the victim’s side with the date the victim gave it', () => {
@@ -101,8 +107,8 @@ describe('participation consent', () => {
     }
   });
 
-  it('after withdrawal refuses every command, consent included, with participation-withdrawn', () => {
-    const past = history(consent, link(), stage('prosecution'), withdraw);
+  it('after withdrawal refuses the victim side’s commands with participation-withdrawn, but not what informs the victim', () => {
+    const past = history(consent, link(), stage('prosecution'), claim, decide(), withdraw);
     const state = past.reduce(decider.evolve, decider.initialState());
     for (const command of everyCommand) {
       let error: { code?: string; unmet?: readonly string[] } | undefined;
@@ -111,24 +117,64 @@ describe('participation consent', () => {
       } catch (err) {
         error = err as typeof error;
       }
-      expect(error?.code, command.type).toBe('proceedings-conditions-unmet');
-      expect(error?.unmet, command.type).toContain('participation-withdrawn');
+      if (INFORMATION_COMMANDS.has(command.type) || command.type === 'ConsentParticipation') {
+        expect(error?.unmet ?? [], command.type).not.toContain('participation-withdrawn');
+      } else {
+        expect(error?.code, command.type).toBe('proceedings-conditions-unmet');
+        expect(error?.unmet, command.type).toContain('participation-withdrawn');
+      }
     }
   });
 
-  it('withdrawal keeps the history and lapses the open information duties', () => {
+  it('withdrawal keeps the history and the open information duties: the right to be informed does not depend on cooperating', () => {
     spec
       .given(history(consent, link(), stage('prosecution'), hearing()))
       .when(withdraw)
       .then([
         {
           type: 'ParticipationWithdrawn',
-          data: { caseId, withdrawnOn: '2026-11-20', recordedBy: 'anitp', withdrawnAt: now.toISOString(), lapsedDutyIds: ['duty-prosecution', 'duty-hearing'] },
+          data: { caseId, withdrawnOn: '2026-11-20', recordedBy: 'anitp', withdrawnAt: now.toISOString(), lapsedDutyIds: [], informationDeclined: false },
         },
       ]);
-    const state = history(consent, link(), stage('prosecution'), withdraw).reduce(decider.evolve, decider.initialState());
+    const withdrawn = history(consent, link(), stage('prosecution'), withdraw);
+    const state = withdrawn.reduce(decider.evolve, decider.initialState());
     expect(state.criminalCases).toHaveLength(1);
-    expect(state.duties.map((d) => d.status)).toEqual(['lapsed']);
+    expect(state.duties.map((d) => d.status)).toEqual(['open']);
+    // Stages, outcomes and an offender's release after the withdrawal still open duties, and the victim is informed.
+    const after = history(consent, link('trial'), withdraw, conviction(), { type: 'RecordOffenderRelease', data: { criminalCaseId: cc, kind: 'escaped', releasedOn: '2026-11-20', dutyId: 'duty-escape' }, metadata: police });
+    const s2 = after.reduce(decider.evolve, decider.initialState());
+    expect(s2.duties.map((d) => [d.kind, d.status])).toEqual([['outcome', 'open'], ['offender_release', 'open']]);
+    spec.given(after).when(informed(['duty-outcome', 'duty-escape'])).thenMatches(([e]) => expect(e?.type).toBe('VictimInformed'));
+    // …while the victim side's own acts stop.
+    spec.given(after).when(claim).thenRefuses('proceedings-conditions-unmet', ['participation-withdrawn']);
+  });
+
+  it('a victim who asked not to be informed (recorded with the withdrawal) is not: open duties lapse, no new duty arises', () => {
+    const declining: ProceedingsCommand = { ...withdraw, data: { caseId, withdrawnOn: '2026-11-20', informationDeclined: true } };
+    spec
+      .given(history(consent, link(), stage('prosecution'), hearing()))
+      .when(declining)
+      .thenMatches(([e]) => {
+        if (e?.type !== 'ParticipationWithdrawn') throw new Error('expected ParticipationWithdrawn');
+        expect(e.data).toMatchObject({ lapsedDutyIds: ['duty-prosecution', 'duty-hearing'], informationDeclined: true });
+      });
+    const past = history(consent, link('trial'), stage('appeal'), declining, conviction());
+    const state = past.reduce(decider.evolve, decider.initialState());
+    expect(state.duties.map((d) => [d.dutyId, d.status])).toEqual([['duty-appeal', 'lapsed']]);
+    expect(state.criminalCases[0]!.outcomes).toHaveLength(1);
+    spec.given(past).when(informed(['duty-appeal'])).thenRefuses('proceedings-conditions-unmet', ['victim-declined-information', 'duty-not-open']);
+  });
+
+  it('can be given again after a withdrawal (not dated before it), and the victim is informed again', () => {
+    const declining: ProceedingsCommand = { ...withdraw, data: { caseId, withdrawnOn: '2026-11-20', informationDeclined: true } };
+    const again: ProceedingsCommand = { ...consent, data: { caseId, consentedOn: '2026-11-20' } };
+    spec.given(history(consent, link(), declining)).when(again).thenMatches(([e]) => expect(e?.type).toBe('ParticipationConsented'));
+    const state = history(consent, link(), declining, again, stage('prosecution')).reduce(decider.evolve, decider.initialState());
+    expect(state.participation).toBe('consented');
+    expect(state.informationDeclined).toBe(false);
+    expect(state.duties.map((d) => d.status)).toEqual(['open']);
+    spec.given(history(consent, link(), declining, again)).when(claim).thenMatches(([e]) => expect(e?.type).toBe('CompensationClaimed'));
+    spec.given(history(consent, withdraw)).when(consent).thenRefuses('invalid-proceedings-command', ['consented-before-withdrawal']);
   });
 
   it('is refused twice, in the future, and before consent for a withdrawal', () => {
@@ -178,8 +224,9 @@ describe('criminal cases and stages', () => {
           changedOn: '2026-11-20',
           changedBy: 'police-it',
           changedAt: now.toISOString(),
+          source: 'law_enforcement',
           dutyId: 'duty-prosecution',
-          informDueAt: later(5).toISOString(),
+          informDueAt: dueOn('2026-11-25'),
         },
       },
     ]);
@@ -188,8 +235,47 @@ describe('criminal cases and stages', () => {
       .when(stage('prosecution'))
       .thenMatches(([e]) => {
         if (e?.type !== 'StageChanged') throw new Error('expected StageChanged');
-        expect(e.data.informDueAt).toBe(later(2).toISOString());
+        expect(e.data.informDueAt).toBe(dueOn('2026-11-22'));
       });
+  });
+
+  it('counts the duty from the date the stage changed, not from when it was recorded: a late entry does not restart the clock', () => {
+    const late = { ...police, now: later(10) };
+    spec
+      .given(history(consent, link()))
+      .when({ ...stage('prosecution'), metadata: late })
+      .thenMatches(([e]) => {
+        if (e?.type !== 'StageChanged') throw new Error('expected StageChanged');
+        expect(e.data.informDueAt).toBe(dueOn('2026-11-25'));
+      });
+    // Informed at once on entry, it is already late.
+    const past = history(consent, link(), { ...stage('prosecution'), metadata: late });
+    spec.given(past).when(informed(['duty-prosecution'], { ...anitp, now: later(10) })).thenMatches(([e]) => {
+      if (e?.type !== 'VictimInformed') throw new Error('expected VictimInformed');
+      expect(e.data.lateDutyIds).toEqual(['duty-prosecution']);
+    });
+  });
+
+  it('lets the coordinator record the stages of a foreign trial, with the source recorded', () => {
+    const anitpRo: CommandMetadata = { ...anitp, organisationCountry: 'RO' };
+    const byLawyer: ProceedingsCommand = { ...stage('prosecution', 'd-f', anitpRo), data: { criminalCaseId: cc, stage: 'prosecution', changedOn: '2026-11-20', dutyId: 'd-f', source: 'lawyer' } };
+    spec
+      .given(history(consent, link()))
+      .when(byLawyer)
+      .thenMatches(([e]) => {
+        if (e?.type !== 'StageChanged') throw new Error('expected StageChanged');
+        expect(e.data).toMatchObject({ changedBy: 'anitp', source: 'lawyer', informDueAt: dueOn('2026-11-25') });
+      });
+    // Not a trial at home, and not without its source.
+    spec.given(history(consent, link())).when({ ...byLawyer, metadata: { ...anitp, organisationCountry: 'IT' } }).thenRefuses('proceedings-conditions-unmet', ['coordinator-records-only-foreign-trial-stages']);
+    spec
+      .given(history(consent, link()))
+      .when({ ...byLawyer, data: { criminalCaseId: cc, stage: 'prosecution', changedOn: '2026-11-20', dutyId: 'd-f' } })
+      .thenRefuses('invalid-proceedings-command', ['source-required']);
+    spec
+      .given(history(consent, link()))
+      .when({ ...byLawyer, data: { criminalCaseId: cc, stage: 'prosecution', changedOn: '2026-11-20', dutyId: 'd-f', source: 'law_enforcement' } })
+      .thenRefuses('invalid-proceedings-command', ['source-must-be-lawyer-or-foreign-authority']);
   });
 
   it('moves stages only forward, and only for a linked criminal case', () => {
@@ -208,9 +294,9 @@ describe('criminal cases and stages', () => {
       .thenRefuses('proceedings-conditions-unmet', ['final-stage-needs-judgment']);
   });
 
-  it('lets only law enforcement record stages, hearings and outcomes', () => {
+  it('lets only law enforcement record hearings and outcomes, and stages of a trial at home', () => {
     const past = history(consent, link('trial'));
-    spec.given(past).when(stage('appeal', 'd', anitp)).thenRefuses('capacity-not-allowed');
+    spec.given(past).when(stage('appeal', 'd', { ...anitp, organisationCountry: 'IT' })).thenRefuses('proceedings-conditions-unmet', ['coordinator-records-only-foreign-trial-stages']);
     spec.given(past).when({ ...hearing(), metadata: anitp }).thenRefuses('capacity-not-allowed');
     spec.given(past).when({ ...conviction(), metadata: anitp }).thenRefuses('capacity-not-allowed');
   });
@@ -220,6 +306,14 @@ describe('criminal cases and stages', () => {
     spec
       .given(past)
       .when({ ...stage('prosecution'), data: { criminalCaseId: 'other', stage: 'prosecution', changedOn: '2026-11-20', dutyId: 'x' } })
+      .thenRefuses('proceedings-conditions-unmet', ['criminal-case-not-linked']);
+    spec
+      .given(history(consent, link()))
+      .when({ ...claim, data: { criminalCaseId: 'other', claimId: 'c', claimed: { amount: '1.00', currency: 'EUR' }, against: 'offender', claimedOn: '2026-11-20' } })
+      .thenRefuses('proceedings-conditions-unmet', ['criminal-case-not-linked']);
+    spec
+      .given(past)
+      .when({ ...claim, data: { criminalCaseId: 'other', claimId: 'c', claimed: { amount: '1.00', currency: 'EUR' }, against: 'offender', claimedOn: '2026-11-20' } })
       .thenRefuses('proceedings-conditions-unmet', ['participation-withdrawn', 'criminal-case-not-linked']);
   });
 });
@@ -231,8 +325,41 @@ describe('hearings and outcomes', () => {
       .when(hearing())
       .thenMatches(([e]) => {
         if (e?.type !== 'HearingScheduled') throw new Error('expected HearingScheduled');
-        expect(e.data).toMatchObject({ remoteTestimonyPossible: true, country: 'IT', dutyId: 'duty-hearing', informDueAt: later(5).toISOString() });
+        expect(e.data).toMatchObject({ remoteTestimonyPossible: true, country: 'IT', dutyId: 'duty-hearing', scheduledOn: '2026-11-20', informDueAt: dueOn('2026-11-25') });
       });
+  });
+
+  it('a hearing’s duty is due no later than the day before it, counted from the day it was set', () => {
+    const soon: ProceedingsCommand = {
+      type: 'ScheduleHearing',
+      data: { criminalCaseId: cc, hearingId: 'h-2', date: '2026-11-23', country: 'IT', remoteTestimonyPossible: false, victimToTestify: true, dutyId: 'd-soon', scheduledOn: '2026-11-18' },
+      metadata: police,
+    };
+    spec.given(history(consent, link('trial'))).when(soon).thenMatches(([e]) => {
+      if (e?.type !== 'HearingScheduled') throw new Error('expected HearingScheduled');
+      expect(e.data.informDueAt).toBe(dueOn('2026-11-22'));
+    });
+    const setEarlier = { ...soon, data: { ...(soon.data as Extract<ProceedingsCommand, { type: 'ScheduleHearing' }>['data']), date: '2027-01-15', scheduledOn: '2026-11-10' } };
+    spec.given(history(consent, link('trial'))).when(setEarlier as ProceedingsCommand).thenMatches(([e]) => {
+      if (e?.type !== 'HearingScheduled') throw new Error('expected HearingScheduled');
+      expect(e.data.informDueAt).toBe(dueOn('2026-11-15'));
+    });
+  });
+
+  it('records an offender’s release or escape and opens a duty from its date', () => {
+    spec
+      .given(history(consent, link('trial'), conviction()))
+      .when({ type: 'RecordOffenderRelease', data: { criminalCaseId: cc, kind: 'escaped', releasedOn: '2026-11-19', dutyId: 'duty-escape' }, metadata: police })
+      .then([
+        {
+          type: 'OffenderReleased',
+          data: { caseId, criminalCaseId: cc, kind: 'escaped', releasedOn: '2026-11-19', recordedBy: 'police-it', recordedAt: now.toISOString(), dutyId: 'duty-escape', informDueAt: dueOn('2026-11-24') },
+        },
+      ]);
+    spec
+      .given(history(consent))
+      .when({ type: 'RecordOffenderRelease', data: { criminalCaseId: cc, kind: 'released', releasedOn: '2026-11-21', dutyId: 'd' }, metadata: police })
+      .thenRefuses('proceedings-conditions-unmet', ['criminal-case-not-linked']);
   });
 
   it('records a suspended sentence with its length at trial and opens a duty', () => {
@@ -273,7 +400,7 @@ describe('duty to inform', () => {
   });
 
   it('records as late a duty fulfilled after its deadline', () => {
-    const lateMeta = { ...anitp, now: new Date(later(5).getTime() + 1) };
+    const lateMeta = { ...anitp, now: new Date(Date.parse(dueOn('2026-11-25')) + 1) };
     spec
       .given(history(consent, link(), stage('prosecution'), hearing()))
       .when(informed(['duty-prosecution', 'duty-hearing'], lateMeta))
@@ -322,6 +449,30 @@ describe('support and compensation', () => {
       .thenRefuses('invalid-proceedings-command', ['rejected-claim-has-no-award']);
     spec.given(history(consent, link())).when(decide()).thenRefuses('proceedings-conditions-unmet', ['claim-not-found']);
     spec.given(history(consent, link(), claim, decide())).when(decide()).thenRefuses('proceedings-conditions-unmet', ['claim-already-decided']);
+  });
+
+  it('records compensation paid after an award, in its currency, never more than awarded', () => {
+    const paid = (amount: string, paidOn = '2026-11-20', currency = 'EUR'): ProceedingsCommand => ({
+      type: 'RecordCompensationPaid',
+      data: { claimId: 'claim-1', amount: { amount, currency }, paidOn },
+      metadata: anitp,
+    });
+    spec.given(history(consent, link(), claim, decide())).when(paid('5000.00')).then([
+      {
+        type: 'CompensationPaid',
+        data: { caseId, criminalCaseId: cc, claimId: 'claim-1', amount: { amount: '5000.00', currency: 'EUR' }, paidOn: '2026-11-20', recordedBy: 'anitp', recordedAt: now.toISOString() },
+      },
+    ]);
+    const state = history(consent, link(), claim, decide(), paid('5000.00')).reduce(decider.evolve, decider.initialState());
+    expect(state.claims[0]!.payments).toEqual([{ amount: { amount: '5000.00', currency: 'EUR' }, paidOn: '2026-11-20' }]);
+    spec.given(history(consent, link(), claim)).when(paid('1.00')).thenRefuses('proceedings-conditions-unmet', ['compensation-not-decided']);
+    spec
+      .given(history(consent, link(), claim, decide({ decision: 'rejected', awarded: { amount: '0', currency: 'EUR' } })))
+      .when(paid('1.00'))
+      .thenRefuses('proceedings-conditions-unmet', ['compensation-not-awarded']);
+    spec.given(history(consent, link(), claim, decide(), paid('10000.00'))).when(paid('5000.01')).thenRefuses('invalid-proceedings-command', ['paid-exceeds-award']);
+    spec.given(history(consent, link(), claim, decide())).when(paid('1.00', '2026-11-19', 'RON')).thenRefuses('invalid-proceedings-command', ['paid-before-decision', 'paid-currency-differs-from-award']);
+    spec.given(history(consent, link(), claim, decide())).when(paid('1.00', '2026-11-21')).thenRefuses('invalid-proceedings-command', ['paid-on-in-future']);
   });
 
   it('lets only the victim’s side claim compensation and assign counsel', () => {

@@ -19,7 +19,7 @@ export async function visibleOr404(ctx: ProceedingsContext, tx: DbOrTx, caseId: 
 
 export function metadataOf(request: FastifyRequest, now: Date, access: CaseAccess): CommandMetadata {
   const p = request.principal;
-  return { now, actor: p.subject, organisationId: p.orgId, organisationType: p.orgType, capacities: access.capacities };
+  return { now, actor: p.subject, organisationId: p.orgId, organisationType: p.orgType, capacities: access.capacities, organisationCountry: p.country };
 }
 
 /**

@@ -24,7 +24,9 @@ import {
   LegalCounselBody,
   LinkCriminalCaseBody,
   OutcomeBody,
+  OffenderReleaseBody,
   ProceedingsView,
+  PaymentBody,
   ProtectionMeasureBody,
   ReferenceQuery,
   ReferenceView,
@@ -46,6 +48,7 @@ export function toProceedingsView(caseId: string, state: ProceedingsState, versi
     consentedOn: state.consentedOn,
     withdrawnOn: state.withdrawnOn,
     criminalCases: state.criminalCases,
+    informationDeclined: state.informationDeclined,
     duties: state.duties.map((d) => ({ ...d, caseId, overdue: d.status === 'open' && d.dueAt < at })),
     claims: state.claims,
     legalCounsel: state.legalCounsel,
@@ -88,7 +91,8 @@ const commandDoc = (summary: string, event: string, extra = '') => ({
   summary,
   description:
     `Records \`${event}\`. Needs the victim’s participation consent (else 409 \`proceedings-conditions-unmet\` with ` +
-    `\`participation-consent-missing\`; after withdrawal, \`participation-withdrawn\`). Send \`Idempotency-Key\` so a retry returns ` +
+    `\`participation-consent-missing\`; after withdrawal the victim side’s own acts are refused with \`participation-withdrawn\`, while stages, hearings, ` +
+    `outcomes, an offender’s release, payments and informing the victim go on). Send \`Idempotency-Key\` so a retry returns ` +
     `the first answer, and \`If-Match\` with the proceedings ETag to act only on the version you read.${extra ? ` ${extra}` : ''}`,
   response: { 200: CommandAnswer, 201: CommandAnswer },
 });
@@ -158,7 +162,11 @@ export async function proceedingsRoutes(app: FastifyInstance, ctx: ProceedingsCo
     {
       config: { access: { roles: ['proceedings_coordinator'] } },
       schema: {
-        ...commandDoc('Record the victim’s consent to take part in proceedings', 'ParticipationConsented', 'By the national contact point or the organisation supporting the victim. A notification never implies it.'),
+        ...commandDoc(
+          'Record the victim’s consent to take part in proceedings',
+          'ParticipationConsented',
+          'By the national contact point or the organisation supporting the victim. A notification never implies it. It can be given again after a withdrawal (not dated before it).',
+        ),
         params: CaseIdParams,
         body: ConsentBody,
       },
@@ -177,7 +185,11 @@ export async function proceedingsRoutes(app: FastifyInstance, ctx: ProceedingsCo
     {
       config: { access: { roles: ['proceedings_coordinator'] } },
       schema: {
-        ...commandDoc('Record that the victim withdrew from the proceedings', 'ParticipationWithdrawn', 'Every further command is refused; open information duties lapse; the history stays readable.'),
+        ...commandDoc(
+          'Record that the victim withdrew from the proceedings',
+          'ParticipationWithdrawn',
+          'The victim side’s further commands are refused; the victim is still informed of stages, hearings, outcomes and an offender’s release or escape, unless they asked not to be (`informationDeclined: true`: open duties lapse and no new one arises). The history stays readable.',
+        ),
         params: CaseIdParams,
         body: WithdrawBody,
       },
@@ -186,7 +198,11 @@ export async function proceedingsRoutes(app: FastifyInstance, ctx: ProceedingsCo
       const { caseId } = request.params;
       return runCommand(ctx, request, reply, caseId, {
         status: 200,
-        build: (metadata) => ({ type: 'WithdrawParticipation', data: { caseId, withdrawnOn: request.body.withdrawnOn }, metadata }),
+        build: (metadata) => ({
+          type: 'WithdrawParticipation',
+          data: { caseId, withdrawnOn: request.body.withdrawnOn, informationDeclined: request.body.informationDeclined },
+          metadata,
+        }),
       });
     },
   );
@@ -266,7 +282,11 @@ export async function proceedingsRoutes(app: FastifyInstance, ctx: ProceedingsCo
     {
       config: { access: { roles: [...ACTORS] } },
       schema: {
-        ...commandDoc('Record a stage change (law enforcement)', 'StageChanged', 'Stages only move forward (investigation, prosecution, trial, appeal, final). Opens a duty to inform the victim.'),
+        ...commandDoc(
+          'Record a stage change (law enforcement; the coordinator for a trial abroad)',
+          'StageChanged',
+          'Stages only move forward (investigation, prosecution, trial, appeal, final). The proceedings coordinator may record the stages of a criminal case in another country than its own, naming the `source` (`lawyer` or `foreign_authority`). Opens a duty to inform the victim, due within the policy days of `changedOn`.',
+        ),
         params: CriminalCaseParams,
         body: ChangeStageBody,
       },
@@ -277,7 +297,11 @@ export async function proceedingsRoutes(app: FastifyInstance, ctx: ProceedingsCo
       return runCommand(ctx, request, reply, caseId, {
         status: 200,
         created: { dutyId },
-        build: (metadata) => ({ type: 'ChangeStage', data: { criminalCaseId, stage: request.body.stage, changedOn: request.body.changedOn, dutyId }, metadata }),
+        build: (metadata) => ({
+          type: 'ChangeStage',
+          data: { criminalCaseId, stage: request.body.stage, changedOn: request.body.changedOn, dutyId, ...(request.body.source ? { source: request.body.source } : {}) },
+          metadata,
+        }),
       });
     },
   );
@@ -287,7 +311,7 @@ export async function proceedingsRoutes(app: FastifyInstance, ctx: ProceedingsCo
     {
       config: { access: { roles: [...ACTORS] } },
       schema: {
-        ...commandDoc('Schedule a hearing (law enforcement)', 'HearingScheduled', 'Opens a duty to inform the victim.'),
+        ...commandDoc('Schedule a hearing (law enforcement)', 'HearingScheduled', 'Opens a duty to inform the victim, due within the policy days of `scheduledOn` and no later than the day before the hearing.'),
         params: CriminalCaseParams,
         body: HearingBody,
       },
@@ -336,6 +360,31 @@ export async function proceedingsRoutes(app: FastifyInstance, ctx: ProceedingsCo
       config: { access: { roles: [...ACTORS] } },
       schema: { ...commandDoc('Record a protection measure granted', 'ProtectionMeasureGranted'), params: CriminalCaseParams, body: ProtectionMeasureBody },
     },
+  r.post(
+    '/v1/proceedings/:caseId/criminal-cases/:criminalCaseId/offender-releases',
+    {
+      config: { access: { roles: [...ACTORS] } },
+      schema: {
+        ...commandDoc(
+          'Record an offender’s release or escape',
+          'OffenderReleased',
+          'Opens a duty to inform the victim (Directive 2012/29/EU Art. 6(5)), due within the policy days of `releasedOn`, also after the victim withdrew from the proceedings.',
+        ),
+        params: CriminalCaseParams,
+        body: OffenderReleaseBody,
+      },
+    },
+    async (request, reply) => {
+      const { caseId, criminalCaseId } = request.params;
+      const dutyId = randomUUID();
+      return runCommand(ctx, request, reply, caseId, {
+        status: 201,
+        created: { dutyId },
+        build: (metadata) => ({ type: 'RecordOffenderRelease', data: { criminalCaseId, dutyId, ...request.body }, metadata }),
+      });
+    },
+  );
+
     async (request, reply) => {
       const { caseId, criminalCaseId } = request.params;
       return runCommand(ctx, request, reply, caseId, {
@@ -387,6 +436,25 @@ export async function proceedingsRoutes(app: FastifyInstance, ctx: ProceedingsCo
       config: { access: { roles: ['proceedings_coordinator'] } },
       schema: { ...commandDoc('Record legal counsel assigned to the victim', 'LegalCounselAssigned'), params: CaseIdParams, body: LegalCounselBody },
     },
+  r.post(
+    '/v1/proceedings/:caseId/compensation-claims/:claimId/payments',
+    {
+      config: { access: { roles: [...ACTORS] } },
+      schema: {
+        ...commandDoc('Record compensation paid', 'CompensationPaid', 'After an award (`CompensationDecided` awarded), in its currency; all payments together never exceed it.'),
+        params: ClaimParams,
+        body: PaymentBody,
+      },
+    },
+    async (request, reply) => {
+      const { caseId, claimId } = request.params;
+      return runCommand(ctx, request, reply, caseId, {
+        status: 201,
+        build: (metadata) => ({ type: 'RecordCompensationPaid', data: { claimId, ...request.body }, metadata }),
+      });
+    },
+  );
+
     async (request, reply) => {
       const { caseId } = request.params;
       const b = request.body;

@@ -10,6 +10,8 @@ import {
   ProceedingsOutcome,
   ProceedingsStage,
   ProtectionMeasure,
+  OffenderReleaseKind,
+  StageSource,
 } from '@trm/contracts';
 
 export const CaseIdParams = z.strictObject({ caseId: z.uuid() });
@@ -22,8 +24,14 @@ export const ConsentBody = z
   .meta({ examples: [{ consentedOn: '2026-11-20' }] });
 
 export const WithdrawBody = z
-  .strictObject({ withdrawnOn: IsoDate })
-  .meta({ examples: [{ withdrawnOn: '2026-12-01' }] });
+  .strictObject({
+    withdrawnOn: IsoDate,
+    informationDeclined: z
+      .boolean()
+      .default(false)
+      .describe('The victim asked not to be informed any more. Otherwise they are still informed of stages, hearings, outcomes and an offender’s release or escape.'),
+  })
+  .meta({ examples: [{ withdrawnOn: '2026-12-01' }, { withdrawnOn: '2026-12-01', informationDeclined: true }] });
 
 export const LinkCriminalCaseBody = z
   .strictObject({
@@ -41,8 +49,14 @@ export const LinkCriminalCaseBody = z
   .meta({ examples: [{ country: 'IT', authorityType: 'prosecutor', offence: 'trafficking_in_persons', stage: 'investigation', reference: 'RGNR 1234/2026' }] });
 
 export const ChangeStageBody = z
-  .strictObject({ stage: ProceedingsStage, changedOn: IsoDate })
-  .meta({ examples: [{ stage: 'trial', changedOn: '2026-11-20' }] });
+  .strictObject({
+    stage: ProceedingsStage,
+    changedOn: IsoDate.describe('The day the stage changed: the duty to inform the victim counts from it.'),
+    source: StageSource.optional().describe(
+      'Where the stage was learnt from. Required when the proceedings coordinator records a stage of a trial abroad (`lawyer` or `foreign_authority`); law enforcement: `law_enforcement` by default.',
+    ),
+  })
+  .meta({ examples: [{ stage: 'trial', changedOn: '2026-11-20' }, { stage: 'trial', changedOn: '2026-11-20', source: 'lawyer' }] });
 
 export const HearingBody = z
   .strictObject({
@@ -50,8 +64,20 @@ export const HearingBody = z
     country: CountryCode,
     remoteTestimonyPossible: z.boolean().describe('The victim may testify by video link from another country.'),
     victimToTestify: z.boolean().default(false),
+    scheduledOn: IsoDate.optional().describe('The day the hearing was set (default: today). The victim must be informed within the policy days of it, and no later than the day before the hearing.'),
   })
-  .meta({ examples: [{ date: '2027-01-15', country: 'IT', remoteTestimonyPossible: true, victimToTestify: true }] });
+  .meta({ examples: [{ date: '2027-01-15', country: 'IT', remoteTestimonyPossible: true, victimToTestify: true, scheduledOn: '2026-11-20' }] });
+
+export const OffenderReleaseBody = z
+  .strictObject({
+    kind: OffenderReleaseKind.describe('`released` (end of sentence, parole, release before trial) or `escaped`.'),
+    releasedOn: IsoDate.describe('The day of the release or escape: the duty to inform the victim counts from it.'),
+  })
+  .meta({ examples: [{ kind: 'released', releasedOn: '2026-11-20' }] });
+
+export const PaymentBody = z
+  .strictObject({ amount: Money.describe('Amount paid, in the award’s currency; all payments together never exceed the award.'), paidOn: IsoDate })
+  .meta({ examples: [{ amount: { amount: '5000.00', currency: 'EUR' }, paidOn: '2026-12-01' }] });
 
 export const OutcomeBody = z
   .strictObject({ outcome: ProceedingsOutcome, decidedOn: IsoDate })
@@ -118,6 +144,7 @@ export const ProceedingsView = z.object({
   participation: z.enum(['none', 'consented', 'withdrawn']),
   consentedOn: IsoDate.nullable(),
   withdrawnOn: IsoDate.nullable(),
+  informationDeclined: z.boolean().describe('The victim asked not to be informed (recorded with the withdrawal); until then they are informed whether or not they take part.'),
   criminalCases: z.array(
     z.object({
       criminalCaseId: z.string(),
@@ -142,6 +169,7 @@ export const ProceedingsView = z.object({
       against: z.enum(['offender', 'state_fund']),
       claimedOn: IsoDate,
       decision: z.object({ decision: z.enum(['awarded', 'rejected']), awarded: Money, paid: z.boolean(), decidedOn: IsoDate }).nullable(),
+      payments: z.array(z.object({ amount: Money, paidOn: IsoDate })).describe('Compensation paid after the award (CompensationPaid).'),
     }),
   ),
   legalCounsel: z.array(z.object({ criminalCaseId: z.string().nullable(), counselOrganisationId: z.string().nullable(), freeOfCharge: z.boolean(), assignedOn: IsoDate })),

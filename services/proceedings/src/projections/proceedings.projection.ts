@@ -6,6 +6,8 @@ import type { ProceedingsState } from '../domain/proceedings.decider.js';
  * Keeps `proceedings_files` and `information_duties` in step with a case's proceedings stream,
  * inside the command's transaction, so the coordinator's duty list never lags a write.
  */
+const DUTY_KIND = { StageChanged: 'stage_change', HearingScheduled: 'hearing', OutcomeRecorded: 'outcome', OffenderReleased: 'offender_release' } as const;
+
 export async function projectProceedingsEvents(
   tx: DbOrTx,
   schema: string,
@@ -27,9 +29,12 @@ export async function projectProceedingsEvents(
     switch (event.type) {
       case 'StageChanged':
       case 'HearingScheduled':
-      case 'OutcomeRecorded': {
+      case 'OutcomeRecorded':
+      case 'OffenderReleased': {
         const d = event.data;
-        const kind = event.type === 'StageChanged' ? 'stage_change' : event.type === 'HearingScheduled' ? 'hearing' : 'outcome';
+        // No duty arises when the victim asked not to be informed (the folded state has none).
+        if (!state.duties.some((x) => x.dutyId === d.dutyId)) break;
+        const kind = DUTY_KIND[event.type];
         await db
           .insertInto('information_duties')
           .values({

@@ -1,3 +1,4 @@
+import type { InformationDutyKind } from '@trm/contracts';
 import type { DbOrTx } from '@trm/event-store';
 import { coordinatorCasesOf } from './case-facts.repository.js';
 
@@ -5,7 +6,7 @@ export interface DutyRecord {
   dutyId: string;
   caseId: string;
   criminalCaseId: string;
-  kind: 'stage_change' | 'hearing' | 'outcome';
+  kind: InformationDutyKind;
   arisenAt: string;
   dueAt: string;
   status: 'open' | 'fulfilled' | 'lapsed';

@@ -7,12 +7,19 @@ import {
   NotificationAcknowledgedData,
   ParticipantAddedData,
   ParticipantRemovedData,
+  type RepatriationEvent,
+  RiskFlagRaisedData,
 } from '@trm/contracts';
 import type { Db } from '@trm/db';
-import type { DbOrTx } from '@trm/event-store';
+import type { Decider, DbOrTx, EventStore } from '@trm/event-store';
 import type { ServiceHost } from '@trm/runtime';
+import type { ReturnCommand, ReturnState } from '../domain/return.decider.js';
+import { projectReturn } from '../projections/return.projection.js';
+import { findActiveReturnOfCase } from '../repositories/return.repository.js';
 import {
   addParticipants,
+  addRiskFlag,
+  loadCaseFacts,
   insertCaseFacts,
   removeParticipant,
   setRegionalCentre,
@@ -22,11 +29,62 @@ import {
 /** Durable name: keep it stable, the inbox is keyed by it. */
 export const CASE_FACTS_CONSUMER = 'repatriation-case-facts';
 
+/** What the consumer needs to run a return command in its own transaction. */
+export interface ReturnCommands {
+  store: EventStore;
+  decider: Decider<ReturnCommand, RepatriationEvent, ReturnState>;
+  clock(): Date;
+}
+
+/**
+ * Consent to return withdrawn in referrals cancels a return still being prepared
+ * (`ReturnCancelled`, reason `consent_withdrawn`), in the consumer's transaction: the same one that
+ * records the withdrawal in the case facts and the inbox row, so it happens exactly once.
+ */
+async function cancelOnWithdrawal(
+  tx: DbOrTx,
+  schema: string,
+  cmds: ReturnCommands,
+  caseId: string,
+  envelope: Partial<Pick<EventEnvelope, 'metadata' | 'eventId'>>,
+  withdrawnBy: string,
+): Promise<void> {
+  const active = await findActiveReturnOfCase(tx, schema, caseId);
+  // Nothing planned, or already travelling: then the contact point acts on the withdrawal.
+  if (!active || active.phase !== 'preparing') return;
+  const facts = await loadCaseFacts(tx, schema, caseId);
+  if (!facts || facts.returnConsent) return;
+  const now = cmds.clock();
+  const actor = `system:${CASE_FACTS_CONSUMER}`;
+  const result = await cmds.store.handleCommand(
+    tx,
+    `return-${active.returnId}`,
+    cmds.decider,
+    { type: 'CancelOnConsentWithdrawn', data: { withdrawnBy }, metadata: { now, actor, organisationId: withdrawnBy, organisationType: 'national_contact_point', case: facts } },
+    {
+      now,
+      metadata: {
+        actor,
+        organisation: envelope.metadata?.organisation ?? withdrawnBy,
+        correlationId: envelope.metadata?.correlationId ?? envelope.eventId ?? actor,
+        causationId: envelope.eventId ?? null,
+        requestId: null,
+      },
+    },
+  );
+  await projectReturn(tx, schema, result.state, result.events);
+}
+
 /**
  * Applies one referrals event to repatriation's own case facts. Data is parsed with the contract
  * first: a malformed event throws and ends in the dead letters instead of half-updating the facts.
  */
-export async function applyReferralsEvent(tx: DbOrTx, schema: string, envelope: Pick<EventEnvelope, 'type' | 'data'>): Promise<void> {
+export async function applyReferralsEvent(
+  tx: DbOrTx,
+  schema: string,
+  envelope: Pick<EventEnvelope, 'type' | 'data'> & Partial<Pick<EventEnvelope, 'metadata' | 'eventId'>>,
+  cmds?: ReturnCommands,
+): Promise<void> {
   switch (envelope.type) {
     case 'CaseNotified': {
       const d = CaseNotifiedData.parse(envelope.data);
@@ -55,7 +113,16 @@ export async function applyReferralsEvent(tx: DbOrTx, schema: string, envelope: 
     }
     case 'ConsentWithdrawn': {
       const d = ConsentWithdrawnData.parse(envelope.data);
-      if (d.purpose === 'return') await setReturnConsent(tx, schema, d.caseId, false);
+      if (d.purpose === 'return') {
+        await setReturnConsent(tx, schema, d.caseId, false);
+        if (cmds) await cancelOnWithdrawal(tx, schema, cmds, d.caseId, envelope, d.recordedBy);
+      }
+      return;
+    }
+    case 'RiskFlagRaised': {
+      const d = RiskFlagRaisedData.parse(envelope.data);
+      // Lost contact is for the contact point to act on; a threat or re-trafficking stops departure until the origin reassesses.
+      if (d.kind === 'threat' || d.kind === 're_trafficking') await addRiskFlag(tx, schema, d);
       return;
     }
     default:
@@ -64,14 +131,23 @@ export async function applyReferralsEvent(tx: DbOrTx, schema: string, envelope: 
   }
 }
 
-export function startCaseFactsConsumer(opts: { db: Db; schema: string; bus: Bus; source?: EventSource; logger?: Logger; metrics?: ServiceHost['metrics'] }): Promise<Subscription> {
+export function startCaseFactsConsumer(opts: {
+  db: Db;
+  schema: string;
+  bus: Bus;
+  source?: EventSource;
+  logger?: Logger;
+  metrics?: ServiceHost['metrics'];
+  /** With them, a withdrawal of consent to return cancels a return being prepared. */
+  commands?: ReturnCommands;
+}): Promise<Subscription> {
   return startConsumer({
     db: opts.db,
     schema: opts.schema,
     name: CASE_FACTS_CONSUMER,
     bus: opts.bus,
     filterSubject: `${opts.bus.subjectsPrefix}.referrals.>`,
-    handle: (tx, envelope) => applyReferralsEvent(tx, opts.schema, envelope),
+    handle: (tx, envelope) => applyReferralsEvent(tx, opts.schema, envelope, opts.commands),
     ...(opts.source ? { source: opts.source } : {}),
     ...(opts.logger ? { logger: opts.logger } : {}),
     ...(opts.metrics ? { metrics: opts.metrics } : {}),

@@ -18,6 +18,13 @@ export interface CaseFacts {
   ageAtIdentification: number | null;
   identificationDate: IsoDate;
   notifiedAt: string;
+  /** Risk flags raised in referrals (RiskFlagRaised): a threat or re-trafficking blocks departure until the origin reassesses. */
+  riskFlags?: Array<{ kind: string; raisedAt: string }>;
+  /**
+   * Whether repatriation has applied every event referrals holds for the case (read by the
+   * departure handler: `false` means a flag or a withdrawal may be in flight). Absent: not checked.
+   */
+  current?: boolean;
 }
 
 /** Time and identity arrive with the command, with the case as repatriation last learnt it. */

@@ -7,7 +7,10 @@ import {
   type ReturnCancellationReason,
   type RiskFactor,
   type RiskLevel,
+  type RiskMeasure,
   type RiskRecommendation,
+  type RiskAssessmentSide,
+  type UnannouncedArrivalSource,
   type ServiceType,
   type TravelDocumentRefusalReason,
   type TravelMode,
@@ -46,10 +49,18 @@ export type ReturnCommand =
   | { type: 'AcknowledgeReturnRequest'; data: { keyContactId: string; alternateContactId: string }; metadata: CommandMetadata }
   | {
       type: 'RecordRiskAssessment';
-      data: { assessmentId: string; assessedOn: IsoDate; level: RiskLevel; factors: RiskFactor[]; recommendation: RiskRecommendation };
+      data: { assessmentId: string; assessedOn: IsoDate; level: RiskLevel; factors: RiskFactor[]; recommendation: RiskRecommendation; measures?: RiskMeasure[] };
       metadata: CommandMetadata;
     }
   | { type: 'CommentRiskAssessment'; data: { assessmentId: string; concurs: boolean; additionalFactors: RiskFactor[] }; metadata: CommandMetadata }
+  | { type: 'ResolveRiskDisagreement'; data: { recommendation: RiskRecommendation; measures: RiskMeasure[] }; metadata: CommandMetadata }
+  | {
+      type: 'RecordUnannouncedArrival';
+      data: { returnId: string; arrivedOn: IsoDate; pointOfArrival: string; deported: boolean; learntFrom: UnannouncedArrivalSource; fromCountry: CountryCode | null };
+      metadata: CommandMetadata;
+    }
+  /** Run by the case-facts consumer when referrals records the withdrawal of consent to return. */
+  | { type: 'CancelOnConsentWithdrawn'; data: { withdrawnBy: string }; metadata: CommandMetadata }
   | { type: 'RequestTravelDocument'; data: { consulateId: string }; metadata: CommandMetadata }
   | { type: 'IssueTravelDocument'; data: { validFrom: IsoDate; validUntil: IsoDate }; metadata: CommandMetadata }
   | { type: 'RefuseTravelDocument'; data: { reason: TravelDocumentRefusalReason }; metadata: CommandMetadata }
@@ -100,7 +111,16 @@ export interface ReturnState {
     factors: RiskFactor[];
     recommendation: RiskRecommendation;
     comment: { commentedBy: string; concurs: boolean; additionalFactors: RiskFactor[] } | null;
+    /** Absent in states folded before the rule. */
+    measures?: RiskMeasure[];
+    /** `null` for events recorded before sides were: worked out from the case facts. */
+    side?: RiskAssessmentSide | null;
+    recordedAt?: string;
   }>;
+  /** The origin contact point's resolution of the sides' disagreement, for the pair it settled. */
+  riskResolution?: { originAssessmentId: string; destinationAssessmentId: string; recommendation: RiskRecommendation; resolvedBy: string } | null;
+  /** Recorded by the origin's contact point after the fact: no request, no plan, no consent needed. */
+  unannounced?: { arrivedOn: IsoDate; deported: boolean; learntFrom: UnannouncedArrivalSource } | null;
   travelDocument: {
     status: 'requested' | 'issued' | 'refused';
     consulateId: string;
@@ -116,7 +136,7 @@ export interface ReturnState {
     escortOrganisationId: string | null;
     pointOfArrival: string;
   } | null;
-  reception: { receivingOrganisationId: string; pointOfArrival: string } | null;
+  reception: { receivingOrganisationId: string; pointOfArrival: string; arrangedBy?: string } | null;
   guardianAppointed: boolean;
   bestInterests: { returnInBestInterests: boolean; determinedBy: string; determinedOn: IsoDate } | null;
   familyAssessment: { outcome: FamilyAssessmentOutcome; assessedBy: string } | null;
@@ -144,6 +164,8 @@ export const initialReturnState = (): ReturnState => ({
   acknowledgementDueAt: null,
   acknowledgement: null,
   riskAssessments: [],
+  riskResolution: null,
+  unannounced: null,
   travelDocument: null,
   travelPlan: null,
   reception: null,
@@ -172,6 +194,43 @@ export function isStopped(state: ReturnState): boolean {
   return state.bestInterests !== null && !state.bestInterests.returnInBestInterests;
 }
 
+type Assessment = ReturnState['riskAssessments'][number];
+
+/** The country of origin's side of a return: its national contact point (or regional centre) or child protection. */
+export function isOriginSide(facts: CaseFacts, orgId: string): boolean {
+  return isNationalContactPoint(facts, orgId) || isChildProtection(facts, orgId);
+}
+
+function sideOf(a: Assessment, facts: CaseFacts): RiskAssessmentSide {
+  return a.side ?? (isOriginSide(facts, a.assessedBy) ? 'origin' : 'destination');
+}
+
+/** The latest assessment of each side: a newer one of one side never replaces the other's. */
+export function latestAssessments(state: ReturnState, facts: CaseFacts): { origin: Assessment | undefined; destination: Assessment | undefined } {
+  const all = state.riskAssessments;
+  return {
+    origin: all.filter((a) => sideOf(a, facts) === 'origin').at(-1),
+    destination: all.filter((a) => sideOf(a, facts) === 'destination').at(-1),
+  };
+}
+
+/**
+ * The two sides disagree when one advises against return and the other does not, or when the
+ * origin commented that it does not concur with the destination's latest assessment.
+ */
+export function sidesDisagree(origin: Assessment | undefined, destination: Assessment | undefined, facts: CaseFacts): boolean {
+  if (!origin || !destination) return false;
+  if ((origin.recommendation === 'do_not_return') !== (destination.recommendation === 'do_not_return')) return true;
+  const c = destination.comment;
+  return c !== null && c.concurs === false && isOriginSide(facts, c.commentedBy);
+}
+
+/** Threat or re-trafficking flags raised in referrals since the origin last assessed the risk. */
+export function riskFlagsSince(facts: CaseFacts, origin: Assessment | undefined): boolean {
+  const since = origin?.recordedAt ?? '';
+  return (facts.riskFlags ?? []).some((f) => (f.kind === 'threat' || f.kind === 're_trafficking') && f.raisedAt > since);
+}
+
 /**
  * Every condition a departure on `today` still lacks, as stable codes, all of them at once. The
  * same function feeds the Departed gate, the return view and the contact point's board, so what
@@ -179,10 +238,22 @@ export function isStopped(state: ReturnState): boolean {
  */
 export function departureUnmet(state: ReturnState, facts: CaseFacts, today: IsoDate): string[] {
   const unmet: string[] = [];
+  if (facts.current === false) unmet.push('case-facts-not-current');
   if (!facts.returnConsent) unmet.push('consent-to-return-not-in-force');
-  const latest = state.riskAssessments.at(-1);
-  if (!latest) unmet.push('risk-assessment-missing');
-  else if (latest.recommendation === 'do_not_return') unmet.push('risk-assessment-advises-against-return');
+  if (!state.acknowledgement) unmet.push('return-request-not-acknowledged');
+  // The origin's risk assessment governs: a newer destination assessment never supersedes it.
+  const { origin, destination } = latestAssessments(state, facts);
+  if (!origin && !destination) unmet.push('risk-assessment-missing');
+  else if (!origin) unmet.push('origin-risk-assessment-missing');
+  const disagree = sidesDisagree(origin, destination, facts);
+  const r = state.riskResolution ?? null;
+  const resolution = disagree && r && r.originAssessmentId === origin!.assessmentId && r.destinationAssessmentId === destination!.assessmentId ? r : null;
+  if (disagree && !resolution) unmet.push('risk-disagreement-unresolved');
+  const governing = resolution?.recommendation ?? origin?.recommendation ?? destination?.recommendation;
+  if (governing === 'do_not_return' || (!resolution && (origin?.recommendation === 'do_not_return' || destination?.recommendation === 'do_not_return'))) {
+    unmet.push('risk-assessment-advises-against-return');
+  }
+  if (riskFlagsSince(facts, origin)) unmet.push('risk-flag-raised-since-assessment');
   if (!state.travelPlan) unmet.push('travel-not-planned');
   if (state.travelDocumentNeeded) {
     const doc = state.travelDocument;
@@ -190,6 +261,10 @@ export function departureUnmet(state: ReturnState, facts: CaseFacts, today: IsoD
     else if (doc.validFrom! > today || doc.validUntil! < today) unmet.push('travel-document-not-valid-on-departure');
   }
   if (!state.reception) unmet.push('reception-not-arranged');
+  else {
+    const by = state.reception.arrangedBy;
+    if (by !== undefined && !isNationalContactPoint(facts, by) && by !== state.reception.receivingOrganisationId) unmet.push('reception-not-arranged-by-origin');
+  }
   const child = isChildOn(facts, state.travelPlan?.departureDate ?? state.plannedDepartureDate ?? today);
   if (child) {
     if (!facts.participants.some((p) => p.purpose === 'child_protection')) unmet.push('child-protection-not-participant');
@@ -236,8 +311,14 @@ export function nextStep(state: ReturnState, facts: CaseFacts, now: Date): strin
 }
 
 const STEP_FOR: Record<string, string> = {
+  'case-facts-not-current': 'retry-shortly',
   'consent-to-return-not-in-force': 'record-consent-to-return',
+  'return-request-not-acknowledged': 'acknowledge-request',
   'risk-assessment-missing': 'assess-risk',
+  'origin-risk-assessment-missing': 'origin-assesses-risk',
+  'risk-disagreement-unresolved': 'origin-resolves-risk-disagreement',
+  'risk-flag-raised-since-assessment': 'origin-reassesses-risk',
+  'reception-not-arranged-by-origin': 'arrange-reception',
   'risk-assessment-advises-against-return': 'reassess-risk-or-cancel',
   'travel-not-planned': 'plan-travel',
   'travel-document-missing': 'issue-travel-document',
@@ -334,8 +415,42 @@ export function createReturnDecider(policy: RepatriationPolicy = DEFAULT_REPATRI
           if (d.assessedOn > today) unmet.push('assessed-on-in-future');
           if (new Set(d.factors).size !== d.factors.length) unmet.push('factors-repeat');
           if (state.riskAssessments.some((a) => a.assessmentId === d.assessmentId)) unmet.push('assessment-id-in-use');
+          unmet.push(...measuresUnmet(d.level, d.recommendation, d.measures ?? []));
           if (unmet.length > 0) throw invalid('invalid-risk-assessment', unmet);
-          return [{ type: 'RiskAssessmentRecorded', data: { ...ids(), ...d, assessedBy: org, recordedAt: at } }];
+          const side: RiskAssessmentSide = isOriginSide(facts, org) ? 'origin' : 'destination';
+          return [
+            {
+              type: 'RiskAssessmentRecorded',
+              data: { ...ids(), ...d, measures: d.measures ?? [], side, assessedBy: org, recordedAt: at },
+            },
+          ];
+        }
+        case 'ResolveRiskDisagreement': {
+          requirePreparing(state);
+          // Only the origin's national contact point settles it: never the destination, not child protection alone.
+          if (!isNationalContactPoint(facts, org)) throw notYourStep('Only the national contact point of the country of origin resolves a disagreement between the risk assessments.');
+          const { origin, destination } = latestAssessments(state, facts);
+          if (!sidesDisagree(origin, destination, facts)) {
+            throw unmetConditions('no-risk-disagreement', 'The two sides\' latest risk assessments do not disagree: there is nothing to resolve.', ['risk-disagreement-missing']);
+          }
+          const d = command.data;
+          const level = [origin!.level, destination!.level].includes('high') ? 'high' : 'medium';
+          const unmet = measuresUnmet(level, d.recommendation, d.measures);
+          if (unmet.length > 0) throw invalid('invalid-risk-resolution', unmet);
+          return [
+            {
+              type: 'RiskDisagreementResolved',
+              data: {
+                ...ids(),
+                resolvedBy: org,
+                originAssessmentId: origin!.assessmentId,
+                destinationAssessmentId: destination!.assessmentId,
+                recommendation: d.recommendation,
+                measures: d.measures,
+                resolvedAt: at,
+              },
+            },
+          ];
         }
         case 'CommentRiskAssessment': {
           requirePreparing(state);
@@ -393,8 +508,10 @@ export function createReturnDecider(policy: RepatriationPolicy = DEFAULT_REPATRI
         }
         case 'ArrangeReception': {
           requirePreparing(state);
-          if (!isNationalContactPoint(facts, org) && !isChildProtection(facts, org)) {
-            throw notYourStep('The national contact point (or child protection, for a child) arranges reception.');
+          // The origin side receives: its contact point, or the receiving organisation itself; never the destination side.
+          const receiving = command.data.receivingOrganisationId;
+          if (!isNationalContactPoint(facts, org) && (receiving !== org || isDestinationPartner(facts, org))) {
+            throw notYourStep('Reception is arranged by the national contact point of the country of origin or by the receiving organisation itself, never by the destination side.');
           }
           if (!isCaseParticipant(facts, command.data.receivingOrganisationId)) throw invalid('invalid-reception', ['receiving-organisation-not-participant']);
           return [{ type: 'ReceptionArranged', data: { ...ids(), arrangedBy: org, ...command.data, arrangedAt: at } }];
@@ -456,9 +573,7 @@ export function createReturnDecider(policy: RepatriationPolicy = DEFAULT_REPATRI
                 pointOfArrival: command.data.pointOfArrival ?? state.reception!.pointOfArrival,
                 arrivedAt: at,
                 caseNotifiedAt: facts.notifiedAt,
-                followUpsDue: [...policy.followUpDays]
-                  .sort((a, b) => a - b)
-                  .map((afterDays) => ({ afterDays, dueAt: new Date(m.now.getTime() + afterDays * DAY_MS).toISOString() })),
+                followUpsDue: followUpsFrom(m.now, policy),
               },
             },
           ];
@@ -490,6 +605,39 @@ export function createReturnDecider(policy: RepatriationPolicy = DEFAULT_REPATRI
             },
           ];
         }
+        case 'RecordUnannouncedArrival': {
+          if (state.phase !== 'none') throw new DomainError('return-already-exists', 'conflict', 'This return already exists.');
+          // A fact learnt after the event, by the origin's contact point; it needs no consent to return.
+          if (!isNationalContactPoint(facts, org)) throw notYourStep('The national contact point of the country of origin records an unannounced arrival.');
+          const d = command.data;
+          if (d.arrivedOn > today) throw invalid('invalid-unannounced-arrival', ['arrived-on-in-future']);
+          return [
+            {
+              type: 'UnannouncedArrivalRecorded',
+              data: {
+                caseId: facts.caseId,
+                returnId: d.returnId,
+                recordedBy: org,
+                arrivedOn: d.arrivedOn,
+                pointOfArrival: d.pointOfArrival,
+                deported: d.deported,
+                learntFrom: d.learntFrom,
+                fromCountry: d.fromCountry,
+                child: isChildOn(facts, d.arrivedOn),
+                caseNotifiedAt: facts.notifiedAt,
+                followUpsDue: followUpsFrom(m.now, policy),
+                recordedAt: at,
+              },
+            },
+          ];
+        }
+        case 'CancelOnConsentWithdrawn': {
+          requireReturn(state);
+          // Only a return still being prepared is cancelled; the consumer checks the phase before.
+          if (state.phase !== 'preparing') throw new DomainError('return-not-cancellable', 'conflict', 'Only a return not yet departed is cancelled.');
+          if (facts.returnConsent) throw new DomainError('consent-to-return-in-force', 'conflict', 'Consent to return is in force.');
+          return [{ type: 'ReturnCancelled', data: { ...ids(), cancelledBy: command.data.withdrawnBy, reason: 'consent_withdrawn', cancelledAt: at } }];
+        }
         case 'CancelReturn': {
           requireReturn(state);
           if (state.phase === 'cancelled') throw new DomainError('return-cancelled', 'conflict', 'The return was already cancelled.');
@@ -506,6 +654,20 @@ export function createReturnDecider(policy: RepatriationPolicy = DEFAULT_REPATRI
       }
     },
   };
+}
+
+function followUpsFrom(now: Date, policy: RepatriationPolicy): Array<{ afterDays: number; dueAt: string }> {
+  return [...policy.followUpDays].sort((a, b) => a - b).map((afterDays) => ({ afterDays, dueAt: new Date(now.getTime() + afterDays * DAY_MS).toISOString() }));
+}
+
+/** High risk never proceeds as if nothing were wrong; proceeding with measures names them. */
+function measuresUnmet(level: RiskLevel, recommendation: RiskRecommendation, measures: RiskMeasure[]): string[] {
+  const unmet: string[] = [];
+  if (level === 'high' && recommendation === 'proceed') unmet.push('high-risk-cannot-proceed-without-measures');
+  if (recommendation === 'proceed_with_measures' && measures.length === 0) unmet.push('measures-required');
+  if (recommendation !== 'proceed_with_measures' && measures.length > 0) unmet.push('measures-only-with-proceed-with-measures');
+  if (new Set(measures).size !== measures.length) unmet.push('measures-repeat');
+  return unmet;
 }
 
 function lateFlag(
@@ -545,8 +707,35 @@ export function evolve(state: ReturnState, event: RepatriationEvent): ReturnStat
       return { ...state, acknowledgement: { acknowledgedBy, keyContactId, alternateContactId, acknowledgedAt, late } };
     }
     case 'RiskAssessmentRecorded': {
-      const { assessmentId, assessedBy, level, factors, recommendation } = event.data;
-      return { ...state, riskAssessments: [...state.riskAssessments, { assessmentId, assessedBy, level, factors, recommendation, comment: null }] };
+      const { assessmentId, assessedBy, level, factors, recommendation, recordedAt } = event.data;
+      return {
+        ...state,
+        riskAssessments: [
+          ...state.riskAssessments,
+          { assessmentId, assessedBy, level, factors, recommendation, comment: null, measures: event.data.measures ?? [], side: event.data.side ?? null, recordedAt },
+        ],
+      };
+    }
+    case 'RiskDisagreementResolved': {
+      const { originAssessmentId, destinationAssessmentId, recommendation, resolvedBy } = event.data;
+      return { ...state, riskResolution: { originAssessmentId, destinationAssessmentId, recommendation, resolvedBy } };
+    }
+    case 'UnannouncedArrivalRecorded': {
+      const d = event.data;
+      return {
+        ...state,
+        phase: 'arrived',
+        caseId: d.caseId,
+        returnId: d.returnId,
+        requestedBy: d.recordedBy,
+        requestedAt: d.recordedAt,
+        plannedDepartureDate: d.arrivedOn,
+        child: d.child,
+        reception: { receivingOrganisationId: d.recordedBy, pointOfArrival: d.pointOfArrival, arrangedBy: d.recordedBy },
+        arrival: { receivedBy: d.recordedBy, pointOfArrival: d.pointOfArrival, arrivedAt: d.recordedAt },
+        followUps: d.followUpsDue.map((f) => ({ ...f, recordedAt: null, situation: null })),
+        unannounced: { arrivedOn: d.arrivedOn, deported: d.deported, learntFrom: d.learntFrom },
+      };
     }
     case 'RiskAssessmentCommented': {
       const { assessmentId, commentedBy, concurs, additionalFactors } = event.data;
@@ -582,7 +771,10 @@ export function evolve(state: ReturnState, event: RepatriationEvent): ReturnStat
       };
     }
     case 'ReceptionArranged':
-      return { ...state, reception: { receivingOrganisationId: event.data.receivingOrganisationId, pointOfArrival: event.data.pointOfArrival } };
+      return {
+        ...state,
+        reception: { receivingOrganisationId: event.data.receivingOrganisationId, pointOfArrival: event.data.pointOfArrival, arrangedBy: event.data.arrangedBy },
+      };
     case 'GuardianAppointed':
       return { ...state, guardianAppointed: true };
     case 'BestInterestsDetermined': {

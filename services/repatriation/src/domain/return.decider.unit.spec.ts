@@ -79,7 +79,20 @@ const requested = (over: Partial<Extract<RepatriationEvent, { type: 'ReturnReque
 });
 const riskOk: RepatriationEvent = {
   type: 'RiskAssessmentRecorded',
-  data: { ...ids, assessmentId: 'ra-1', assessedBy: 'iom-it', assessedOn: '2026-11-20', level: 'low', factors: [], recommendation: 'proceed', recordedAt: at },
+  data: { ...ids, assessmentId: 'ra-1', assessedBy: 'iom-it', assessedOn: '2026-11-20', level: 'low', factors: [], recommendation: 'proceed', measures: [], side: 'destination', recordedAt: at },
+};
+/** The country of origin's assessment (its national contact point): it governs departure. */
+const originRisk = (over: Partial<Extract<RepatriationEvent, { type: 'RiskAssessmentRecorded' }>['data']> = {}): RepatriationEvent => ({
+  type: 'RiskAssessmentRecorded',
+  data: { ...ids, assessmentId: 'ra-0', assessedBy: 'anitp', assessedOn: '2026-11-20', level: 'low', factors: [], recommendation: 'proceed', measures: [], side: 'origin', recordedAt: at, ...over },
+});
+const destinationRisk = (over: Partial<Extract<RepatriationEvent, { type: 'RiskAssessmentRecorded' }>['data']> = {}): RepatriationEvent => ({
+  type: 'RiskAssessmentRecorded',
+  data: { ...(riskOk.data as Extract<RepatriationEvent, { type: 'RiskAssessmentRecorded' }>['data']), ...over },
+});
+const acked: RepatriationEvent = {
+  type: 'ReturnRequestAcknowledged',
+  data: { ...ids, acknowledgedBy: 'anitp', keyContactId: 'officer-ionescu', alternateContactId: 'officer-popa', acknowledgedAt: at, late: false },
 };
 const docRequested: RepatriationEvent = { type: 'TravelDocumentRequested', data: { ...ids, consulateId: 'consulate-ro-it', requestedBy: 'ngo-it', requestedAt: at } };
 const docIssued: RepatriationEvent = {
@@ -112,8 +125,8 @@ const bid = (ok: boolean): RepatriationEvent => ({
   data: { ...ids, determinedBy: 'dgaspc-bucharest', determinedOn: '2026-11-19', returnInBestInterests: ok, recordedAt: at },
 });
 const family: RepatriationEvent = { type: 'FamilyAssessed', data: { ...ids, assessedBy: 'dgaspc-bucharest', assessedOn: '2026-11-19', outcome: 'suitable', recordedAt: at } };
-const readyAdult = [requested(), riskOk, docRequested, docIssued, planned(), reception];
-const readyChild = [requested({ child: true }), riskOk, docRequested, docIssued, planned('iom-it'), reception, guardian, bid(true), family];
+const readyAdult = [requested(), acked, originRisk(), riskOk, docRequested, docIssued, planned(), reception];
+const readyChild = [requested({ child: true }), acked, originRisk(), riskOk, docRequested, docIssued, planned('iom-it'), reception, guardian, bid(true), family];
 const departDay = new Date('2026-12-10T08:00:00.000Z');
 const depart = (facts: CaseFacts = adultFacts): ReturnCommand => ({ type: 'Depart', data: {}, metadata: by('ngo-it', facts, departDay) });
 const departed: RepatriationEvent = {
@@ -237,6 +250,14 @@ describe('risk assessment', () => {
       })
       .then([riskOk]);
     spec
+      .given([requested()])
+      .when({
+        type: 'RecordRiskAssessment',
+        data: { assessmentId: 'ra-0', assessedOn: '2026-11-20', level: 'low', factors: [], recommendation: 'proceed' },
+        metadata: by('anitp'),
+      })
+      .then([originRisk()]);
+    spec
       .given([requested(), riskOk])
       .when({ type: 'CommentRiskAssessment', data: { assessmentId: 'ra-1', concurs: false, additionalFactors: ['stigma'] }, metadata: by('anitp') })
       .then([{ type: 'RiskAssessmentCommented', data: { ...ids, assessmentId: 'ra-1', commentedBy: 'anitp', concurs: false, additionalFactors: ['stigma'], commentedAt: at } }]);
@@ -251,6 +272,170 @@ describe('risk assessment', () => {
       .given([requested(), riskOk])
       .when({ type: 'CommentRiskAssessment', data: { assessmentId: 'ra-9', concurs: true, additionalFactors: [] }, metadata: by('anitp') })
       .thenRefuses('invalid-risk-comment', ['assessment-not-found']);
+  });
+});
+
+describe('the origin country\'s risk assessment governs the return (issue 17)', () => {
+  const assess = (org: string, data: Partial<Extract<ReturnCommand, { type: 'RecordRiskAssessment' }>['data']>, facts: CaseFacts = adultFacts): ReturnCommand => ({
+    type: 'RecordRiskAssessment',
+    data: { assessmentId: 'ra-9', assessedOn: '2026-11-20', level: 'low', factors: [], recommendation: 'proceed', ...data },
+    metadata: by(org, facts),
+  });
+  const resolve = (org: string, recommendation: 'proceed' | 'proceed_with_measures' | 'do_not_return', measures: Array<'escort' | 'shelter_on_arrival'> = []): ReturnCommand => ({
+    type: 'ResolveRiskDisagreement',
+    data: { recommendation, measures },
+    metadata: by(org),
+  });
+  const withoutRisk = readyAdult.filter((e) => e.type !== 'RiskAssessmentRecorded');
+
+  it('refuses high risk with proceed; proceed_with_measures names its measures', () => {
+    spec.given([requested()]).when(assess('iom-it', { level: 'high', recommendation: 'proceed' })).thenRefuses('invalid-risk-assessment', ['high-risk-cannot-proceed-without-measures']);
+    spec.given([requested()]).when(assess('anitp', { level: 'medium', recommendation: 'proceed_with_measures' })).thenRefuses('invalid-risk-assessment', ['measures-required']);
+    spec.given([requested()]).when(assess('anitp', { recommendation: 'proceed', measures: ['escort'] })).thenRefuses('invalid-risk-assessment', ['measures-only-with-proceed-with-measures']);
+    spec
+      .given([requested()])
+      .when(assess('anitp', { level: 'high', recommendation: 'proceed_with_measures', measures: ['escort', 'shelter_on_arrival'] }))
+      .thenMatches(([e]) => expect(e?.data).toMatchObject({ side: 'origin', level: 'high', recommendation: 'proceed_with_measures', measures: ['escort', 'shelter_on_arrival'] }));
+  });
+
+  it('departure needs the origin\'s assessment: the destination\'s alone is not enough', () => {
+    spec.given([...withoutRisk, riskOk]).when(depart()).thenRefuses('departure-conditions-unmet', ['origin-risk-assessment-missing']);
+    spec.given(withoutRisk).when(depart()).thenRefuses('departure-conditions-unmet', ['risk-assessment-missing']);
+  });
+
+  it('a destination partner cannot supersede the origin\'s do_not_return with a newer proceed: the latest of each side is kept', () => {
+    const againstAtOrigin = originRisk({ recommendation: 'do_not_return', level: 'high' });
+    const newerProceed = destinationRisk({ assessmentId: 'ra-5', recordedAt: '2026-11-21T10:00:00.000Z' });
+    const state = [...withoutRisk, againstAtOrigin, newerProceed].reduce(evolve, initialReturnState());
+    expect(state.riskAssessments.map((a) => a.assessmentId)).toEqual(['ra-0', 'ra-5']);
+    spec
+      .given([...withoutRisk, againstAtOrigin, newerProceed])
+      .when(depart())
+      .thenRefuses('departure-conditions-unmet', ['risk-disagreement-unresolved', 'risk-assessment-advises-against-return']);
+    // Recorded through the decider, the destination's proceed is a destination assessment whatever came before.
+    spec
+      .given([...withoutRisk, againstAtOrigin])
+      .when(assess('iom-it', { assessmentId: 'ra-5' }))
+      .thenMatches(([e]) => expect(e?.data).toMatchObject({ side: 'destination', recommendation: 'proceed' }));
+  });
+
+  it('when the sides disagree the return waits for the origin contact point\'s resolution', () => {
+    const destinationAgainst = destinationRisk({ recommendation: 'do_not_return' });
+    const disagreeing = [...withoutRisk, originRisk(), destinationAgainst];
+    spec.given(disagreeing).when(depart()).thenRefuses('departure-conditions-unmet', ['risk-disagreement-unresolved', 'risk-assessment-advises-against-return']);
+    // The origin not concurring with the destination's assessment is a disagreement too.
+    const notConcurring: RepatriationEvent = { type: 'RiskAssessmentCommented', data: { ...ids, assessmentId: 'ra-1', commentedBy: 'anitp', concurs: false, additionalFactors: [], commentedAt: at } };
+    spec.given([...readyAdult, notConcurring]).when(depart()).thenRefuses('departure-conditions-unmet', ['risk-disagreement-unresolved']);
+    // Only the origin's national contact point resolves: not the destination, not child protection.
+    spec.given(disagreeing).when(resolve('iom-it', 'proceed')).thenRefuses('not-your-step');
+    spec.given(disagreeing).when({ ...resolve('dgaspc-bucharest', 'proceed'), metadata: by('dgaspc-bucharest', childFacts) }).thenRefuses('not-your-step');
+    spec.given(readyAdult).when(resolve('anitp', 'proceed')).thenRefuses('no-risk-disagreement', ['risk-disagreement-missing']);
+    spec.given(disagreeing).when(resolve('anitp', 'proceed_with_measures')).thenRefuses('invalid-risk-resolution', ['measures-required']);
+    const resolved: RepatriationEvent = {
+      type: 'RiskDisagreementResolved',
+      data: { ...ids, resolvedBy: 'anitp', originAssessmentId: 'ra-0', destinationAssessmentId: 'ra-1', recommendation: 'proceed_with_measures', measures: ['escort'], resolvedAt: at },
+    };
+    spec.given(disagreeing).when(resolve('anitp', 'proceed_with_measures', ['escort'])).then([resolved]);
+    spec.given([...disagreeing, resolved]).when(depart()).then([departed]);
+    // A resolution against return blocks; a newer assessment of either side needs a new resolution.
+    spec.given([...disagreeing, { ...resolved, data: { ...(resolved.data as object), recommendation: 'do_not_return', measures: [] } as never }]).when(depart()).thenRefuses('departure-conditions-unmet', ['risk-assessment-advises-against-return']);
+    spec.given([...disagreeing, resolved, destinationRisk({ assessmentId: 'ra-7', recommendation: 'do_not_return' })]).when(depart()).thenRefuses('departure-conditions-unmet', ['risk-disagreement-unresolved', 'risk-assessment-advises-against-return']);
+  });
+
+  it('a threat or re-trafficking flag raised in referrals blocks departure until the origin reassesses', () => {
+    const flagged: CaseFacts = { ...adultFacts, riskFlags: [{ kind: 'threat', raisedAt: '2026-11-21T09:00:00.000Z' }] };
+    spec.given(readyAdult).when(depart(flagged)).thenRefuses('departure-conditions-unmet', ['risk-flag-raised-since-assessment']);
+    spec.given(readyAdult).when(depart({ ...adultFacts, riskFlags: [{ kind: 're_trafficking', raisedAt: '2026-11-21T09:00:00.000Z' }] })).thenRefuses('departure-conditions-unmet', ['risk-flag-raised-since-assessment']);
+    // A destination reassessment does not lift it; the origin's does.
+    spec.given([...readyAdult, destinationRisk({ assessmentId: 'ra-8', recordedAt: '2026-11-22T09:00:00.000Z' })]).when(depart(flagged)).thenRefuses('departure-conditions-unmet', ['risk-flag-raised-since-assessment']);
+    spec.given([...readyAdult, originRisk({ assessmentId: 'ra-8', recordedAt: '2026-11-22T09:00:00.000Z' })]).when(depart(flagged)).then([departed]);
+    // Lost contact is for the contact point, not a departure gate.
+    spec.given(readyAdult).when(depart({ ...adultFacts, riskFlags: [{ kind: 'lost_contact', raisedAt: '2026-11-21T09:00:00.000Z' }] })).then([departed]);
+  });
+
+  it('departure is refused with case-facts-not-current while repatriation\'s facts lag behind referrals\'', () => {
+    spec.given(readyAdult).when(depart({ ...adultFacts, current: false })).thenRefuses('departure-conditions-unmet', ['case-facts-not-current']);
+    spec.given(readyAdult).when(depart({ ...adultFacts, current: true })).then([departed]);
+  });
+});
+
+describe('acknowledgement and reception are the origin\'s (issue 17)', () => {
+  it('no departure before the origin\'s contact point acknowledged the return request', () => {
+    spec.given(readyAdult.filter((e) => e !== acked)).when(depart()).thenRefuses('departure-conditions-unmet', ['return-request-not-acknowledged']);
+  });
+
+  it('reception is arranged by the origin\'s contact point or the receiving organisation itself, never by the destination side', () => {
+    const arrange = (org: string, receiving: string, facts: CaseFacts = childFacts): ReturnCommand => ({
+      type: 'ArrangeReception',
+      data: { receivingOrganisationId: receiving, pointOfArrival: 'OTP airport' },
+      metadata: by(org, facts),
+    });
+    spec.given([requested({ child: true })]).when(arrange('dgaspc-bucharest', 'dgaspc-bucharest')).thenMatches(([e]) => expect(e?.type).toBe('ReceptionArranged'));
+    spec.given([requested({ child: true })]).when(arrange('anitp', 'dgaspc-bucharest')).thenMatches(([e]) => expect(e?.type).toBe('ReceptionArranged'));
+    spec.given([requested({ child: true })]).when(arrange('dgaspc-bucharest', 'anitp-rc-bucharest')).thenRefuses('not-your-step');
+    spec.given([requested()]).when(arrange('ngo-it', 'ngo-it', adultFacts)).thenRefuses('not-your-step');
+    spec.given([requested()]).when(arrange('iom-it', 'anitp', adultFacts)).thenRefuses('not-your-step');
+    // A reception the destination side recorded before the rule does not count.
+    const byDestination: RepatriationEvent = { type: 'ReceptionArranged', data: { ...(reception.data as object), arrangedBy: 'ngo-it' } as never };
+    spec.given([...readyAdult.filter((e) => e !== reception), byDestination]).when(depart()).thenRefuses('departure-conditions-unmet', ['reception-not-arranged-by-origin']);
+  });
+});
+
+describe('consent withdrawn cancels a planned return (issue 17)', () => {
+  const cancelOnWithdrawal = (facts: CaseFacts): ReturnCommand => ({
+    type: 'CancelOnConsentWithdrawn',
+    data: { withdrawnBy: 'ngo-it' },
+    metadata: { ...by('anitp', facts), actor: 'system:repatriation-case-facts' },
+  });
+  it('a withdrawal recorded in referrals cancels the return, reason consent_withdrawn', () => {
+    spec
+      .given(readyAdult)
+      .when(cancelOnWithdrawal({ ...adultFacts, returnConsent: false }))
+      .then([{ type: 'ReturnCancelled', data: { ...ids, cancelledBy: 'ngo-it', reason: 'consent_withdrawn', cancelledAt: at } }]);
+  });
+  it('never while consent is in force, nor once the person departed', () => {
+    spec.given(readyAdult).when(cancelOnWithdrawal(adultFacts)).thenRefuses('consent-to-return-in-force');
+    spec.given([...readyAdult, departed]).when(cancelOnWithdrawal({ ...adultFacts, returnConsent: false })).thenRefuses('return-not-cancellable');
+  });
+});
+
+describe('unannounced and deported arrivals (issue 17)', () => {
+  const record = (org: string, over: Partial<Extract<ReturnCommand, { type: 'RecordUnannouncedArrival' }>['data']> = {}, facts: CaseFacts = { ...adultFacts, returnConsent: false }): ReturnCommand => ({
+    type: 'RecordUnannouncedArrival',
+    data: { returnId, arrivedOn: '2026-11-19', pointOfArrival: 'Nadlac border crossing', deported: true, learntFrom: 'border_police', fromCountry: 'HU', ...over },
+    metadata: by(org, facts),
+  });
+  const recorded: RepatriationEvent = {
+    type: 'UnannouncedArrivalRecorded',
+    data: {
+      ...ids,
+      recordedBy: 'anitp',
+      arrivedOn: '2026-11-19',
+      pointOfArrival: 'Nadlac border crossing',
+      deported: true,
+      learntFrom: 'border_police',
+      fromCountry: 'HU',
+      child: false,
+      caseNotifiedAt: adultFacts.notifiedAt,
+      followUpsDue: [30, 90, 180].map((d) => ({ afterDays: d, dueAt: new Date(now.getTime() + d * 86_400_000).toISOString() })),
+      recordedAt: at,
+    },
+  };
+  it('are recorded by the origin\'s contact point, with how it learnt of them, without consent to return', () => {
+    spec.given([]).when(record('anitp')).then([recorded]);
+    spec.given([]).when(record('ngo-it')).thenRefuses('not-your-step');
+    spec.given([]).when(record('iom-it')).thenRefuses('not-your-step');
+    spec.given([]).when(record('anitp', { arrivedOn: '2026-11-21' })).thenRefuses('invalid-unannounced-arrival', ['arrived-on-in-future']);
+    spec.given([recorded]).when(record('anitp')).thenRefuses('return-already-exists');
+  });
+  it('the person still gets assistance: hand-over and follow-ups go on from the arrival', () => {
+    const state = [recorded].reduce(evolve, initialReturnState());
+    expect(state.phase).toBe('arrived');
+    expect(state.unannounced).toEqual({ arrivedOn: '2026-11-19', deported: true, learntFrom: 'border_police' });
+    spec
+      .given([recorded])
+      .when({ type: 'HandOverToAssistance', data: { services: ['shelter', 'psychological'] }, metadata: by('anitp') })
+      .then([{ type: 'HandedOverToAssistance', data: { ...ids, receivingOrganisationId: 'anitp', services: ['shelter', 'psychological'], handedOverAt: at } }]);
   });
 });
 
@@ -352,6 +537,7 @@ describe('Departed gates (adult)', () => {
       .when(depart({ ...adultFacts, returnConsent: false }))
       .thenRefuses('departure-conditions-unmet', [
         'consent-to-return-not-in-force',
+        'return-request-not-acknowledged',
         'risk-assessment-missing',
         'travel-not-planned',
         'travel-document-missing',
@@ -364,10 +550,10 @@ describe('Departed gates (adult)', () => {
     spec.given(readyAdult).when(depart({ ...adultFacts, returnConsent: false })).thenRefuses('departure-conditions-unmet', ['consent-to-return-not-in-force']);
   });
 
-  it('a risk assessment saying do_not_return blocks; a later one saying proceed lifts it', () => {
-    const against: RepatriationEvent = { type: 'RiskAssessmentRecorded', data: { ...(riskOk.data as object), assessmentId: 'ra-2', recommendation: 'do_not_return' } as never };
-    spec.given([...readyAdult, against]).when(depart()).thenRefuses('departure-conditions-unmet', ['risk-assessment-advises-against-return']);
-    const again: RepatriationEvent = { type: 'RiskAssessmentRecorded', data: { ...(riskOk.data as object), assessmentId: 'ra-3' } as never };
+  it('an assessment saying do_not_return blocks; a later one of the same side saying proceed lifts it', () => {
+    const against = originRisk({ assessmentId: 'ra-2', recommendation: 'do_not_return' });
+    spec.given([...readyAdult, against]).when(depart()).thenRefuses('departure-conditions-unmet', ['risk-disagreement-unresolved', 'risk-assessment-advises-against-return']);
+    const again = originRisk({ assessmentId: 'ra-3' });
     spec.given([...readyAdult, against, again]).when(depart()).then([departed]);
   });
 
@@ -376,7 +562,7 @@ describe('Departed gates (adult)', () => {
       .given(readyAdult)
       .when({ ...depart(), metadata: by('ngo-it', adultFacts, new Date('2027-01-05T08:00:00.000Z')) })
       .thenRefuses('departure-conditions-unmet', ['travel-document-not-valid-on-departure']);
-    spec.given([requested({ travelDocumentNeeded: false }), riskOk, planned(), reception]).when(depart()).then([departed]);
+    spec.given([requested({ travelDocumentNeeded: false }), acked, originRisk(), riskOk, planned(), reception]).when(depart()).then([departed]);
   });
 
   it('is recorded by the destination partner only, once, and never after cancellation', () => {
@@ -540,7 +726,7 @@ describe('views', () => {
 
   it('before the planned date, views check the travel document on the planned date, not today', () => {
     const fold = (events: RepatriationEvent[]) => events.reduce(evolve, initialReturnState());
-    const ready = fold([...readyAdult.slice(0, 3), { ...docIssued, data: { ...(docIssued.data as object), validFrom: '2026-12-01' } as never }, planned(), reception]);
+    const ready = fold([...readyAdult.slice(0, 5), { ...docIssued, data: { ...(docIssued.data as object), validFrom: '2026-12-01' } as never }, planned(), reception]);
     expect(gateDate(ready, now)).toBe('2026-12-10');
     expect(departureUnmet(ready, adultFacts, gateDate(ready, now))).toEqual([]);
     expect(gateDate(ready, new Date('2026-12-12T00:00:00Z'))).toBe('2026-12-12');

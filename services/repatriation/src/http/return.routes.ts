@@ -6,10 +6,10 @@ import { type AccessPurpose, ROUTES, routeAccess, routePurposes } from '@trm/con
 import type { DbOrTx } from '@trm/event-store';
 import { ProblemError, decodeCursor, encodeCursor, etag, notFound, parseIfMatch, runIdempotent, sendIdempotent } from '@trm/platform';
 import { isCaseParticipant } from '../domain/case-facts.js';
-import { type ReturnCommand, type ReturnState, departureUnmet, gateDate, isStopped, nextStep } from '../domain/return.decider.js';
+import { type ReturnCommand, type ReturnState, departureUnmet, gateDate, isOriginSide, isStopped, nextStep } from '../domain/return.decider.js';
 import { executeReturnCommand, metadataOf } from '../handlers/return.handler.js';
 import { deadlinesOf } from '../projections/return.projection.js';
-import { loadCaseFacts } from '../repositories/case-facts.repository.js';
+import { caseFactsCurrent, loadCaseFacts } from '../repositories/case-facts.repository.js';
 import {
   activeReturnOfCase,
   boardSummary,
@@ -47,7 +47,9 @@ import {
   ReturnView,
   RiskAssessmentBody,
   RiskCommentBody,
+  RiskResolutionBody,
   TransitBody,
+  UnannouncedArrivalBody,
   TravelDocumentRequestBody,
   TravelPlanBody,
 } from './return.schemas.js';
@@ -75,10 +77,21 @@ export function toReturnView(returnId: string, version: number, s: ReturnState, 
     travelDocumentNeeded: s.travelDocumentNeeded,
     noticeDays: s.noticeDays ?? 0,
     lateNotification: s.lateNotification,
-    acknowledgementDueAt: s.acknowledgementDueAt!,
-    acknowledgementOverdue: s.phase !== 'cancelled' && s.acknowledgement === null && new Date(s.acknowledgementDueAt!) < now,
+    acknowledgementDueAt: s.acknowledgementDueAt,
+    acknowledgementOverdue: s.phase !== 'cancelled' && s.acknowledgement === null && s.acknowledgementDueAt !== null && new Date(s.acknowledgementDueAt) < now,
     acknowledgement: s.acknowledgement,
-    riskAssessments: s.riskAssessments,
+    riskAssessments: s.riskAssessments.map((a) => ({
+      assessmentId: a.assessmentId,
+      assessedBy: a.assessedBy,
+      level: a.level,
+      factors: a.factors,
+      recommendation: a.recommendation,
+      measures: a.measures ?? [],
+      side: a.side ?? (isOriginSide(facts, a.assessedBy) ? 'origin' : 'destination'),
+      comment: a.comment,
+    })),
+    riskResolution: s.riskResolution ?? null,
+    unannounced: s.unannounced ?? null,
     travelDocument: s.travelDocument,
     travelPlan: s.travelPlan,
     reception: s.reception,
@@ -144,13 +157,22 @@ export async function returnRoutes(app: FastifyInstance, ctx: RepatriationContex
    * One command on an existing return: idempotent, If-Match aware, answered with the return as it
    * now is, as the caller's purposes see it. `route` names the route in the access matrix.
    */
-  async function onReturn(request: FastifyRequest<{ Params: { returnId: string } }>, reply: FastifyReply, command: CommandBody, route: string): Promise<FastifyReply> {
+  async function onReturn(
+    request: FastifyRequest<{ Params: { returnId: string } }>,
+    reply: FastifyReply,
+    command: CommandBody,
+    route: string,
+    opts: { checkFactsCurrent?: boolean } = {},
+  ): Promise<FastifyReply> {
     const { returnId } = request.params;
     const ifMatch = parseIfMatch(request);
     const now = ctx.clock();
     const answer = await runIdempotent({ db: ctx.db, schema, request }, async (tx) => {
-      const { facts, purposes } = await visible(tx, returnId, request);
+      const seen = await visible(tx, returnId, request);
+      const { purposes } = seen;
       requirePurpose(route, purposes);
+      // Departure: has repatriation applied everything referrals holds for the case? (a flag or a withdrawal may be in flight)
+      const facts = opts.checkFactsCurrent ? { ...seen.facts, current: await caseFactsCurrent(tx, schema, ctx.factsSource, seen.facts.caseId) } : seen.facts;
       const { state, version } = await executeReturnCommand(
         ctx,
         tx,
@@ -169,7 +191,14 @@ export async function returnRoutes(app: FastifyInstance, ctx: RepatriationContex
 
   const commandRoute = <B extends z.ZodType>(
     path: string,
-    opts: { summary: string; description: string; body: B; command: (body: z.output<B>) => CommandBody; registry?: (body: z.output<B>) => Array<[string | null | undefined, string]> },
+    opts: {
+      summary: string;
+      description: string;
+      body: B;
+      command: (body: z.output<B>) => CommandBody;
+      registry?: (body: z.output<B>) => Array<[string | null | undefined, string]>;
+      checkFactsCurrent?: boolean;
+    },
   ) => {
     const route = `POST /v1/returns/:returnId${path}`;
     r.post(
@@ -188,7 +217,9 @@ export async function returnRoutes(app: FastifyInstance, ctx: RepatriationContex
       async (request, reply) => {
         const body = request.body as z.output<B>;
         for (const [orgId, pointer] of opts.registry?.(body) ?? []) await requireRegistered(orgId, pointer);
-        return onReturn(request as FastifyRequest<{ Params: { returnId: string } }>, reply as unknown as FastifyReply, opts.command(body), route);
+        return onReturn(request as FastifyRequest<{ Params: { returnId: string } }>, reply as unknown as FastifyReply, opts.command(body), route, {
+          ...(opts.checkFactsCurrent ? { checkFactsCurrent: true } : {}),
+        });
       },
     );
   };
@@ -232,6 +263,53 @@ export async function returnRoutes(app: FastifyInstance, ctx: RepatriationContex
             },
             metadata: metadataOf(request, now, facts),
           },
+          undefined,
+          request,
+        );
+        return {
+          statusCode: 201,
+          headers: { location: `/v1/returns/${returnId}`, etag: etag(version) },
+          body: viewFor(request, returnId, version, state, facts, now),
+        };
+      });
+      if (answer.replayed) {
+        const facts = await loadCaseFacts(ctx.db, schema, body.caseId);
+        if (!facts || !isCaseParticipant(facts, request.principal.orgId)) throw notFound('case');
+      }
+      ctx.committed();
+      return sendIdempotent(reply as unknown as FastifyReply, answer);
+    },
+  );
+
+  r.post(
+    '/v1/returns/unannounced-arrivals',
+    {
+      config: { access: routeAccess('POST /v1/returns/unannounced-arrivals') },
+      schema: {
+        tags: TAG,
+        summary: 'Record an unannounced or deported arrival (origin national contact point)',
+        description:
+          'Records `UnannouncedArrivalRecorded`: a person arrived whom TRM had not heard of (no return request, an arrival learnt from the border police, a deportation notice, the person themselves…). A fact, not a planned return: no consent to return is needed. It starts a return at `arrived`, so hand-over to assistance and follow-ups go on as for any return, and statistics count a return without notification. Only the national contact point (or regional centre) of the case; the case is notified in referrals first (by the contact point itself when nobody had). 409 `return-already-active` when the case has a return under way.',
+        body: UnannouncedArrivalBody,
+        response: { 201: ReturnView },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      const now = ctx.clock();
+      const answer = await runIdempotent({ db: ctx.db, schema, request }, async (tx) => {
+        const facts = await loadCaseFacts(tx, schema, body.caseId);
+        if (!facts || !isCaseParticipant(facts, request.principal.orgId)) throw notFound('case');
+        requirePurpose('POST /v1/returns/unannounced-arrivals', returnPurposesOf(facts, null, request.principal.orgId, request.principal.orgType));
+        if (await activeReturnOfCase(tx, schema, body.caseId)) {
+          throw new ProblemError(409, 'return-already-active', 'The case already has a return under way: record its arrival there.');
+        }
+        const returnId = uuidv7();
+        const { state, version } = await executeReturnCommand(
+          ctx,
+          tx,
+          returnId,
+          { type: 'RecordUnannouncedArrival', data: { returnId, ...body }, metadata: metadataOf(request, now, facts) },
           undefined,
           request,
         );
@@ -404,9 +482,17 @@ export async function returnRoutes(app: FastifyInstance, ctx: RepatriationContex
   });
   commandRoute('/risk-assessments', {
     summary: 'Record a risk assessment',
-    description: 'Records `RiskAssessmentRecorded`. The latest assessment counts for departure; `do_not_return` blocks it.',
+    description:
+      'Records `RiskAssessmentRecorded`, as the origin side (national contact point, child protection) or the destination side (the destination partner). The latest assessment of each side is kept and the origin\'s governs: departure needs it, a newer destination `proceed` never supersedes the origin\'s `do_not_return`, and when the sides disagree the return waits for the origin contact point\'s resolution. `high` risk with `proceed` is refused (422); `proceed_with_measures` names its measures.',
     body: RiskAssessmentBody,
     command: (b) => ({ type: 'RecordRiskAssessment', data: { assessmentId: uuidv7(), ...b } }),
+  });
+  commandRoute('/risk-resolution', {
+    summary: 'Resolve a disagreement between the risk assessments (origin national contact point)',
+    description:
+      'Records `RiskDisagreementResolved` for the two sides\' latest assessments (one advises against return and the other does not, or the origin does not concur): only the national contact point of the country of origin. 409 `no-risk-disagreement` when they agree. A newer assessment of either side needs a new resolution if the sides still disagree.',
+    body: RiskResolutionBody,
+    command: (b) => ({ type: 'ResolveRiskDisagreement', data: b }),
   });
   r.post(
     '/v1/returns/:returnId/risk-assessments/:assessmentId/comment',
@@ -453,8 +539,9 @@ export async function returnRoutes(app: FastifyInstance, ctx: RepatriationContex
     registry: (b) => [[b.escortOrganisationId, '/escortOrganisationId']],
   });
   commandRoute('/reception', {
-    summary: 'Arrange reception at the point of arrival',
-    description: 'Records `ReceptionArranged`: the receiving organisation (taking part in the case) at the point of arrival.',
+    summary: 'Arrange reception at the point of arrival (origin side)',
+    description:
+      'Records `ReceptionArranged`: the receiving organisation (taking part in the case) at the point of arrival. Only the national contact point of the country of origin, or the receiving organisation itself; never the destination side.',
     body: ReceptionBody,
     command: (b) => ({ type: 'ArrangeReception', data: b }),
     registry: (b) => [[b.receivingOrganisationId, '/receivingOrganisationId']],
@@ -480,9 +567,10 @@ export async function returnRoutes(app: FastifyInstance, ctx: RepatriationContex
   commandRoute('/departure', {
     summary: 'Record the departure (gated)',
     description:
-      'Records `Departed` only when every condition holds; otherwise 409 `departure-conditions-unmet` whose `unmet` lists every missing condition by stable code (see /problems/departure-conditions-unmet).',
+      'Records `Departed` only when every condition holds; otherwise 409 `departure-conditions-unmet` whose `unmet` lists every missing condition by stable code (see /problems/departure-conditions-unmet), among them `case-facts-not-current` while repatriation has not yet applied every event referrals holds for the case (retry shortly).',
     body: DepartureBody,
     command: () => ({ type: 'Depart', data: {} }),
+    checkFactsCurrent: true,
   });
   commandRoute('/transits', {
     summary: 'Record a transit',

@@ -9,9 +9,12 @@ import {
   IsoDate,
   ReturnCancellationReason,
   RiskFactor,
+  RiskAssessmentSide,
   RiskLevel,
+  RiskMeasure,
   RiskRecommendation,
   ServiceType,
+  UnannouncedArrivalSource,
   TravelDocumentRefusalReason,
   TravelMode,
 } from '@trm/contracts';
@@ -63,9 +66,37 @@ export const RiskAssessmentBody = z
     assessedOn: IsoDate,
     level: RiskLevel,
     factors: uniqueList(RiskFactor, 10),
-    recommendation: RiskRecommendation,
+    recommendation: RiskRecommendation.describe('`high` risk never goes with `proceed`: `proceed_with_measures` (naming the measures) or `do_not_return`.'),
+    measures: uniqueList(RiskMeasure, 10).default([]).describe('What `proceed_with_measures` requires (at least one); none with another recommendation.'),
   })
-  .meta({ examples: [{ assessedOn: '2026-11-20', level: 'medium', factors: ['stigma', 'no_income'], recommendation: 'proceed_with_measures' }] });
+  .meta({
+    examples: [
+      { assessedOn: '2026-11-20', level: 'medium', factors: ['stigma', 'no_income'], recommendation: 'proceed_with_measures', measures: ['shelter_on_arrival', 'psychological_support'] },
+    ],
+  });
+
+export const RiskResolutionBody = z
+  .strictObject({
+    recommendation: RiskRecommendation,
+    measures: uniqueList(RiskMeasure, 10).default([]).describe('Required with `proceed_with_measures`.'),
+  })
+  .describe('The origin national contact point\'s decision when the two sides\' latest assessments disagree.')
+  .meta({ examples: [{ recommendation: 'proceed_with_measures', measures: ['escort', 'shelter_on_arrival'] }] });
+
+export const UnannouncedArrivalBody = z
+  .strictObject({
+    caseId: z.uuid().describe('The case, notified in referrals (by the contact point itself when nobody had).'),
+    arrivedOn: IsoDate,
+    pointOfArrival: PointOfArrival,
+    deported: z.boolean().describe('Sent back by the authorities of the destination country rather than an assisted return.'),
+    learntFrom: UnannouncedArrivalSource.describe('How the contact point learnt of the arrival.'),
+    fromCountry: CountryCode.nullable().default(null),
+  })
+  .meta({
+    examples: [
+      { caseId: '019a6f4e-8c1b-7d2a-9e3f-0a1b2c3d4e5f', arrivedOn: '2026-11-19', pointOfArrival: 'Nadlac border crossing', deported: true, learntFrom: 'border_police', fromCountry: 'HU' },
+    ],
+  });
 
 export const RiskCommentBody = z
   .strictObject({ concurs: z.boolean(), additionalFactors: uniqueList(RiskFactor, 10) })
@@ -164,7 +195,7 @@ export const FullReturnView = z.object({
   travelDocumentNeeded: z.boolean(),
   noticeDays: z.number().int(),
   lateNotification: z.boolean(),
-  acknowledgementDueAt: z.string(),
+  acknowledgementDueAt: z.string().nullable().describe('Null for an unannounced arrival: there was no request.'),
   acknowledgementOverdue: z.boolean(),
   acknowledgement: z
     .object({ acknowledgedBy: z.string(), keyContactId: z.string(), alternateContactId: z.string(), acknowledgedAt: z.string(), late: z.boolean() })
@@ -176,9 +207,19 @@ export const FullReturnView = z.object({
       level: RiskLevel,
       factors: z.array(RiskFactor),
       recommendation: RiskRecommendation,
+      measures: z.array(RiskMeasure),
+      side: RiskAssessmentSide.describe('origin (its contact point or child protection) or destination: the origin\'s latest assessment governs departure.'),
       comment: z.object({ commentedBy: z.string(), concurs: z.boolean(), additionalFactors: z.array(RiskFactor) }).nullable(),
     }),
   ),
+  riskResolution: z
+    .object({ originAssessmentId: z.string(), destinationAssessmentId: z.string(), recommendation: RiskRecommendation, resolvedBy: z.string() })
+    .nullable()
+    .describe('The origin contact point\'s resolution of the two sides\' disagreement (for the pair of assessments it settled).'),
+  unannounced: z
+    .object({ arrivedOn: IsoDate, deported: z.boolean(), learntFrom: UnannouncedArrivalSource })
+    .nullable()
+    .describe('An arrival TRM had not heard of, recorded by the origin\'s contact point.'),
   travelDocument: z
     .object({
       status: z.enum(['requested', 'issued', 'refused']),
@@ -198,7 +239,7 @@ export const FullReturnView = z.object({
       pointOfArrival: z.string(),
     })
     .nullable(),
-  reception: z.object({ receivingOrganisationId: z.string(), pointOfArrival: z.string() }).nullable(),
+  reception: z.object({ receivingOrganisationId: z.string(), pointOfArrival: z.string(), arrangedBy: z.string().optional() }).nullable(),
   childSafeguards: z.object({
     guardianAppointed: z.boolean(),
     bestInterests: z.object({ returnInBestInterests: z.boolean(), determinedBy: z.string(), determinedOn: IsoDate }).nullable(),

@@ -23,7 +23,7 @@ export async function projectReturn(tx: DbOrTx, schema: string, state: ReturnSta
     state: JSON.stringify(state),
     updated_at: last.recordedAt,
   };
-  if (events.some((e) => (e as { type: RepatriationEvent['type'] }).type === 'ReturnRequested')) {
+  if (events.some((e) => ['ReturnRequested', 'UnannouncedArrivalRecorded'].includes((e as { type: RepatriationEvent['type'] }).type))) {
     await db.insertInto('returns').values({ return_id: state.returnId, ...row }).execute();
   } else {
     await db.updateTable('returns').set(row).where('return_id', '=', state.returnId).execute();

@@ -1,4 +1,6 @@
 import type { DbOrTx } from '@trm/event-store';
+import type { EventSource } from '@trm/bus';
+import { sql } from 'kysely';
 import type { CaseFacts } from '../domain/case-facts.js';
 
 const iso = (v: unknown): string => (v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString());
@@ -66,11 +68,41 @@ export async function removeParticipant(db: DbOrTx, schema: string, caseId: stri
     .execute();
 }
 
+export async function addRiskFlag(db: DbOrTx, schema: string, f: { caseId: string; kind: string; level: string; raisedAt: string; raisedBy: string }): Promise<void> {
+  await db
+    .withSchema(schema)
+    .insertInto('case_risk_flags')
+    .values({ case_id: f.caseId, kind: f.kind, level: f.level, raised_at: f.raisedAt, raised_by: f.raisedBy })
+    .onConflict((oc) => oc.doNothing())
+    .execute();
+}
+
+/**
+ * Whether repatriation has applied every event referrals holds for the case: the case-facts
+ * consumer's position for the source stream `case-<caseId>` (repatriation's `consumer_streams`,
+ * the last version applied) against referrals' own record of the stream, read through the
+ * consumer's event source (referrals' `events` table: in the one database by default, PGlite or
+ * one PostgreSQL cluster; a deployment splitting databases gives repatriation SELECT on it, as the
+ * consumer already needs to fill gaps). The next version existing there means the facts lag.
+ * Events referrals commits after this read are not seen: the consumer applies them (a withdrawal
+ * then cancels the return).
+ */
+export async function caseFactsCurrent(db: DbOrTx, schema: string, source: EventSource, caseId: string, consumer = 'repatriation-case-facts'): Promise<boolean> {
+  const streamId = `case-${caseId}`;
+  const { rows } = await sql<{ version: number }>`
+    select version from ${sql.table(`${schema}.consumer_streams`)}
+    where consumer = ${consumer} and source = 'referrals' and stream_id = ${streamId}`.execute(db);
+  const applied = rows[0]?.version ?? 0;
+  const next = await source.read(db as never, 'referrals', [{ streamId, after: applied, upTo: applied + 1 }]);
+  return next.length === 0;
+}
+
 export async function loadCaseFacts(db: DbOrTx, schema: string, caseId: string): Promise<CaseFacts | undefined> {
   const s = db.withSchema(schema);
   const row = await s.selectFrom('case_facts').selectAll().where('case_id', '=', caseId).executeTakeFirst();
   if (!row) return undefined;
   const participants = await s.selectFrom('case_participants').select(['organisation_id', 'purpose']).where('case_id', '=', caseId).execute();
+  const flags = await s.selectFrom('case_risk_flags').select(['kind', 'raised_at']).where('case_id', '=', caseId).orderBy('raised_at').execute();
   return {
     caseId: row.case_id,
     notifyingOrganisationId: row.notifying_organisation_id,
@@ -83,5 +115,6 @@ export async function loadCaseFacts(db: DbOrTx, schema: string, caseId: string):
     ageAtIdentification: row.age_at_identification,
     identificationDate: row.identification_date,
     notifiedAt: iso(row.notified_at),
+    riskFlags: flags.map((f: { kind: string; raised_at: unknown }) => ({ kind: f.kind, raisedAt: iso(f.raised_at) })),
   };
 }

@@ -77,6 +77,12 @@ export async function activeReturnOfCase(db: DbOrTx, schema: string, caseId: str
   return row?.return_id;
 }
 
+/** The return of a case not cancelled, with its phase (for the consumer that cancels on a withdrawal). */
+export async function findActiveReturnOfCase(db: DbOrTx, schema: string, caseId: string): Promise<{ returnId: string; phase: string } | undefined> {
+  const row = await db.withSchema(schema).selectFrom('returns').select(['return_id', 'phase']).where('case_id', '=', caseId).where('phase', '<>', 'cancelled').executeTakeFirst();
+  return row ? { returnId: row.return_id, phase: row.phase } : undefined;
+}
+
 export interface ReturnListFilter {
   caseId?: string | undefined;
   phase?: string | undefined;
