@@ -325,7 +325,7 @@ describe('finding 10: a participant cannot grow a case without limit', () => {
         ['user-of-anitp', 1],
         ['another-officer', 1],
       ]);
-      expect(events[0]!.v).toBe(2);
+      expect(events[0]!.v).toBe(3);
 
       // Once the window is over the repeats are recorded, by the scheduler, as one event.
       at(121);

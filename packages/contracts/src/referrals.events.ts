@@ -24,7 +24,8 @@ import {
 
 const AgeBandValue = z.enum(['0-13', '14-17', '18-25', '26-35', '36+']);
 
-export const CaseNotifiedData = z.object({
+/** `CaseNotified` as schema version 1 recorded it (before routing): read through `upcastCaseNotified`. */
+export const CaseNotifiedDataV1 = z.object({
   caseId: z.string(),
   situation: ReferralSituation,
   notifyingOrganisationId: z.string(),
@@ -45,14 +46,62 @@ export const CaseNotifiedData = z.object({
   recruiterRelation: RecruiterRelation,
   returnWanted: z.boolean(),
   plannedReturnDate: IsoDate.nullable(),
-  /** Central national contact points that receive the notification and take part in the case. */
+  /**
+   * Central national contact points that coordinate the case. From version 2 exactly one: the
+   * contact point the notification is addressed to (`addressedTo`). Version 1 events may name
+   * several (the contact points of the citizenship and of the country of identification).
+   */
   nationalContactPointIds: z.array(z.string()).min(1),
   /** Names (not values) of the personal-data fields kept in the vault for this case. */
   personalDataFields: z.array(z.string()),
   notifiedAt: z.string(),
   acknowledgementDueAt: z.string(),
 });
+export type CaseNotifiedDataV1 = z.infer<typeof CaseNotifiedDataV1>;
+
+/**
+ * Version 2 (routing): the notification names the contact point it is addressed to, which alone
+ * coordinates the case, and records what keeps the authorities of a country away from it. Any
+ * further contact point (notably the one of a foreign victim's own country) joins only with the
+ * victim's consent to share with it (`ParticipantAdded`, purpose `national_contact_point`), never
+ * while international protection is sought, never one of a country the victim fears. Later issues
+ * extend this version; old events are read through `upcastCaseNotified`, never rewritten.
+ */
+export const CaseNotifiedData = CaseNotifiedDataV1.extend({
+  /** The central national contact point the notification is addressed to: it coordinates. Null only in events recorded as version 1. */
+  addressedTo: z.string().nullable(),
+  /** The person seeks international protection (asylum, subsidiary protection). */
+  internationalProtectionSought: z.boolean(),
+  /** Countries whose authorities the person fears: their contact points never take part. */
+  fearsAuthoritiesOf: z.array(CountryCode),
+});
 export type CaseNotifiedData = z.infer<typeof CaseNotifiedData>;
+export const CASE_NOTIFIED_SCHEMA_VERSION = 2;
+
+/** What a version 1 event did not record, as version 2 reads it: addressed to no single contact point (every one in `nationalContactPointIds` coordinates), nothing recorded about protection. */
+const CASE_NOTIFIED_V1_DEFAULTS = { addressedTo: null, internationalProtectionSought: false, fearsAuthoritiesOf: [] as CountryCode[] };
+
+/**
+ * A `CaseNotified` of any version, for readers that do not know the event's schema version (a
+ * zod schema: version 1 data gets the version 2 defaults). Prefer `upcastCaseNotified` with the
+ * recorded version.
+ */
+export const CaseNotifiedAnyVersion = CaseNotifiedDataV1.extend({
+  addressedTo: z.string().nullable().default(CASE_NOTIFIED_V1_DEFAULTS.addressedTo),
+  internationalProtectionSought: z.boolean().default(CASE_NOTIFIED_V1_DEFAULTS.internationalProtectionSought),
+  fearsAuthoritiesOf: z.array(CountryCode).default(() => []),
+});
+
+/**
+ * A stored `CaseNotified` as version 2: version 1 data with the defaults above, version 2 as it
+ * is (its new fields required). Without a version (a plain `{ type, data }` in a test, a reader
+ * that does not carry it) the data decides. Throws when the data does not parse.
+ */
+export function upcastCaseNotified(data: unknown, schemaVersion?: number): CaseNotifiedData {
+  if (schemaVersion === undefined) return CaseNotifiedAnyVersion.parse(data);
+  if (schemaVersion <= 1) return { ...CaseNotifiedDataV1.parse(data), ...CASE_NOTIFIED_V1_DEFAULTS, fearsAuthoritiesOf: [] };
+  return CaseNotifiedData.parse(data);
+}
 
 export const NotificationAcknowledgedData = z.object({
   caseId: z.string(),
@@ -125,12 +174,25 @@ export const ConsentWithdrawnData = z.object({
 export type ConsentWithdrawnData = z.infer<typeof ConsentWithdrawnData>;
 
 /**
+ * The legal basis of a read of personal data, decided by referrals from the case stream (never
+ * declared by the caller): `collected_by_reader` the reader put that field in the file itself
+ * (notification, answers) and nobody else's values are in it; `consent` the person consented to
+ * share with the reader, for what its purpose needs; `statutory_coordination` the reader is the
+ * contact point coordinating the case (or its regional centre), for what coordination needs;
+ * `statutory_child_protection` the reader is child protection on a child's case.
+ */
+export const LegalBasis = z.enum(['collected_by_reader', 'consent', 'statutory_coordination', 'statutory_child_protection']);
+export type LegalBasis = z.infer<typeof LegalBasis>;
+
+/**
  * Reads of personal data. Schema version 2 counts them: repeated reads by the same actor of the
- * same fields for the same purpose within the policy window (TRM_ACCESS_COALESCE_SECONDS) are
- * recorded as one event: the first read at once (`count` 1), the repeats that followed it in the
- * window as one later event with their `count` and the time of the first and last of them. The
- * sum of `count` over a case's events is the number of reads. Version 1 events (one per read,
- * without these fields) are upcast on read: count 1, first and last read when recorded.
+ * same fields for the same purpose on the same bases within the policy window
+ * (TRM_ACCESS_COALESCE_SECONDS) are recorded as one event: the first read at once (`count` 1),
+ * the repeats that followed it in the window as one later event with their `count` and the time
+ * of the first and last of them. The sum of `count` over a case's events is the number of reads.
+ * Schema version 3 names the legal basis of every field read (`legalBases`) and the fields
+ * withheld for want of one (`withheldFields`, names only). Older events are upcast on read:
+ * count 1, first and last read when recorded, no basis recorded (empty lists).
  */
 export const PersonalDataAccessedData = z.object({
   caseId: z.string(),
@@ -140,16 +202,26 @@ export const PersonalDataAccessedData = z.object({
   count: z.number().int().positive().optional(),
   firstReadAt: z.string().optional(),
   lastReadAt: z.string().optional(),
+  /** Version 3: each basis with the fields read on it (every field of `fields` exactly once). */
+  legalBases: z.array(z.object({ basis: LegalBasis, fields: z.array(z.string()) })).optional(),
+  /** Version 3: fields in the file the reader has no basis for, not returned (names, never values). */
+  withheldFields: z.array(z.string()).optional(),
 });
 export type PersonalDataAccessedData = z.infer<typeof PersonalDataAccessedData>;
-export const PERSONAL_DATA_ACCESSED_SCHEMA_VERSION = 2;
+export const PERSONAL_DATA_ACCESSED_SCHEMA_VERSION = 3;
 
-/** A `PersonalDataAccessed` of any schema version as version 2 (old events are never rewritten). */
+/** A `PersonalDataAccessed` of any schema version as version 3 (old events are never rewritten). */
 export function upcastPersonalDataAccessed(data: unknown, recordedAt: string): Required<PersonalDataAccessedData> {
   const d = PersonalDataAccessedData.parse(data);
-  return { ...d, count: d.count ?? 1, firstReadAt: d.firstReadAt ?? recordedAt, lastReadAt: d.lastReadAt ?? d.firstReadAt ?? recordedAt };
+  return {
+    ...d,
+    count: d.count ?? 1,
+    firstReadAt: d.firstReadAt ?? recordedAt,
+    lastReadAt: d.lastReadAt ?? d.firstReadAt ?? recordedAt,
+    legalBases: d.legalBases ?? [],
+    withheldFields: d.withheldFields ?? [],
+  };
 }
-
 
 /**
  * Names (never values) of the personal-data items a case file may hold in the vault. Requests
@@ -351,7 +423,7 @@ export const ReferralsEventSchemas = {
 } as const;
 
 export type ReferralsEvent =
-  | { type: 'CaseNotified'; data: CaseNotifiedData }
+  | { type: 'CaseNotified'; data: CaseNotifiedData; schemaVersion?: number }
   | { type: 'NotificationAcknowledged'; data: NotificationAcknowledgedData }
   | { type: 'ParticipantAdded'; data: ParticipantAddedData }
   | { type: 'ParticipantRemoved'; data: ParticipantRemovedData }

@@ -1,3 +1,4 @@
+import type { EventSource } from '@trm/bus';
 import type { ProceedingsEvent } from '@trm/contracts';
 import type { Db } from '@trm/db';
 import type { Decider, EventStore } from '@trm/event-store';
@@ -15,6 +16,12 @@ export interface ProceedingsContext {
   /** Keeps criminal case references, which may identify the victim indirectly. */
   vault: Vault;
   orgs: OrgDirectory;
+  /**
+   * Where the case facts come from: referrals' events (read through the consumer's source) and
+   * the consumer that applies them. Personal data is served only while the facts are current
+   * (`http/facts-currency.ts`), waiting at most `waitMs` for them to catch up.
+   */
+  facts: { source: EventSource; consumer: string; waitMs: number };
   clock(): Date;
   committed(): void;
 }

@@ -33,6 +33,7 @@ export const proceedingsModule: ServiceModule = {
       policy,
       vault: createVault({ schema: PROCEEDINGS_SCHEMA, masterKeys: host.masterKeys }),
       orgs: host.orgs,
+      facts: { source: host.source, consumer: PROCEEDINGS_CONSUMER, waitMs: 2000 },
       clock: host.clock,
       committed: host.committed,
     };

@@ -3,6 +3,12 @@ import { problemCode, registerProblemCodes } from '@trm/platform';
 /** The proceedings service's refusals: stable codes clients can rely on, described at /problems/<code>. */
 export function registerProceedingsProblems(): void {
   registerProblemCodes({
+    'case-facts-behind': {
+      status: 503,
+      title: 'Case facts not yet current',
+      description:
+        'Proceedings learns who takes part in a case from referrals’ events; it serves personal data (a criminal case’s reference) only once it has applied every change referrals committed to the case, so a removal or an erasure takes effect from the next request. It has not yet: nothing was read. Retry after the `Retry-After` seconds.',
+    },
     'proceedings-conditions-unmet': {
       status: 409,
       title: 'Proceedings conditions unmet',

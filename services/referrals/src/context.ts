@@ -1,4 +1,4 @@
-import type { CountryCode, ReferralsEvent } from '@trm/contracts';
+import type { ReferralsEvent } from '@trm/contracts';
 import type { Db } from '@trm/db';
 import type { Decider } from '@trm/event-store';
 import type { EventStore } from '@trm/event-store';
@@ -6,6 +6,7 @@ import type { OrgDirectory } from '@trm/platform';
 import type { Vault } from '@trm/vault';
 import type { CaseCommand, CaseState } from './domain/case.decider.js';
 import type { ViewPolicy } from './http/case-views.js';
+import type { ContactPointRef, RoutingFacts } from './domain/routing.js';
 
 /** Everything the referrals routes need, built once per process by `createReferralsContext`. */
 export interface ReferralsContext {
@@ -19,8 +20,13 @@ export interface ReferralsContext {
   views: ViewPolicy;
   /** Policy TRM_ACCESS_COALESCE_SECONDS: repeated personal-data reads by one actor within it are recorded as one event (0: one event per read). */
   accessCoalesceSeconds: number;
-  /** Central contact points that receive a notification (see `contactPointsFor`). */
-  contactPointsFor(citizenship: CountryCode, countryOfIdentification: CountryCode): Promise<string[]>;
+  /**
+   * The contact point a notification goes to, as the registry describes it: the one named by
+   * `addressedTo` (undefined when it is not registered), else the active central contact point of
+   * `defaultAddresseeCountry`, else the home contact point (policy TRM_HOME_NCP). The decider
+   * checks it may coordinate.
+   */
+  addresseeFor(routing: RoutingFacts, addressedTo: string | undefined): Promise<ContactPointRef | undefined>;
   /** Called after a command committed: wakes the relay without waiting for a poll. */
   committed(): void;
 }

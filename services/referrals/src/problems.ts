@@ -9,7 +9,22 @@ export function registerReferralsProblems(): void {
       status: 422,
       title: 'Inconsistent notification',
       description:
-        'The notification is well-formed but contradicts itself. `unmet` lists every condition: identification-date-in-future, age-or-birth-year-required, birth-year-out-of-range, planned-return-date-without-return-wanted, planned-return-before-identification, no-national-contact-point.',
+        'The notification is well-formed but contradicts itself. `unmet` lists every condition: identification-date-in-future, age-or-birth-year-required, birth-year-out-of-range, planned-return-date-without-return-wanted, planned-return-before-identification, and the addressee’s (see invalid-addressee).',
+    },
+    'invalid-addressee': {
+      status: 422,
+      title: 'Contact point may not coordinate this case',
+      description:
+        'The contact point the notification is addressed to (`addressedTo`, or the default one) may not coordinate it; nothing was written. `errors` points at `/addressedTo`; `unmet`: ' +
+        'addressee-not-a-national-contact-point, addressee-not-a-central-contact-point (a regional centre), addressee-inactive, victim-fears-authorities-of-country (a contact point of a country in `fearsAuthoritiesOf`), ' +
+        'international-protection-sought (the contact point of the citizenship while international protection is sought). Name another contact point in `addressedTo`.',
+    },
+    'contact-point-refused': {
+      status: 409,
+      title: 'Contact point cannot join the case',
+      description:
+        'A further national contact point (the case is coordinated by the one it was addressed to) joins only with the person’s consent to share with it, never while international protection is sought, never one of a country whose authorities the person fears; nothing was written. `unmet`: ' +
+        'consent-for-sharing-with-contact-point-missing, international-protection-sought, victim-fears-authorities-of-country, contact-point-country-unknown.',
     },
     'invalid-acknowledgement': {
       status: 422,
@@ -61,7 +76,7 @@ export function registerReferralsProblems(): void {
     'invalid-participant': {
       status: 422,
       title: 'Participant does not fit',
-      description: '`unmet`: purpose-implied-by-case, organisation-type-does-not-fit-purpose (e.g. law enforcement for proceedings_support: it is never on the victim’s side), organisation-inactive.',
+      description: '`unmet`: purpose-implied-by-case (notifier, regional_centre, and national_contact_point for the contact point the case was addressed to), organisation-type-does-not-fit-purpose (e.g. law enforcement for proceedings_support: it is never on the victim’s side), contact-point-not-central (a regional centre as a further contact point), organisation-inactive.',
     },
     'already-a-participant': { status: 409, title: 'Already a participant', description: 'The organisation already takes part in the case for this purpose.' },
     'participant-not-found': { status: 404, title: 'Participant not found', description: 'The organisation does not take part in the case for this purpose.' },

@@ -1,8 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import type { CountryCode } from '@trm/contracts';
 import type { Db } from '@trm/db';
 import { createEventStore, type EventStore } from '@trm/event-store';
-import type { OrgDirectory } from '@trm/platform';
+import type { OrgDirectory, Organisation } from '@trm/platform';
 import type { Vault } from '@trm/vault';
 import type { ReferralsContext } from './context.js';
 import { DEFAULT_REFERRALS_POLICY, type ReferralsPolicy, createCaseDecider } from './domain/case.decider.js';
@@ -12,6 +11,7 @@ import { caseTimelineRoutes } from './http/case-timeline.routes.js';
 import { deadlineRoutes } from './http/deadline.routes.js';
 import { registerReferralsProblems } from './problems.js';
 import { REFERRALS_SCHEMA } from './constants.js';
+import { type ContactPointRef, defaultAddresseeCountry } from './domain/routing.js';
 
 export interface ReferralsOptions {
   db: Db;
@@ -43,19 +43,23 @@ export function createReferralsContext(opts: ReferralsOptions): ReferralsContext
     views: { reflectionWarningDays: opts.policy?.reflectionWarningDays ?? 5 },
     accessCoalesceSeconds: opts.policy?.accessCoalesceSeconds ?? 300,
     /**
-     * The central contact points of the victim's citizenship and of the country of
-     * identification receive the notification; when neither country has one registered, the
-     * home contact point (policy, ANITP) does, so no notification is ever addressed to nobody.
+     * Routing: the contact point named by the notification, else the central contact point of
+     * `defaultAddresseeCountry` (the victim's citizenship for a victim identified abroad, the
+     * country of identification for a foreign victim identified there); when that country has
+     * none registered, the home contact point (policy, ANITP), so no notification is addressed to
+     * nobody. Only that contact point coordinates: no other is added by itself (issue 13, finding 3).
      */
-    async contactPointsFor(citizenship: CountryCode, identification: CountryCode) {
-      const ids = new Set<string>();
-      for (const country of new Set([citizenship, identification])) {
-        for (const org of await opts.orgs.nationalContactPoints(country)) {
-          if (org.active && !org.parentId) ids.add(org.id);
-        }
+    async addresseeFor(routing, addressedTo) {
+      const ref = (o: Organisation): ContactPointRef => ({ id: o.id, type: o.type, country: o.country, parentOrgId: o.parentId, active: o.active });
+      if (addressedTo !== undefined) {
+        const named = await opts.orgs.get(addressedTo);
+        return named ? ref(named) : undefined;
       }
-      if (ids.size === 0) ids.add(home);
-      return [...ids].sort();
+      const country = defaultAddresseeCountry(routing);
+      const central = (await opts.orgs.nationalContactPoints(country)).filter((o) => o.active && !o.parentId).sort((a, b) => (a.id < b.id ? -1 : 1));
+      if (central[0]) return ref(central[0]);
+      const fallback = await opts.orgs.get(home);
+      return fallback ? ref(fallback) : { id: home, type: 'national_contact_point', country: '', parentOrgId: null, active: false };
     },
     committed: opts.onCommitted ?? (() => {}),
   };

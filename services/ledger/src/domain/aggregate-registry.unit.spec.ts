@@ -45,7 +45,7 @@ const [notifiedEvent] = decider.decide(
       recruiterRelation: 'friend_or_acquaintance',
       returnWanted: true,
       plannedReturnDate: '2026-12-10',
-      nationalContactPointIds: ['anitp'],
+      addressee: { id: 'anitp', type: 'national_contact_point', country: 'RO', parentOrgId: null, active: true },
       personalDataFields: [],
     },
     metadata: { now, actor: 'u1', organisationId: 'ngo-it', organisationType: 'ngo' },

@@ -1,11 +1,11 @@
 import type { Transaction } from 'kysely';
 import {
-  CaseNotifiedData,
   type EventEnvelope,
   NotificationAcknowledgedData,
   ParticipantAddedData,
   ParticipantRemovedData,
   PersonalDataErasedData,
+  upcastCaseNotified,
 } from '@trm/contracts';
 import type { Vault } from '@trm/vault';
 import { removeCaseParty, upsertCaseFacts, upsertCaseParty } from '../repositories/case-facts.repository.js';
@@ -20,7 +20,8 @@ export async function onReferralsEvent(tx: Transaction<any>, schema: string, env
   const at = envelope.recordedAt;
   switch (envelope.type) {
     case 'CaseNotified': {
-      const d = CaseNotifiedData.parse(envelope.data);
+      // Any schema version, read as version 2: nationalContactPointIds are the contact points that coordinate.
+      const d = upcastCaseNotified(envelope.data, envelope.schemaVersion);
       await upsertCaseFacts(tx, schema, {
         caseId: d.caseId,
         notifyingOrganisationId: d.notifyingOrganisationId,
@@ -40,11 +41,15 @@ export async function onReferralsEvent(tx: Transaction<any>, schema: string, env
     }
     case 'ParticipantAdded': {
       const d = ParticipantAddedData.parse(envelope.data);
+      // A further contact point (joined on the person's consent to share with it) does not
+      // coordinate the case and has no part in its proceedings.
+      if (d.purpose === 'national_contact_point') return;
       await upsertCaseParty(tx, schema, { caseId: d.caseId, organisationId: d.organisationId, organisationType: d.organisationType, purpose: d.purpose, at });
       return;
     }
     case 'ParticipantRemoved': {
       const d = ParticipantRemovedData.parse(envelope.data);
+      if (d.purpose === 'national_contact_point') return;
       await removeCaseParty(tx, schema, d.caseId, d.organisationId, d.purpose);
       return;
     }

@@ -28,7 +28,7 @@ const notification: NotifyCaseData = {
   recruiterRelation: 'friend_or_acquaintance',
   returnWanted: true,
   plannedReturnDate: '2026-12-10',
-  nationalContactPointIds: ['anitp'],
+  addressee: { id: 'anitp', type: 'national_contact_point', country: 'RO', parentOrgId: null, active: true },
   personalDataFields: ['familyName', 'givenName'],
 };
 

@@ -6,6 +6,7 @@ import { type CaseState, type ReferralState, consentKey, coordinatorsOf, informa
 import { completenessOf } from './completeness.js';
 import { InformationItemsRefused } from './case.errors.js';
 import { mayRead, personalDataAccessOf } from './personal-data.rules.js';
+import { furtherContactPointUnmet, isFurtherContactPoint } from './routing.js';
 
 /** Council of Europe Convention Art. 13: a reflection period of at least 30 days. A treaty floor, not a policy. */
 export const REFLECTION_MIN_DAYS = 30;
@@ -30,8 +31,11 @@ const PURPOSE_TYPES: Partial<Record<string, readonly string[]>> = {
   // The victim's side: never law enforcement (DOMAIN: law enforcement never acts on the victim's side).
   proceedings_support: ['ngo', 'international_organisation'],
   law_enforcement: ['law_enforcement'],
+  // A further contact point (the case coordinates with the one it was addressed to): see addParticipant.
+  national_contact_point: ['national_contact_point'],
 };
-const IMPLIED_PURPOSES = new Set(['notifier', 'national_contact_point', 'regional_centre']);
+/** Purposes the case gives by itself (notification, acknowledgement); `national_contact_point` only to the contact point it was addressed to. */
+const IMPLIED_PURPOSES = new Set(['notifier', 'regional_centre']);
 
 export function decideCaseWork(command: WorkCommand, state: CaseState, policy: ReferralsPolicy): ReferralsEvent[] {
   requireCase(state);
@@ -68,7 +72,9 @@ export function decideCaseWork(command: WorkCommand, state: CaseState, policy: R
     case 'RemoveParticipant': {
       requireCoordinator(state, meta);
       const { organisationId, purpose } = command.data;
-      if (IMPLIED_PURPOSES.has(purpose)) throw invalid('invalid-participant', ['purpose-implied-by-case']);
+      if (IMPLIED_PURPOSES.has(purpose) || (purpose === 'national_contact_point' && !isFurtherContactPoint(state, organisationId))) {
+        throw invalid('invalid-participant', ['purpose-implied-by-case']);
+      }
       if (!isParticipant(state, organisationId, purpose)) throw new DomainError('participant-not-found', 'not_found', 'The organisation does not take part for this purpose.');
       if (purpose === 'child_protection' && state.minor && state.participants.filter((p) => p.purpose === 'child_protection').length === 1) {
         throw unmetConditions('child-protection-required', 'A child case keeps child protection as a participant.', ['child-protection-participant-required']);
@@ -311,12 +317,15 @@ function withdrawConsent(command: Of<'WithdrawConsent'>, state: CaseState, caseI
   const relying = openReferrals(state).filter((r) =>
     purpose === 'assistance' ? true : purpose === 'sharing' ? r.providerOrgId !== null && r.providerOrgId === sharingWith : false,
   );
+  // A further contact point takes part only on the person's consent to share with it: it leaves with it.
+  const leaving = purpose === 'sharing' && sharingWith !== null && isFurtherContactPoint(state, sharingWith);
   return [
     { type: 'ConsentWithdrawn', data: { caseId, purpose, sharingWith, withdrawnOn, recordedBy: meta.organisationId } },
     ...relying.map((r) => ({
       type: 'ServiceReferralClosed' as const,
       data: { caseId, referralId: r.referralId, reason: 'consent_withdrawn' as const, closedBy: meta.organisationId },
     })),
+    ...(leaving ? [{ type: 'ParticipantRemoved' as const, data: { caseId, organisationId: sharingWith, purpose: 'national_contact_point' as const } }] : []),
   ];
 }
 
@@ -336,9 +345,27 @@ function addParticipant(command: Of<'AddParticipant'>, state: CaseState, caseId:
   const unmet: string[] = [];
   if (IMPLIED_PURPOSES.has(purpose)) unmet.push('purpose-implied-by-case');
   else if (!PURPOSE_TYPES[purpose]?.includes(organisation.type)) unmet.push('organisation-type-does-not-fit-purpose');
+  else if (purpose === 'national_contact_point' && (organisation.parentOrgId ?? null) !== null) unmet.push('contact-point-not-central');
   if (!organisation.active) unmet.push('organisation-inactive');
   if (unmet.length > 0) throw invalid('invalid-participant', unmet);
-  if (isParticipant(state, organisation.id, purpose)) throw new DomainError('already-a-participant', 'conflict', 'The organisation already takes part for this purpose.');
+  if (isParticipant(state, organisation.id, purpose) || (purpose === 'national_contact_point' && coordinatorsOf(state).includes(organisation.id))) {
+    throw new DomainError('already-a-participant', 'conflict', 'The organisation already takes part for this purpose.');
+  }
+  if (purpose === 'national_contact_point') {
+    // A further contact point (notably the one of a foreign victim's own country) joins only on
+    // the person's consent to share with it, never while international protection is sought,
+    // never one of a country whose authorities the person fears.
+    const refused = furtherContactPointUnmet(state, {
+      id: organisation.id,
+      type: organisation.type,
+      // The registry's country; without it, no country can be ruled out: refused.
+      country: organisation.country ?? '??',
+      parentOrgId: organisation.parentOrgId ?? null,
+      active: organisation.active,
+    });
+    if (organisation.country === undefined) refused.push('contact-point-country-unknown');
+    if (refused.length > 0) throw unmetConditions('contact-point-refused', 'The contact point cannot join this case.', refused);
+  }
   return [{ type: 'ParticipantAdded', data: { caseId, organisationId: organisation.id, organisationType: organisation.type, purpose } }];
 }
 

@@ -1,5 +1,6 @@
 import type {
   CaseNotifiedData,
+  CountryCode,
   ClosureReason,
   ConsentPurpose,
   DeciderBodyType,
@@ -11,6 +12,7 @@ import type {
   ServiceType,
   VictimStatus,
 } from '@trm/contracts';
+import type { ContactPointRef } from './routing.js';
 
 /** Time and identity arrive with the command so `decide` stays pure. */
 export interface CommandMetadata {
@@ -21,10 +23,30 @@ export interface CommandMetadata {
   organisationType: OrganisationType | null;
 }
 
+/**
+ * The facts of a notification. `addressee` is the contact point it goes to, as the registry
+ * described it (named by `addressedTo`, or the default of `defaultAddresseeCountry`): the decider
+ * checks it may coordinate, and records it as `addressedTo` and the only `nationalContactPointIds`.
+ */
 export type NotifyCaseData = Omit<
   CaseNotifiedData,
-  'notifiedAt' | 'acknowledgementDueAt' | 'ageBand' | 'minor' | 'notifyingOrganisationId' | 'notifyingOrganisationType'
->;
+  | 'notifiedAt'
+  | 'acknowledgementDueAt'
+  | 'ageBand'
+  | 'minor'
+  | 'notifyingOrganisationId'
+  | 'notifyingOrganisationType'
+  | 'nationalContactPointIds'
+  | 'addressedTo'
+  | 'internationalProtectionSought'
+  | 'fearsAuthoritiesOf'
+> & {
+  addressee: ContactPointRef;
+  /** Default false. */
+  internationalProtectionSought?: boolean;
+  /** Default none. */
+  fearsAuthoritiesOf?: CountryCode[];
+};
 
 export interface RegionalCentreRef {
   id: string;
@@ -38,6 +60,9 @@ export interface OrganisationRef {
   id: string;
   type: OrganisationType;
   active: boolean;
+  /** The registry's country and parent (a regional centre's contact point): routing rules read them for contact points. */
+  country?: string;
+  parentOrgId?: string | null;
 }
 
 type C<T extends string, D> = { type: T; data: D; metadata: CommandMetadata };

@@ -1,4 +1,5 @@
 import {
+  CASE_NOTIFIED_SCHEMA_VERSION,
   type CaseNotifiedData,
   DomainError,
   type NotificationAcknowledgedData,
@@ -10,6 +11,7 @@ import type { CaseCommand, CommandMetadata, NotifyCaseData } from './case.comman
 import { type CaseState, evolve, initialCaseState } from './case.state.js';
 import { decideCaseWork } from './case-work.decisions.js';
 import { requireCase, requireOpen } from './case.guards.js';
+import { addresseeUnmet } from './routing.js';
 
 export interface ReferralsPolicy {
   /** Days the national contact point has to acknowledge a notification (DOMAIN: 2). */
@@ -23,6 +25,7 @@ export interface ReferralsPolicy {
 export const DEFAULT_REFERRALS_POLICY: ReferralsPolicy = { acknowledgementDays: 2, informationRequestDays: 7, reflectionMaxDays: 90 };
 
 export type { CommandMetadata, NotifyCaseData, RegionalCentreRef, OrganisationRef } from './case.commands.js';
+export type { ContactPointRef } from './routing.js';
 export type { CaseCommand } from './case.commands.js';
 export { type CaseState, initialCaseState, evolve } from './case.state.js';
 
@@ -83,25 +86,27 @@ function notify(data: NotifyCaseData, meta: CommandMetadata, state: CaseState, p
   }
   if (!data.returnWanted && data.plannedReturnDate !== null) unmet.push('planned-return-date-without-return-wanted');
   if (data.plannedReturnDate !== null && data.plannedReturnDate < data.identificationDate) unmet.push('planned-return-before-identification');
-  if (data.nationalContactPointIds.length === 0) unmet.push('no-national-contact-point');
+  const { addressee, internationalProtectionSought = false, fearsAuthoritiesOf = [], ...facts } = data;
+  const protection = { internationalProtectionSought, fearsAuthoritiesOf: [...new Set(fearsAuthoritiesOf)].sort() };
+  // The contact point it is addressed to coordinates: it must be one that may (routing rules).
+  unmet.push(...addresseeUnmet({ ...facts, ...protection }, addressee));
   if (unmet.length > 0) throw new DomainError('invalid-notification', 'invalid', 'The notification is not consistent.', unmet);
 
   const { age, minor } = ageFacts(data);
   const notifiedAt = meta.now.toISOString();
-  return [
-    {
-      type: 'CaseNotified',
-      data: {
-        ...data,
-        notifyingOrganisationId: meta.organisationId,
-        notifyingOrganisationType: meta.organisationType,
-        ageBand: age === null ? null : ageBandOf(age),
-        minor,
-        notifiedAt,
-        acknowledgementDueAt: new Date(meta.now.getTime() + policy.acknowledgementDays * DAY_MS).toISOString(),
-      },
-    },
-  ];
+  const notified: CaseNotifiedData = {
+    ...facts,
+    nationalContactPointIds: [addressee.id],
+    addressedTo: addressee.id,
+    ...protection,
+    notifyingOrganisationId: meta.organisationId,
+    notifyingOrganisationType: meta.organisationType,
+    ageBand: age === null ? null : ageBandOf(age),
+    minor,
+    notifiedAt,
+    acknowledgementDueAt: new Date(meta.now.getTime() + policy.acknowledgementDays * DAY_MS).toISOString(),
+  };
+  return [{ type: 'CaseNotified', data: notified, schemaVersion: CASE_NOTIFIED_SCHEMA_VERSION }];
 }
 
 function acknowledge(

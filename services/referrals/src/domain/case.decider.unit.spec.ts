@@ -23,7 +23,7 @@ const notification: NotifyCaseData = {
   recruiterRelation: 'friend_or_acquaintance',
   returnWanted: true,
   plannedReturnDate: '2026-12-10',
-  nationalContactPointIds: ['anitp'],
+  addressee: { id: 'anitp', type: 'national_contact_point', country: 'RO', parentOrgId: null, active: true },
   personalDataFields: ['givenName'],
 };
 
@@ -33,11 +33,17 @@ const spec = deciderSpec<CaseCommand, ReferralsEvent, ReturnType<ReturnType<type
 
 describe('NotifyCase', () => {
   it('records the notification with derived age band, minority and the 2-day acknowledgement deadline', () => {
+    const { addressee: _addressee, ...facts } = notification;
     spec.given([]).when({ type: 'NotifyCase', data: notification, metadata: ngo }).then([
       {
         type: 'CaseNotified',
+        schemaVersion: 2,
         data: {
-          ...notification,
+          ...facts,
+          nationalContactPointIds: ['anitp'],
+          addressedTo: 'anitp',
+          internationalProtectionSought: false,
+          fearsAuthoritiesOf: [],
           notifyingOrganisationId: 'ngo-it',
           notifyingOrganisationType: 'ngo',
           ageBand: '18-25',

@@ -8,6 +8,7 @@ import type {
   ReferralsEvent,
   ServiceType,
 } from '@trm/contracts';
+import { upcastCaseNotified } from '@trm/contracts';
 import type { EvolveEvent } from '@trm/event-store';
 import { completenessOf } from './completeness.js';
 
@@ -55,16 +56,29 @@ export interface CaseState {
   caseId: string | null;
   notifyingOrganisationId: string | null;
   notifyingOrganisationType: OrganisationType | null;
+  /** The contact points that coordinate the case: the one it was addressed to (several only in cases notified before routing, CaseNotified v1). */
   nationalContactPointIds: string[];
+  /** The contact point the notification was addressed to (null: notified before routing). */
+  addressedTo: string | null;
   regionalCentreId: string | null;
+  citizenship: string | null;
+  /** The case records that the person seeks international protection: no further contact point joins. */
+  internationalProtectionSought: boolean;
+  /** Countries whose authorities the person fears: their contact points never take part. */
+  fearsAuthoritiesOf: string[];
   minor: boolean;
   acknowledgementDueAt: string | null;
   participants: Array<{ organisationId: string; purpose: ParticipantPurpose }>;
   /** Consents in force, keyed by `consentKey`. */
   consents: Record<string, { purpose: ConsentPurpose; sharingWith: string | null; givenOn: string }>;
   presentItems: InformationItem[];
-  /** Items each organisation put in the vault itself (notification, answers): its `collected_by_reader` basis. */
-  submittedItems: Record<string, InformationItem[]>;
+  /**
+   * For each item in the vault, the organisations whose values it holds (the notifier's, an
+   * answer's; an answer that replaced an item leaves only its author, one added to a list it could
+   * not read joins the list's authors). An organisation reads on `collected_by_reader` only the
+   * items that hold nothing but its own values.
+   */
+  collectedBy: Partial<Record<InformationItem, string[]>>;
   informationRequests: Record<string, InformationRequestState>;
   victimStatus: { status: string; deciderBodyType: string; determinedOn: string } | null;
   reflection: { periodNumber: number; startsOn: string; endsOn: string; days: number; endedOn: string | null; endReason: string | null } | null;
@@ -88,13 +102,17 @@ export const initialCaseState = (): CaseState => ({
   notifyingOrganisationId: null,
   notifyingOrganisationType: null,
   nationalContactPointIds: [],
+  addressedTo: null,
   regionalCentreId: null,
+  citizenship: null,
+  internationalProtectionSought: false,
+  fearsAuthoritiesOf: [],
   minor: false,
   acknowledgementDueAt: null,
   participants: [],
   consents: {},
   presentItems: [],
-  submittedItems: {},
+  collectedBy: {},
   informationRequests: {},
   victimStatus: null,
   reflection: null,
@@ -135,10 +153,24 @@ function setReferral(state: CaseState, id: string, patch: Partial<ReferralState>
   return { ...state.referrals, [id]: { ...current, ...patch } };
 }
 
+/** An answer replaces the items it gives, except those it added to (lists it could not read). */
+function collectedAfterAnswer(
+  before: CaseState['collectedBy'],
+  items: readonly InformationItem[],
+  appended: readonly InformationItem[],
+  by: string,
+): CaseState['collectedBy'] {
+  const after = { ...before };
+  for (const item of items) after[item] = appended.includes(item) ? [...new Set([...(before[item] ?? []), by])].sort() : [by];
+  return after;
+}
+
 export function evolve(state: CaseState, event: EvolveEvent<ReferralsEvent>): CaseState {
   switch (event.type) {
     case 'CaseNotified': {
-      const d = event.data;
+      // Any schema version, read as version 2 (old events are never rewritten).
+      const d = upcastCaseNotified(event.data, event.schemaVersion);
+      const present = completenessOf(d.personalDataFields).present;
       return {
         ...state,
         status: 'notified',
@@ -146,14 +178,18 @@ export function evolve(state: CaseState, event: EvolveEvent<ReferralsEvent>): Ca
         notifyingOrganisationId: d.notifyingOrganisationId,
         notifyingOrganisationType: d.notifyingOrganisationType,
         nationalContactPointIds: d.nationalContactPointIds,
+        addressedTo: d.addressedTo,
+        citizenship: d.citizenship,
+        internationalProtectionSought: d.internationalProtectionSought,
+        fearsAuthoritiesOf: d.fearsAuthoritiesOf,
         minor: d.minor,
         acknowledgementDueAt: d.acknowledgementDueAt,
         participants: [
           { organisationId: d.notifyingOrganisationId, purpose: 'notifier' },
           ...d.nationalContactPointIds.map((id) => ({ organisationId: id, purpose: 'national_contact_point' as const })),
         ],
-        presentItems: completenessOf(d.personalDataFields).present,
-        submittedItems: { [d.notifyingOrganisationId]: completenessOf(d.personalDataFields).present },
+        presentItems: present,
+        collectedBy: Object.fromEntries(present.map((item) => [item, [d.notifyingOrganisationId]])),
         deadlines: {
           [ACKNOWLEDGEMENT_DEADLINE_ID]: { kind: 'acknowledgement', dueAt: d.acknowledgementDueAt, owners: d.nationalContactPointIds, met: false, missed: false },
         },
@@ -218,7 +254,7 @@ export function evolve(state: CaseState, event: EvolveEvent<ReferralsEvent>): Ca
       return {
         ...state,
         presentItems: [...new Set([...state.presentItems, ...d.items])].sort(),
-        submittedItems: { ...state.submittedItems, [d.providedBy]: [...new Set([...(state.submittedItems[d.providedBy] ?? []), ...d.items])].sort() },
+        collectedBy: collectedAfterAnswer(state.collectedBy, d.items, d.appendedItems ?? [], d.providedBy),
         informationRequests: req
           ? { ...state.informationRequests, [d.informationRequestId]: { ...req, providedItems: d.items, providedAt: d.providedAt } }
           : state.informationRequests,
@@ -298,7 +334,7 @@ export function evolve(state: CaseState, event: EvolveEvent<ReferralsEvent>): Ca
     case 'CaseReopened':
       return { ...state, closed: false, closure: null, openRiskFlags: {} };
     case 'PersonalDataErased':
-      return { ...state, erased: { erasedAt: event.data.erasedAt, reason: event.data.reason }, presentItems: [], submittedItems: {} };
+      return { ...state, erased: { erasedAt: event.data.erasedAt, reason: event.data.reason }, presentItems: [], collectedBy: {} };
     case 'DeadlineMissed':
       return { ...state, deadlines: setDeadline(state, event.data.deadlineId, { missed: true }) };
     default: {

@@ -38,7 +38,7 @@ const notification: NotifyCaseData = {
   recruiterRelation: 'friend_or_acquaintance',
   returnWanted: true,
   plannedReturnDate: '2026-12-10',
-  nationalContactPointIds: ['anitp'],
+  addressee: { id: 'anitp', type: 'national_contact_point', country: 'RO', parentOrgId: null, active: true },
   personalDataFields: ['contacts', 'documents', 'familyName', 'givenName', 'narrative'],
 };
 
@@ -155,11 +155,13 @@ describe('finding 4: law enforcement stays law enforcement', () => {
       ask('dgaspc-bucharest', ['narrative', 'health']),
       answer(['health', 'narrative'], dgaspc),
     );
-    expect(personalDataAccessOf(fold(notified), 'police-it', 'law_enforcement')).toEqual({ allowed: true, fields: ['familyName', 'givenName'] });
-    // Another notifier keeps reading the file (finding 3 is not this one).
-    expect(personalDataAccessOf(fold(history(notify())), 'ngo-it', 'ngo')).toEqual({ allowed: true, fields: 'all' });
+    expect(personalDataAccessOf(fold(notified), 'police-it', 'law_enforcement')).toMatchObject({ allowed: true, fields: ['familyName', 'givenName'] });
+    // Another notifier reads what it submitted itself (finding 3: without consent, nothing more).
+    expect(personalDataAccessOf(fold(history(notify())), 'ngo-it', 'ngo')).toMatchObject({ allowed: true, fields: ['contacts', 'documents', 'familyName', 'givenName', 'narrative'] });
     const state = fold([...notified, { type: 'ConsentRecorded', data: { caseId, purpose: 'sharing', sharingWith: 'police-it', givenOn: '2026-11-20', recordedBy: 'anitp' } }]);
-    expect(personalDataAccessOf(state, 'police-it', 'law_enforcement')).toEqual({ allowed: true, fields: 'all' });
+    const consented = personalDataAccessOf(state, 'police-it', 'law_enforcement');
+    // With consent, as notifier, what a notifier reads; its own items stay on its own basis.
+    expect(consented).toMatchObject({ allowed: true, bases: { familyName: 'collected_by_reader', health: 'consent', narrative: 'consent' } });
     // A police unit added later, with nothing of its own and no consent, reads nothing.
     const added = history(notify(), { type: 'AddParticipant', data: { organisation: policeOrg, purpose: 'law_enforcement' } });
     expect(personalDataAccessOf(fold(added), 'police-it', 'law_enforcement')).toMatchObject({ allowed: false });

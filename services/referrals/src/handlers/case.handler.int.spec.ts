@@ -19,7 +19,7 @@ describe('a new case stream (expected version no_stream)', () => {
     const { person: _person, age: _age, ...body } = notification() as Record<string, never>;
     const command = {
       type: 'NotifyCase' as const,
-      data: { caseId, ...body, ageAtIdentification: 30, birthYear: null, plannedReturnDate: null, nationalContactPointIds: ['anitp'], personalDataFields: [] },
+      data: { caseId, ...body, ageAtIdentification: 30, birthYear: null, plannedReturnDate: null, addressee: { id: 'anitp', type: 'national_contact_point', country: 'RO', parentOrgId: null, active: true }, personalDataFields: [] },
       metadata: { now, actor: 'tester', organisationId: 'ngo-it', organisationType: 'ngo' as const },
     };
     const metadata = { actor: 'tester', organisation: 'ngo-it', correlationId: 'c', causationId: null, requestId: 'r' };

@@ -6,7 +6,7 @@ import { InformationItemsRefused } from '../domain/case.errors.js';
 import { domainProblem, eventMetadata, ProblemError } from '@trm/platform';
 import type { CaseCommand, CommandMetadata } from '../domain/case.decider.js';
 import { projectCaseEvents } from '../projections/case.projection.js';
-import { recordPersonalDataRead } from '../repositories/access-log.repository.js';
+import { type PersonalDataRead, recordPersonalDataRead } from '../repositories/access-log.repository.js';
 import type { ReferralsContext } from '../context.js';
 
 export function metadataOf(request: FastifyRequest, now: Date): CommandMetadata {
@@ -16,7 +16,7 @@ export function metadataOf(request: FastifyRequest, now: Date): CommandMetadata 
 
 /**
  * Every read of personal data is accounted for in the access log (who, which case, which purpose,
- * which fields), on its own stream so that reading never changes the case's version (its ETag).
+ * which fields on which legal basis, which withheld), on its own stream so that reading never changes the case's version (its ETag).
  * Repeats by the same actor within the policy window are counted and recorded as one event with
  * their count (see `recordPersonalDataRead`).
  */
@@ -24,7 +24,7 @@ export async function recordPersonalDataAccess(
   ctx: ReferralsContext,
   tx: DbOrTx,
   caseId: string,
-  read: { purpose: string; fields: string[] },
+  read: Omit<PersonalDataRead, 'caseId' | 'organisationId'>,
   request: FastifyRequest,
 ): Promise<void> {
   await recordPersonalDataRead(

@@ -42,7 +42,7 @@ async function organisation(ctx: ReferralsContext, id: string, pointer: string):
       errors: [{ pointer, in: 'body', code: 'unknown_organisation', message: 'not a registered organisation' }],
     });
   }
-  return { id: org.id, type: org.type, active: org.active };
+  return { id: org.id, type: org.type, active: org.active, country: org.country, parentOrgId: org.parentId };
 }
 
 const COORDINATOR: Role[] = ['case_officer'];
@@ -126,7 +126,7 @@ const ROUTES: CommandRoute[] = [
     roles: ['case_officer', 'notifier'],
     summary: 'Withdraw consent (takes effect at once)',
     description:
-      'Records `ConsentWithdrawn` and, in the same transaction, `ServiceReferralClosed` for every open referral that relied on it. The next personal-data read by an organisation that relied on the consent is refused.',
+      'Records `ConsentWithdrawn` and, in the same transaction, `ServiceReferralClosed` for every open referral that relied on it (and `ParticipantRemoved` for a further contact point that took part on it). From the next request, no organisation reads personal data on that consent: what it read on it is withheld (403 when it has no other basis).',
     body: B.WithdrawConsentBody,
     command: (b) => ({ type: 'WithdrawConsent', data: { purpose: b.purpose, sharingWith: b.sharingWith ?? null, withdrawnOn: b.withdrawnOn } }),
   },
@@ -134,7 +134,10 @@ const ROUTES: CommandRoute[] = [
     url: '/v1/cases/:caseId/participants',
     roles: COORDINATOR,
     summary: 'Add a participant with a purpose',
-    description: 'Records `ParticipantAdded`. The organisation then sees the view of the case its purpose needs.',
+    description:
+      'Records `ParticipantAdded`. The organisation then sees the view of the case its purpose needs. ' +
+      'Purpose `national_contact_point` adds a further central contact point (the case is coordinated by the one it was addressed to), notably the one of a foreign victim’s own country: ' +
+      'only with the person’s consent to share with it, never while the case records that international protection is sought, never one of a country whose authorities the person fears (409 `contact-point-refused` naming each unmet condition); it leaves the case when that consent is withdrawn.',
     body: B.AddParticipantBody,
     prepare: async (ctx, b) => ({ organisation: await organisation(ctx, b.organisationId, '/organisationId') }),
     command: (b, _p, o) => ({ type: 'AddParticipant', data: { organisation: o.organisation!, purpose: b.purpose } }),

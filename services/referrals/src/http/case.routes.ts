@@ -10,6 +10,8 @@ import { AcknowledgeBody, CaseIdParams, CaseList, CaseListQuery, NotifyCaseBody,
 import { CaseView } from './case-views.schemas.js';
 import { toCaseSummary, toCaseView } from './case-views.js';
 import { personalDataAccess } from './personal-data-access.js';
+import { legalBasesOf } from '../domain/personal-data.rules.js';
+import { addresseeUnmet } from '../domain/routing.js';
 import { projectedCaseRecord } from '../projections/case.projection.js';
 import { executeCaseCommand, loadCase, metadataOf, recordPersonalDataAccess } from '../handlers/case.handler.js';
 
@@ -29,7 +31,9 @@ export async function caseRoutes(app: FastifyInstance, ctx: ReferralsContext): P
         tags: TAG,
         summary: 'Notify a case',
         description:
-          'Records `CaseNotified`. Personal data under `person` is encrypted into the vault; the event carries only non-identifying attributes. Send `Idempotency-Key` so a retry returns the first answer.',
+          'Records `CaseNotified` (schema version 2). Personal data under `person` is encrypted into the vault; the event carries only non-identifying attributes. ' +
+          'The case is addressed to one central national contact point, which coordinates it (`addressedTo`, or the default described there); no other contact point is added: a further one (the victim’s own country’s, for a foreign victim) joins only with the victim’s consent to share with it (`POST …/participants`, purpose `national_contact_point`), never while international protection is sought nor one of a country the victim fears. ' +
+          '422 `invalid-addressee` (nothing written) when the addressee may not coordinate. Send `Idempotency-Key` so a retry returns the first answer.',
         body: NotifyCaseBody,
         response: { 201: CaseView },
       },
@@ -40,7 +44,32 @@ export async function caseRoutes(app: FastifyInstance, ctx: ReferralsContext): P
       const now = ctx.clock();
       // Registry reads happen before the transaction: on PGlite there is one connection, and the
       // transaction holds it.
-      const ncps = await ctx.contactPointsFor(body.citizenship, body.countryOfIdentification);
+      const routing = {
+        situation: body.situation,
+        citizenship: body.citizenship,
+        countryOfIdentification: body.countryOfIdentification,
+        internationalProtectionSought: body.internationalProtectionSought,
+        fearsAuthoritiesOf: body.fearsAuthoritiesOf,
+      };
+      const addressee = await ctx.addresseeFor(routing, body.addressedTo);
+      const pointer = { pointer: '/addressedTo', in: 'body' as const };
+      if (!addressee) {
+        throw new ProblemError(422, 'unknown-organisation-reference', 'The request names an organisation that is not registered.', {
+          errors: [{ ...pointer, code: 'unknown_organisation', message: 'not a registered organisation' }],
+        });
+      }
+      // The decider refuses the same (it decides); checked here too so the problem points at the field.
+      const refused = addresseeUnmet(routing, addressee);
+      if (refused.length > 0) {
+        throw new ProblemError(
+          422,
+          'invalid-addressee',
+          body.addressedTo === undefined
+            ? 'No contact point may coordinate this case by default: name one in addressedTo.'
+            : 'The contact point named may not coordinate this case.',
+          { unmet: refused, errors: refused.map((code) => ({ ...pointer, code: code.replaceAll('-', '_'), message: code.replaceAll('-', ' ') })) },
+        );
+      }
       const answer = await runIdempotent({ db: ctx.db, schema, request }, async (tx) => {
         const caseId = uuidv7();
         const person = body.person ?? {};
@@ -63,7 +92,9 @@ export async function caseRoutes(app: FastifyInstance, ctx: ReferralsContext): P
             recruiterRelation: body.recruiterRelation,
             returnWanted: body.returnWanted,
             plannedReturnDate: body.plannedReturnDate ?? null,
-            nationalContactPointIds: ncps,
+            addressee,
+            internationalProtectionSought: body.internationalProtectionSought,
+            fearsAuthoritiesOf: body.fearsAuthoritiesOf,
             personalDataFields,
           },
           metadata: metadataOf(request, now),
@@ -193,9 +224,12 @@ export async function caseRoutes(app: FastifyInstance, ctx: ReferralsContext): P
         tags: TAG,
         summary: 'Read the personal data of a case (recorded)',
         description:
-          'Decrypts the fields your purpose needs: everything for the notifying organisation and the contact points; for other participants only their fields, and only while the person’s consent to share with them stands (a provider: the contact data of its own open referral). ' +
-          'Law enforcement, even as the notifying organisation, reads only the items it submitted itself unless the person consented to share with it. ' +
-          'Every read is recorded (who, which case, which purpose, which fields) before the data is returned: the first read of a window as `PersonalDataAccessed` at once, the repeats by the same user within *policy* TRM_ACCESS_COALESCE_SECONDS (300) as one later `PersonalDataAccessed` with their `count`, `firstReadAt` and `lastReadAt`. After erasure the answer is `erased`.',
+          'Decrypts the fields you have a legal basis for, decided by the service from the case (never declared by you) and returned in `legalBases`: ' +
+          '`collected_by_reader` (items your organisation put in the file itself that hold nobody else’s values), `statutory_coordination` (the contact point the case is addressed to and its regional centre: names, other names, birth date and place, contacts, documents, narrative; health only with consent), ' +
+          '`statutory_child_protection` (child protection on a child’s case: what child protection needs), `consent` (the person’s consent to share with your organisation stands: what your purpose needs; a provider only the contact data of its own open referral). ' +
+          'Items in the file you have no basis for are not returned and are named in `withheld`; with no basis for any item, 403 (`consent-required` or `purpose-not-allowed`). A consent withdrawal takes effect on the next request. ' +
+          'Law enforcement reads only what it submitted itself unless the person consented to share with it, never on a statutory basis. ' +
+          'Every read is recorded with its bases and the withheld items (who, which case, which purpose, which fields) before the data is returned: the first read of a window as `PersonalDataAccessed` at once, the repeats by the same user within *policy* TRM_ACCESS_COALESCE_SECONDS (300) as one later `PersonalDataAccessed` with their `count`, `firstReadAt` and `lastReadAt`. After erasure the answer is `erased`.',
         params: CaseIdParams,
         querystring: PersonalDataQuery,
         response: { 200: PersonalDataView },
@@ -206,16 +240,26 @@ export async function caseRoutes(app: FastifyInstance, ctx: ReferralsContext): P
       const result = await ctx.db.transaction().execute(async (tx) => {
         await visibleOr404(ctx, tx, caseId, request);
         const { state } = await loadCase(ctx, tx, caseId);
-        const fields = personalDataAccess(state, request.principal.orgId, request.principal.orgType);
-        const data = fields === 'all' ? await ctx.vault.get(tx, caseId) : await ctx.vault.get(tx, caseId, fields);
+        if (state.erased) {
+          // Nothing is left to read: the answer says so, and the attempt is recorded.
+          const erased = await ctx.vault.get(tx, caseId, []);
+          await recordPersonalDataAccess(ctx, tx, caseId, { purpose: request.query.purpose, fields: [], legalBases: [], withheldFields: [] }, request);
+          return { data: erased, legalBases: [], withheld: [] };
+        }
+        const access = personalDataAccess(state, request.principal.orgId, request.principal.orgType);
+        const readable = access.fields.filter((f) => state.presentItems.includes(f));
+        const withheld = state.presentItems.filter((f) => !access.fields.includes(f));
+        const data = await ctx.vault.get(tx, caseId, readable);
         const read = data.status === 'present' ? Object.keys(data.data).sort() : [];
-        await recordPersonalDataAccess(ctx, tx, caseId, { purpose: request.query.purpose, fields: read }, request);
-        return data;
+        const legalBases = legalBasesOf(access, read);
+        await recordPersonalDataAccess(ctx, tx, caseId, { purpose: request.query.purpose, fields: read, legalBases, withheldFields: withheld }, request);
+        return { data, legalBases, withheld };
       });
       ctx.committed();
-      if (result.status === 'present') return { caseId, status: 'present' as const, data: result.data };
-      if (result.status === 'erased') return { caseId, status: 'erased' as const, erasedAt: new Date(result.erasedAt).toISOString() };
-      return { caseId, status: 'absent' as const };
+      const { data, legalBases, withheld } = result;
+      if (data.status === 'present') return { caseId, status: 'present' as const, data: data.data, legalBases, withheld };
+      if (data.status === 'erased') return { caseId, status: 'erased' as const, erasedAt: new Date(data.erasedAt).toISOString() };
+      return { caseId, status: 'absent' as const, legalBases, withheld };
     },
   );
 }

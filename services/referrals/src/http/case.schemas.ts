@@ -2,7 +2,9 @@ import { z } from 'zod';
 import {
   CountryCode,
   ExploitationForm,
+  InformationItem,
   IsoDate,
+  LegalBasis,
   RecruiterRelation,
   ReferralSituation,
   Sex,
@@ -85,6 +87,26 @@ export const NotifyCaseBody = z
     recruiterRelation: RecruiterRelation,
     returnWanted: z.boolean(),
     plannedReturnDate: IsoDate.optional(),
+    addressedTo: z
+      .string()
+      .min(1)
+      .max(63)
+      .optional()
+      .describe(
+        'The central national contact point the notification is addressed to: it coordinates the case. By default the one of the victim’s citizenship for a victim identified abroad, ' +
+          'of the country of identification for a foreign victim identified there (situation `foreign_victim`), for a national identified at home, or when international protection is sought or the victim fears the authorities of the country of citizenship; ' +
+          'the home contact point (policy TRM_HOME_NCP) when that country has none. 422 `invalid-addressee` when it is not an active central contact point, or is one of a country the victim fears (or of the citizenship while international protection is sought).',
+      ),
+    internationalProtectionSought: z
+      .boolean()
+      .default(false)
+      .describe('The person seeks international protection: the contact point of their citizenship never takes part, and no further contact point joins.'),
+    fearsAuthoritiesOf: z
+      .array(CountryCode)
+      .max(20)
+      .refine((a) => new Set(a).size === a.length, 'countries must not repeat')
+      .default([])
+      .describe('Countries whose authorities the person fears: their contact points never take part in the case.'),
     person: PersonInput.default({}),
   })
   .meta({ examples: [notifyExample] });
@@ -121,5 +143,17 @@ export const PersonalDataView = z.object({
   caseId: z.uuid(),
   status: z.enum(['present', 'erased', 'absent']),
   data: PersonInput.optional(),
+  /** The legal basis of each field returned (checked by the service, recorded with the read). */
+  legalBases: z
+    .array(z.object({ basis: LegalBasis, fields: z.array(InformationItem) }))
+    .optional()
+    .describe(
+      'The legal basis of each field returned, as recorded in `PersonalDataAccessed`: `collected_by_reader` (your organisation put it in the file and nobody else’s values are in it), ' +
+        '`statutory_coordination` (the contact point coordinating the case, or its regional centre), `statutory_child_protection` (child protection on a child’s case), `consent` (the person consented to share with you, for what your purpose needs).',
+    ),
+  withheld: z
+    .array(InformationItem)
+    .optional()
+    .describe('Names of the items in the file you have no legal basis for: not returned (names only, never values).'),
   erasedAt: z.string().optional(),
 });

@@ -1,7 +1,7 @@
-import type { InformationItem, OrganisationType } from '@trm/contracts';
+import type { OrganisationType } from '@trm/contracts';
 import { ProblemError } from '@trm/platform';
 import type { CaseState } from '../domain/case.state.js';
-import { personalDataAccessOf } from '../domain/personal-data.rules.js';
+import { type PersonalDataAccess, personalDataAccessOf } from '../domain/personal-data.rules.js';
 
 const MESSAGES = {
   'purpose-not-allowed': 'Your organisation does not take part in this case for a purpose that needs personal data.',
@@ -10,12 +10,12 @@ const MESSAGES = {
 } as const;
 
 /**
- * Fields `orgId` may decrypt now (the rules are the domain's, `personalDataAccessOf`), or the
- * 403 problem saying why not.
+ * The fields `orgId` may decrypt now and the legal basis of each (the rules are the domain's,
+ * `personalDataAccessOf`), or the 403 problem saying why it has no basis for any.
  */
-export function personalDataAccess(state: CaseState, orgId: string, orgType: OrganisationType | null): 'all' | InformationItem[] {
+export function personalDataAccess(state: CaseState, orgId: string, orgType: OrganisationType | null): Extract<PersonalDataAccess, { allowed: true }> {
   const access = personalDataAccessOf(state, orgId, orgType);
-  if (access.allowed) return access.fields;
+  if (access.allowed) return access;
   const message = access.unmet.includes('open-referral-missing') ? MESSAGES['open-referral-missing'] : MESSAGES[access.code];
   throw new ProblemError(403, access.code, message, access.unmet.length > 0 ? { unmet: access.unmet } : {});
 }

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { PERSONAL_DATA_ACCESSED_SCHEMA_VERSION, type PersonalDataAccessedData } from '@trm/contracts';
+import { type LegalBasis, PERSONAL_DATA_ACCESSED_SCHEMA_VERSION, type PersonalDataAccessedData } from '@trm/contracts';
 import type { Kysely } from 'kysely';
 import type { DbOrTx, EventMetadata, EventStore } from '@trm/event-store';
 
@@ -9,7 +9,15 @@ export interface PersonalDataRead {
   organisationId: string;
   purpose: string;
   fields: string[];
+  /** The basis of each field read (checked by the rules, never declared by the caller). */
+  legalBases: Array<{ basis: LegalBasis; fields: string[] }>;
+  /** Fields in the file the reader has no basis for: not returned. */
+  withheldFields: string[];
 }
+
+/** The bases and withheld fields of a read, as one canonical text: part of a window's key (a read on other bases opens its own window). */
+const basesKey = (read: Pick<PersonalDataRead, 'legalBases' | 'withheldFields'>): string =>
+  JSON.stringify({ legalBases: read.legalBases.map((b) => ({ basis: b.basis, fields: [...b.fields].sort() })), withheldFields: [...read.withheldFields].sort() });
 
 export const accessStreamOf = (caseId: string) => `case-access-${caseId}`;
 
@@ -62,13 +70,14 @@ export async function recordPersonalDataRead(
   if (deps.windowMs <= 0) return appendAccess(deps.store, tx, single, metadata, now);
   const table = sql.table(`${deps.schema}.personal_data_access_windows`);
   const fields = [...read.fields].sort().join(',');
-  const key = sql`case_id = ${read.caseId} and organisation_id = ${read.organisationId} and actor = ${metadata.actor} and purpose = ${read.purpose} and fields = ${fields}`;
+  const bases = basesKey(read);
+  const key = sql`case_id = ${read.caseId} and organisation_id = ${read.organisationId} and actor = ${metadata.actor} and purpose = ${read.purpose} and fields = ${fields} and bases = ${bases}`;
   // One statement takes the window's row under lock, creating it (already over: 1970) for a first read;
   // it waits for a concurrent flush that is deleting the row, then creates it again.
   const { rows } = await sql<WindowRow>`
-    insert into ${table} (case_id, organisation_id, actor, purpose, fields, window_ends_at)
-    values (${read.caseId}, ${read.organisationId}, ${metadata.actor}, ${read.purpose}, ${fields}, ${new Date(0)})
-    on conflict (case_id, organisation_id, actor, purpose, fields) do update set fields = excluded.fields
+    insert into ${table} (case_id, organisation_id, actor, purpose, fields, bases, window_ends_at)
+    values (${read.caseId}, ${read.organisationId}, ${metadata.actor}, ${read.purpose}, ${fields}, ${bases}, ${new Date(0)})
+    on conflict (case_id, organisation_id, actor, purpose, fields, bases) do update set fields = excluded.fields
     returning window_ends_at, repeats, first_repeat_at, last_repeat_at, metadata`.execute(tx);
   const row = rows[0]!;
   const endsAt = new Date(row.window_ends_at as string | Date);
@@ -100,14 +109,22 @@ export async function flushEndedAccessWindows(
 ): Promise<number> {
   const table = sql.table(`${deps.schema}.personal_data_access_windows`);
   return deps.db.transaction().execute(async (tx) => {
-    const { rows } = await sql<WindowRow & { case_id: string; organisation_id: string; actor: string; purpose: string; fields: string }>`
+    const { rows } = await sql<WindowRow & { case_id: string; organisation_id: string; actor: string; purpose: string; fields: string; bases: string }>`
       delete from ${table} where ctid in (
         select ctid from ${table} where window_ends_at <= ${now} order by window_ends_at limit ${limit} for update skip locked)
-      returning case_id, organisation_id, actor, purpose, fields, window_ends_at, repeats, first_repeat_at, last_repeat_at, metadata`.execute(tx);
+      returning case_id, organisation_id, actor, purpose, fields, bases, window_ends_at, repeats, first_repeat_at, last_repeat_at, metadata`.execute(tx);
     let recorded = 0;
     for (const r of rows) {
       if (r.repeats === 0) continue;
-      const read: PersonalDataRead = { caseId: r.case_id, organisationId: r.organisation_id, purpose: r.purpose, fields: r.fields === '' ? [] : r.fields.split(',') };
+      const bases = json<Pick<PersonalDataRead, 'legalBases' | 'withheldFields'>>(r.bases);
+      const read: PersonalDataRead = {
+        caseId: r.case_id,
+        organisationId: r.organisation_id,
+        purpose: r.purpose,
+        fields: r.fields === '' ? [] : r.fields.split(','),
+        legalBases: bases.legalBases ?? [],
+        withheldFields: bases.withheldFields ?? [],
+      };
       await appendAccess(deps.store, tx, repeatsEvent(read, r), json(r.metadata!), now);
       recorded++;
     }

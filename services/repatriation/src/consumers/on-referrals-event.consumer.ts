@@ -1,6 +1,5 @@
 import { type Bus, type EventSource, type Logger, type Subscription, startConsumer } from '@trm/bus';
 import {
-  CaseNotifiedData,
   ConsentRecordedData,
   ConsentWithdrawnData,
   type EventEnvelope,
@@ -9,6 +8,7 @@ import {
   ParticipantRemovedData,
   type RepatriationEvent,
   RiskFlagRaisedData,
+  upcastCaseNotified,
 } from '@trm/contracts';
 import type { Db } from '@trm/db';
 import type { Decider, DbOrTx, EventStore } from '@trm/event-store';
@@ -82,12 +82,13 @@ async function cancelOnWithdrawal(
 export async function applyReferralsEvent(
   tx: DbOrTx,
   schema: string,
-  envelope: Pick<EventEnvelope, 'type' | 'data'> & Partial<Pick<EventEnvelope, 'metadata' | 'eventId'>>,
+  envelope: Pick<EventEnvelope, 'type' | 'data'> & { schemaVersion?: number } & Partial<Pick<EventEnvelope, 'metadata' | 'eventId'>>,
   cmds?: ReturnCommands,
 ): Promise<void> {
   switch (envelope.type) {
     case 'CaseNotified': {
-      const d = CaseNotifiedData.parse(envelope.data);
+      // Any schema version, read as version 2: nationalContactPointIds are the contact points that coordinate.
+      const d = upcastCaseNotified(envelope.data, envelope.schemaVersion);
       await insertCaseFacts(tx, schema, d);
       return;
     }

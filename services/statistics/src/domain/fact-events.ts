@@ -4,7 +4,7 @@ import {
   CaseClosedData,
   ServiceReferralMadeData,
   VictimStatusDeterminedData,
-  CaseNotifiedData,
+  CaseNotifiedAnyVersion,
   ClosureReason,
   CompensationDecidedData,
   CriminalCaseLinkedData,
@@ -111,7 +111,8 @@ const CaseClosed = CaseClosedData;
 const CaseRef = z.object({ caseId: z.string() });
 
 const RULES: Record<string, Rule<z.ZodType>> = {
-  'referrals:CaseNotified': rule(CaseNotifiedData, (d) => [
+  // Any schema version (version 1 read with the version 2 defaults; statistics uses none of them).
+  'referrals:CaseNotified': rule(CaseNotifiedAnyVersion, (d) => [
     {
       op: 'insert',
       table: 'case_facts',
