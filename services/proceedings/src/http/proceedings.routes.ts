@@ -8,6 +8,7 @@ import type { ProceedingsContext } from '../context.js';
 import type { CommandMetadata, ProceedingsCommand, ProceedingsState } from '../domain/proceedings.decider.js';
 import { accessStreamOf, executeProceedingsCommand, metadataOf, streamOf, visibleOr404 } from '../handlers/proceedings.handler.js';
 import { listDutiesForOrganisation } from '../repositories/duties.repository.js';
+import { awaitCurrentCaseFacts, requireCurrentCaseFacts } from './facts-currency.js';
 import {
   CaseIdParams,
   ChangeStageBody,
@@ -243,16 +244,21 @@ export async function proceedingsRoutes(app: FastifyInstance, ctx: ProceedingsCo
       schema: {
         tags: TAG,
         summary: 'Read a criminal case’s reference (recorded)',
-        description: 'Decrypts the authority’s reference. Every read is recorded as `CriminalCaseReferenceRead` (who, which case, why) before it is returned.',
+        description:
+          'Decrypts the authority’s reference. Every read is recorded as `CriminalCaseReferenceRead` (who, which case, why) before it is returned. ' +
+          'Who may read it is learnt from referrals’ events: while proceedings has not yet applied every change referrals committed to the case (a removal, an erasure), the read is refused with 503 `case-facts-behind` and `Retry-After` (it waits up to 2 s first).',
         params: CriminalCaseParams,
         querystring: ReferenceQuery,
         response: { 200: ReferenceView },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { caseId, criminalCaseId } = request.params;
+      // Served on facts learnt from referrals: only once they are current (facts-currency.ts).
+      await awaitCurrentCaseFacts(ctx, caseId);
       const result = await ctx.db.transaction().execute(async (tx) => {
         await visibleOr404(ctx, tx, caseId, request);
+        await requireCurrentCaseFacts(ctx, tx, caseId, reply);
         const { state } = await ctx.store.aggregateStream(tx, streamOf(caseId), ctx.decider);
         if (!state.criminalCases.some((c) => c.criminalCaseId === criminalCaseId)) {
           throw new ProblemError(404, 'not-found', 'No such criminal case in these proceedings.');
