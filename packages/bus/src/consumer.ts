@@ -46,6 +46,12 @@ export interface ConsumerBase {
   retryDelayMs?: (deliveryCount: number) => number;
   /** A consumer whose deliveries have all failed for longer than this reports itself not ready. Default 60 s. */
   unhealthyAfterMs?: number;
+  /**
+   * Without a source: how long a newer version may wait for a missing earlier one before it is
+   * dead-lettered (visibly, holding back its stream). Measured from its first wait, not counted in
+   * deliveries, which an outage has already used up. Default 10 minutes.
+   */
+  gapTimeoutMs?: number;
   logger?: Logger;
   metrics?: Registry;
   /** How often the pending-messages gauge is refreshed. */
@@ -139,6 +145,17 @@ export async function startConsumer(opts: ConsumerOptions): Promise<ConsumerSubs
   const decoder = new TextDecoder();
   const prefix = bus.subjectsPrefix;
 
+  const gapTimeoutMs = opts.gapTimeoutMs ?? 600_000;
+  /** When each event first found its stream behind it (no source): the gap's clock. */
+  const firstWait = new Map<string, number>();
+  const waitingSince = (eventId: string): number => {
+    let at = firstWait.get(eventId);
+    if (at === undefined) {
+      at = Date.now();
+      firstWait.set(eventId, at);
+    }
+    return at;
+  };
   let failingSince: number | null = null;
   let lastError: string | null = null;
   const failed = (err: unknown) => {
@@ -298,7 +315,7 @@ export async function startConsumer(opts: ConsumerOptions): Promise<ConsumerSubs
             } else if (v < next) {
               // The same version twice in one batch: a redelivery, or a second event claiming it.
               verdicts.set(item, seen.has(item.e.eventId) ? { kind: 'duplicate' } : { kind: 'reject', reason: `another event holds version ${v} of its stream`, blocks: false });
-            } else if (item.d.deliveryCount >= maxDeliver) {
+            } else if (Date.now() - waitingSince(item.e.eventId) >= gapTimeoutMs) {
               verdicts.set(item, { kind: 'reject', reason: `version ${next} of its stream never arrived`, blocks: true });
             } else {
               verdicts.set(item, { kind: 'wait', missing: next });
@@ -333,6 +350,7 @@ export async function startConsumer(opts: ConsumerOptions): Promise<ConsumerSubs
     });
 
   const settle = async (item: Item, verdict: Verdict) => {
+    if (verdict.kind !== 'wait') firstWait.delete(item.e.eventId);
     switch (verdict.kind) {
       case 'applied':
         item.d.ack();

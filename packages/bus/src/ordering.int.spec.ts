@@ -104,10 +104,8 @@ it('two replicas on one durable, 2,000 cases of ConsentRecorded then ConsentWith
 }, 180_000);
 
 // As the services run their consumers: with the events read from the source. (Without a source,
-// a later version waits for the missing one only until its own delivery count reaches maxDeliver,
-// then is dead-lettered as "never arrived": a race with the failed version's retry delay, and a
-// certainty after an outage has raised every delivery count. Not covered here: a known weakness of
-// the envelope mode, which only the bus's own tests use.)
+// a later version waits for the missing one for gapTimeoutMs, measured in time rather than in
+// deliveries, which an outage uses up: consumer-gap.int.spec.ts.)
 it('a first delivery that fails once still leaves every case as if its events were applied in order', async () => {
   const STREAMS = 300;
   const database = await setUpDatabase();
