@@ -178,7 +178,67 @@ describe('idempotency, If-Match and policy', () => {
     const cc = linked.json().created.criminalCaseId;
     const changed = await post(t.police, `${base}/criminal-cases/${cc}/stage`, { stage: 'prosecution', changedOn: '2026-11-20' });
     const duty = changed.json().proceedings.duties[0];
-    expect(duty.dueAt).toBe(new Date(start.getTime() + 3 * 86_400_000).toISOString());
+    // Due at the end of the day the stage changed plus the policy days.
+    expect(duty.dueAt).toBe('2026-11-23T23:59:59.999Z');
+  });
+});
+
+describe('duties run from the event\'s date (issue 17)', () => {
+  it('a late entry does not restart the clock; a hearing is announced no later than the day before it', async () => {
+    const caseId = await newCase();
+    const base = `/v1/proceedings/${caseId}`;
+    await post(t.anitp, `${base}/participation`, { consentedOn: '2026-11-20' });
+    const cc = (await post(t.police, `${base}/criminal-cases`, link)).json().created.criminalCaseId;
+    // Entered today, the stage changed ten days ago: the duty is due from then, already overdue.
+    const late = await post(t.police, `${base}/criminal-cases/${cc}/stage`, { stage: 'prosecution', changedOn: '2026-11-10' });
+    expect(late.statusCode).toBe(200);
+    const lateDuty = late.json().proceedings.duties.find((d: { dutyId: string }) => d.dutyId === late.json().created.dutyId);
+    expect(lateDuty).toMatchObject({ dueAt: '2026-11-13T23:59:59.999Z', overdue: true });
+    const hearing = await post(t.police, `${base}/criminal-cases/${cc}/hearings`, { date: '2026-11-22', country: 'IT', remoteTestimonyPossible: true, scheduledOn: '2026-11-20' });
+    expect(hearing.statusCode).toBe(201);
+    const hearingDuty = hearing.json().proceedings.duties.find((d: { dutyId: string }) => d.dutyId === hearing.json().created.dutyId);
+    expect(hearingDuty.dueAt).toBe('2026-11-21T23:59:59.999Z');
+    const overdue = await stack.app.inject({ url: `/v1/proceedings/duties?status=overdue&caseId=${caseId}`, headers: auth(t.anitp) });
+    expect(overdue.json().items.map((d: { dutyId: string }) => d.dutyId)).toEqual([late.json().created.dutyId]);
+    const informed = await post(t.anitp, `${base}/victim-informed`, { dutyIds: [late.json().created.dutyId], channel: 'phone' });
+    expect(informed.json().proceedings.duties.find((d: { dutyId: string }) => d.dutyId === late.json().created.dutyId)).toMatchObject({ status: 'fulfilled', late: true });
+  });
+});
+
+describe('compensation paid and foreign trials (issue 17)', () => {
+  it('records CompensationPaid after an award, never more than awarded (422, nothing written)', async () => {
+    const caseId = await newCase();
+    const base = `/v1/proceedings/${caseId}`;
+    await post(t.anitp, `${base}/participation`, { consentedOn: '2026-11-20' });
+    const cc = (await post(t.police, `${base}/criminal-cases`, link)).json().created.criminalCaseId;
+    const claimId = (await post(t.anitp, `${base}/criminal-cases/${cc}/compensation-claims`, { claimed: { amount: '10000.00', currency: 'EUR' }, against: 'offender', claimedOn: '2026-11-20' })).json().created.claimId;
+    const early = await post(t.anitp, `${base}/compensation-claims/${claimId}/payments`, { amount: { amount: '100.00', currency: 'EUR' }, paidOn: '2026-11-20' });
+    expect(early.statusCode).toBe(409);
+    expect(early.json().unmet).toEqual(['compensation-not-decided']);
+    await post(t.police, `${base}/compensation-claims/${claimId}/decision`, { decision: 'awarded', awarded: { amount: '8000.00', currency: 'EUR' }, paid: false, decidedOn: '2026-11-20' });
+    const before = await eventCount();
+    const tooMuch = await post(t.anitp, `${base}/compensation-claims/${claimId}/payments`, { amount: { amount: '8000.01', currency: 'EUR' }, paidOn: '2026-11-20' });
+    expect(tooMuch.statusCode).toBe(422);
+    expect(tooMuch.json().unmet).toEqual(['paid-exceeds-award']);
+    expect(await eventCount()).toBe(before);
+    const paid = await post(t.anitp, `${base}/compensation-claims/${claimId}/payments`, { amount: { amount: '5000.00', currency: 'EUR' }, paidOn: '2026-11-20' });
+    expect(paid.statusCode).toBe(201);
+    expect(paid.json().proceedings.claims[0].payments).toEqual([{ amount: { amount: '5000.00', currency: 'EUR' }, paidOn: '2026-11-20' }]);
+  });
+
+  it('the proceedings coordinator records the stages of a trial abroad, with their source', async () => {
+    const caseId = await newCase();
+    const base = `/v1/proceedings/${caseId}`;
+    await post(t.anitp, `${base}/participation`, { consentedOn: '2026-11-20' });
+    const cc = (await post(t.police, `${base}/criminal-cases`, link)).json().created.criminalCaseId;
+    const noSource = await post(t.anitp, `${base}/criminal-cases/${cc}/stage`, { stage: 'trial', changedOn: '2026-11-20' });
+    expect(noSource.statusCode).toBe(422);
+    expect(noSource.json().unmet).toEqual(['source-required']);
+    const byLawyer = await post(t.anitp, `${base}/criminal-cases/${cc}/stage`, { stage: 'trial', changedOn: '2026-11-20', source: 'lawyer' });
+    expect(byLawyer.statusCode).toBe(200);
+    const { rows } = await sql<{ data: { source: string; changedBy: string } }>`
+      select data from proceedings.events where stream_id = ${`proceedings-${caseId}`} and event_type = 'StageChanged'`.execute(stack.db);
+    expect(rows.map((r) => r.data)).toMatchObject([{ source: 'lawyer', changedBy: 'anitp' }]);
   });
 });
 

@@ -195,7 +195,7 @@ describe('walk-through: participation consent to trial outcome and compensation'
 });
 
 describe('walk-through: participation withdrawn', () => {
-  it('stops every further command, lapses open duties and keeps the history readable', async () => {
+  it('stops the victim side\'s commands but not the right to be informed; consent can be given again; a victim who asked not to be informed is not', async () => {
     stack.clock.now = start;
     const caseId = await caseWithParticipants();
     const base = `/v1/proceedings/${caseId}`;
@@ -207,14 +207,14 @@ describe('walk-through: participation withdrawn', () => {
 
     const withdrawn = await post(tokens.ngoCoordinator, `${base}/participation/withdrawal`, { withdrawnOn: '2026-11-20' });
     expect(withdrawn.statusCode).toBe(200);
-    expect(withdrawn.json().proceedings).toMatchObject({ participation: 'withdrawn', duties: [{ status: 'lapsed' }] });
+    expect(withdrawn.json().proceedings).toMatchObject({ participation: 'withdrawn', informationDeclined: false, duties: [{ status: 'open' }] });
 
+    // The victim side's own acts stop…
     const before = (await proceedingsEvents(caseId)).length;
     const refused = [
-      await post(tokens.police, `${cc}/stage`, { stage: 'trial', changedOn: '2026-11-20' }),
-      await post(tokens.police, `${cc}/hearings`, { date: '2027-01-15', country: 'IT', remoteTestimonyPossible: false }),
-      await post(tokens.ngoCoordinator, `${base}/participation`, { consentedOn: '2026-11-20' }),
-      await post(tokens.ngoCoordinator, `${base}/victim-informed`, { dutyIds: [stage.json().created.dutyId], channel: 'phone' }),
+      await post(tokens.ngoCoordinator, `${cc}/compensation-claims`, { claimed: { amount: '100.00', currency: 'EUR' }, against: 'offender', claimedOn: '2026-11-20' }),
+      await post(tokens.ngoCoordinator, `${base}/legal-counsel`, { freeOfCharge: true, assignedOn: '2026-11-20' }),
+      await post(tokens.ngoCoordinator, `${base}/participation/withdrawal`, { withdrawnOn: '2026-11-20' }),
     ];
     for (const res of refused) {
       expect(res.statusCode).toBe(409);
@@ -222,12 +222,43 @@ describe('walk-through: participation withdrawn', () => {
     }
     expect((await proceedingsEvents(caseId)).length).toBe(before);
 
-    // History stays readable; a lapsed duty is never overdue, even long after.
+    // …but stages, hearings, an offender's release and informing the victim go on.
+    const trial = await post(tokens.police, `${cc}/stage`, { stage: 'trial', changedOn: '2026-11-20' });
+    expect(trial.statusCode).toBe(200);
+    const hearing = await post(tokens.police, `${cc}/hearings`, { date: '2027-01-15', country: 'IT', remoteTestimonyPossible: false });
+    expect(hearing.statusCode).toBe(201);
+    const release = await post(tokens.police, `${cc}/offender-releases`, { kind: 'escaped', releasedOn: '2026-11-20' });
+    expect(release.statusCode).toBe(201);
+    const informed = await post(tokens.ngoCoordinator, `${base}/victim-informed`, { dutyIds: [stage.json().created.dutyId, release.json().created.dutyId], channel: 'phone' });
+    expect(informed.statusCode).toBe(201);
+    // Duties not fulfilled are overdue after their deadline, withdrawal or not.
     stack.clock.now = new Date(start.getTime() + 30 * 86_400_000);
+    const overdue = await stack.app.inject({ url: `/v1/proceedings/duties?status=overdue&caseId=${caseId}`, headers: auth(tokens.ngoCoordinator) });
+    expect(overdue.json().items.map((d: { kind: string }) => d.kind).sort()).toEqual(['hearing', 'stage_change']);
+
+    // Consent given again after the withdrawal.
+    const again = await post(tokens.ngoCoordinator, `${base}/participation`, { consentedOn: '2026-12-19' });
+    expect(again.statusCode, again.body).toBe(201);
+    expect(again.json().proceedings.participation).toBe('consented');
+
+    // Withdrawing again, asking not to be informed: open duties lapse, no new one arises.
+    const declined = await post(tokens.ngoCoordinator, `${base}/participation/withdrawal`, { withdrawnOn: '2026-12-20', informationDeclined: true });
+    expect(declined.statusCode).toBe(200);
+    expect(declined.json().proceedings).toMatchObject({ participation: 'withdrawn', informationDeclined: true });
+    expect(declined.json().proceedings.duties.filter((d: { status: string }) => d.status === 'open')).toEqual([]);
+    const later = await post(tokens.police, `${cc}/hearings`, { date: '2027-02-15', country: 'IT', remoteTestimonyPossible: false });
+    expect(later.statusCode).toBe(201);
+    expect(later.json().proceedings.duties.some((d: { dutyId: string }) => d.dutyId === later.json().created.dutyId)).toBe(false);
+    const notInformed = await post(tokens.ngoCoordinator, `${base}/victim-informed`, { dutyIds: [hearing.json().created.dutyId], channel: 'phone' });
+    expect(notInformed.statusCode).toBe(409);
+    expect(notInformed.json().unmet).toContain('victim-declined-information');
+
+    // History stays readable; lapsed duties are never overdue.
     const file = await stack.app.inject({ url: base, headers: auth(tokens.police) });
     expect(file.statusCode).toBe(200);
-    expect(file.json()).toMatchObject({ participation: 'withdrawn', criminalCases: [{ stage: 'prosecution' }] });
-    const overdue = await stack.app.inject({ url: `/v1/proceedings/duties?status=overdue&caseId=${caseId}`, headers: auth(tokens.ngoCoordinator) });
-    expect(overdue.json().items).toEqual([]);
+    expect(file.json()).toMatchObject({ participation: 'withdrawn', criminalCases: [{ stage: 'trial' }] });
+    const none = await stack.app.inject({ url: `/v1/proceedings/duties?status=overdue&caseId=${caseId}`, headers: auth(tokens.ngoCoordinator) });
+    expect(none.json().items).toEqual([]);
+    stack.clock.now = start;
   });
 });

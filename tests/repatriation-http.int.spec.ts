@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventSubject } from '@trm/bus';
+import { createEventStore } from '@trm/event-store';
 import { repatriationModule } from '@trm/repatriation';
 import { ReferralsFeed, eventually } from '../services/repatriation/test-support/referrals-facts.js';
 import { type Stack, startStack } from './support/stack.js';
@@ -135,12 +136,22 @@ describe('a return through HTTP', () => {
     const early = await post(t.ngo, r('/departure'), {});
     expect(early.statusCode).toBe(409);
     expect(early.json().code).toBe('departure-conditions-unmet');
-    expect([...early.json().unmet].sort()).toEqual(['reception-not-arranged', 'risk-assessment-missing', 'travel-document-missing', 'travel-not-planned']);
+    expect([...early.json().unmet].sort()).toEqual([
+      'reception-not-arranged',
+      'return-request-not-acknowledged',
+      'risk-assessment-missing',
+      'travel-document-missing',
+      'travel-not-planned',
+    ]);
     expect(await eventCount()).toBe(before);
 
     expect((await post(t.anitp, r('/acknowledgement'), { keyContactId: 'officer-ionescu', alternateContactId: 'officer-popa' })).statusCode).toBe(200);
     expect(
       (await post(t.ngo, r('/risk-assessments'), { assessedOn: '2026-11-20', level: 'low', factors: ['stigma'], recommendation: 'proceed' })).statusCode,
+    ).toBe(200);
+    expect((await post(t.ngo, r('/departure'), {})).json().unmet).toContain('origin-risk-assessment-missing');
+    expect(
+      (await post(t.anitp, r('/risk-assessments'), { assessedOn: '2026-11-20', level: 'low', factors: [], recommendation: 'proceed' })).statusCode,
     ).toBe(200);
     expect((await post(t.ngo, r('/travel-document/request'), { consulateId: 'consulate-ro-it' })).statusCode).toBe(200);
     const issued = await post(t.consulate, r('/travel-document/issue'), { documentType: 'single_trip_travel_title', validFrom: '2026-11-25', validUntil: '2026-12-25' });
@@ -205,6 +216,7 @@ describe('a return through HTTP', () => {
       'ReturnRequested',
       'ReturnRequestAcknowledged',
       'RiskAssessmentRecorded',
+      'RiskAssessmentRecorded',
       'TravelDocumentRequested',
       'TravelDocumentIssued',
       'TravelPlanned',
@@ -246,18 +258,149 @@ describe('a return through HTTP', () => {
     expect(refused.json().travelDocument).toMatchObject({ status: 'refused', refusalReason: 'identity_not_established' });
   });
 
-  it('consent withdrawn in referrals blocks departure', async () => {
-    const caseId = await adultCase();
-    const { returnId } = (await post(t.ngo, '/v1/returns', requestBody(caseId, { travelDocumentNeeded: false }))).json();
-    const r = (suffix: string) => `/v1/returns/${returnId}${suffix}`;
-    await post(t.ngo, r('/risk-assessments'), { assessedOn: '2026-11-20', level: 'low', factors: [], recommendation: 'proceed' });
-    await post(t.ngo, r('/travel-plan'), { departureDate: '2026-12-10', mode: 'land', departureCountry: 'IT', transitCountries: [], escortOrganisationId: null, pointOfArrival: 'Nadlac border crossing' });
-    await post(t.anitp, r('/reception'), { receivingOrganisationId: 'anitp', pointOfArrival: 'Nadlac border crossing' });
+  it('consent withdrawn in referrals cancels the planned return (ReturnCancelled, consent_withdrawn)', async () => {
+    const { caseId, returnId, r } = await preparedAdultReturn();
     await feed.withdrawal(caseId);
-    await eventually(async () => (await factsOf(caseId))?.return_consent === false, 'withdrawal');
+    const cancelled = await eventually(async () => {
+      const res = await stack.app.inject({ url: r(''), headers: auth(t.anitp) });
+      return res.json().phase === 'cancelled' ? res.json() : undefined;
+    }, 'cancellation on withdrawal');
+    expect(cancelled.cancellation).toMatchObject({ reason: 'consent_withdrawn', cancelledBy: 'ngo-it' });
+    expect(cancelled.timeline.at(-1)).toMatchObject({ type: 'ReturnCancelled', organisationId: 'ngo-it' });
+    const { rows } = await sql<{ n: string }>`select count(*)::text as n from repatriation.events where stream_id = ${`return-${returnId}`} and event_type = 'ReturnCancelled'`.execute(stack.db);
+    expect(rows[0]!.n).toBe('1');
     const res = await post(t.ngo, r('/departure'), {});
     expect(res.statusCode).toBe(409);
-    expect(res.json().unmet).toEqual(['consent-to-return-not-in-force']);
+    expect(res.json().code).toBe('return-cancelled');
+    // A new return needs consent again.
+    expect((await post(t.ngo, '/v1/returns', requestBody(caseId))).json().code).toBe('consent-to-return-required');
+  });
+});
+
+/** An adult's return with everything in place but the departure (no travel document needed), departing on 2026-12-10. */
+async function preparedAdultReturn() {
+  const caseId = await adultCase();
+  const { returnId } = (await post(t.ngo, '/v1/returns', requestBody(caseId, { travelDocumentNeeded: false }))).json();
+  const r = (suffix: string) => `/v1/returns/${returnId}${suffix}`;
+  const ok = async (res: Promise<{ statusCode: number; body: string }>) => {
+    const done = await res;
+    expect(done.statusCode, done.body).toBeLessThan(300);
+  };
+  await ok(post(t.anitp, r('/acknowledgement'), { keyContactId: 'officer-ionescu', alternateContactId: 'officer-popa' }));
+  await ok(post(t.anitp, r('/risk-assessments'), { assessedOn: '2026-11-20', level: 'low', factors: [], recommendation: 'proceed' }));
+  await ok(post(t.ngo, r('/travel-plan'), { departureDate: '2026-12-10', mode: 'land', departureCountry: 'IT', transitCountries: [], escortOrganisationId: null, pointOfArrival: 'Nadlac border crossing' }));
+  await ok(post(t.anitp, r('/reception'), { receivingOrganisationId: 'anitp', pointOfArrival: 'Nadlac border crossing' }));
+  return { caseId, returnId, r };
+}
+
+describe('the safety rules a return must never get past (issue 17)', () => {
+  it('the origin governs: a destination partner\'s newer proceed does not supersede its do_not_return; the disagreement waits for the origin contact point', async () => {
+    const { r } = await preparedAdultReturn();
+    const against = await post(t.anitp, r('/risk-assessments'), { assessedOn: '2026-11-20', level: 'high', factors: ['threat_from_traffickers'], recommendation: 'do_not_return' });
+    expect(against.statusCode).toBe(200);
+    stack.clock.now = new Date('2026-11-21T10:00:00.000Z');
+    const proceed = await post(t.ngo, r('/risk-assessments'), { assessedOn: '2026-11-21', level: 'low', factors: [], recommendation: 'proceed' });
+    expect(proceed.statusCode).toBe(200);
+    stack.clock.now = new Date('2026-12-10T07:00:00.000Z');
+    const refused = await post(t.ngo, r('/departure'), {});
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json()).toMatchObject({ code: 'departure-conditions-unmet', unmet: ['risk-disagreement-unresolved', 'risk-assessment-advises-against-return'] });
+    // Only the origin's contact point resolves it; the destination partner cannot.
+    expect((await post(t.ngo, r('/risk-resolution'), { recommendation: 'proceed', measures: [] })).statusCode).toBe(403);
+    const before = await eventCount();
+    const noMeasures = await post(t.anitp, r('/risk-resolution'), { recommendation: 'proceed_with_measures' });
+    expect(noMeasures.statusCode).toBe(422);
+    expect(noMeasures.json().unmet).toEqual(['measures-required']);
+    expect(await eventCount()).toBe(before);
+    const resolved = await post(t.anitp, r('/risk-resolution'), { recommendation: 'proceed_with_measures', measures: ['police_protection', 'shelter_on_arrival'] });
+    expect(resolved.statusCode).toBe(200);
+    expect(resolved.json().riskResolution).toMatchObject({ recommendation: 'proceed_with_measures', resolvedBy: 'anitp' });
+    expect((await post(t.ngo, r('/departure'), {})).statusCode).toBe(200);
+    stack.clock.now = start;
+  });
+
+  it('high risk with proceed is refused (422, nothing written); proceed_with_measures names its measures', async () => {
+    const { r } = await preparedAdultReturn();
+    const before = await eventCount();
+    const high = await post(t.ngo, r('/risk-assessments'), { assessedOn: '2026-11-20', level: 'high', factors: ['re_trafficking'], recommendation: 'proceed' });
+    expect(high.statusCode).toBe(422);
+    expect(high.json()).toMatchObject({ code: 'invalid-risk-assessment', unmet: ['high-risk-cannot-proceed-without-measures'] });
+    expect(await eventCount()).toBe(before);
+    const measures = await post(t.ngo, r('/risk-assessments'), { assessedOn: '2026-11-20', level: 'high', factors: ['re_trafficking'], recommendation: 'proceed_with_measures', measures: ['escort'] });
+    expect(measures.statusCode).toBe(200);
+    expect(measures.json().riskAssessments.at(-1)).toMatchObject({ side: 'destination', recommendation: 'proceed_with_measures', measures: ['escort'] });
+  });
+
+  it('reception is arranged by the origin, never by the destination side', async () => {
+    const caseId = await adultCase();
+    const { returnId } = (await post(t.ngo, '/v1/returns', requestBody(caseId))).json();
+    const res = await post(t.ngo, `/v1/returns/${returnId}/reception`, { receivingOrganisationId: 'ngo-it', pointOfArrival: 'Bucharest OTP airport' });
+    expect(res.statusCode).toBe(403);
+    expect(res.json().code).toBe('not-your-step');
+  });
+
+  it('a threat flag raised in referrals (over NATS) blocks departure until the origin reassesses', async () => {
+    const { caseId, r } = await preparedAdultReturn();
+    await feed.publish('RiskFlagRaised', { caseId, kind: 'threat', level: 'high', raisedBy: 'ngo-it', raisedAt: '2026-11-20T11:00:00.000Z' });
+    await eventually(async () => {
+      const { rows } = await sql<{ n: string }>`select count(*)::text as n from repatriation.case_risk_flags where case_id = ${caseId}`.execute(stack.db);
+      return rows[0]!.n === '1';
+    }, 'flag in the case facts');
+    stack.clock.now = new Date('2026-12-10T07:00:00.000Z');
+    const refused = await post(t.ngo, r('/departure'), {});
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json().unmet).toEqual(['risk-flag-raised-since-assessment']);
+    // The destination's reassessment does not lift it; the origin's does.
+    expect((await post(t.ngo, r('/risk-assessments'), { assessedOn: '2026-12-09', level: 'medium', factors: ['threat_from_traffickers'], recommendation: 'proceed_with_measures', measures: ['escort'] })).statusCode).toBe(200);
+    expect((await post(t.ngo, r('/departure'), {})).json().unmet).toEqual(['risk-flag-raised-since-assessment']);
+    expect((await post(t.anitp, r('/risk-assessments'), { assessedOn: '2026-12-09', level: 'medium', factors: ['threat_from_traffickers'], recommendation: 'proceed_with_measures', measures: ['police_protection'] })).statusCode).toBe(200);
+    expect((await post(t.ngo, r('/departure'), {})).statusCode).toBe(200);
+    stack.clock.now = start;
+  });
+
+  it('departure is refused with case-facts-not-current while repatriation has not applied an event referrals holds', async () => {
+    const { caseId, r } = await preparedAdultReturn();
+    // Referrals recorded an event its relay has not delivered yet (only in its events table).
+    await createEventStore({ schema: 'referrals' }).append(stack.db, `case-${caseId}`, [{ type: 'MonitoringContactRecorded', data: { caseId } }], {
+      expectedVersion: 'any',
+      metadata: { actor: 'test', organisation: 'anitp', correlationId: randomUUID(), causationId: null, requestId: null },
+    });
+    stack.clock.now = new Date('2026-12-10T07:00:00.000Z');
+    const before = await eventCount();
+    const refused = await post(t.ngo, r('/departure'), {});
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json().unmet).toEqual(['case-facts-not-current']);
+    expect(await eventCount()).toBe(before);
+    // The next event delivered makes the consumer read the gap from referrals: the facts catch up.
+    await feed.participant(caseId, 'iom-it', 'international_organisation', 'return');
+    await eventually(async () => (await factsOf(caseId))?.participants === '5', 'facts caught up');
+    expect((await post(t.ngo, r('/departure'), {})).statusCode).toBe(200);
+    stack.clock.now = start;
+  });
+
+  it('an unannounced or deported arrival is recorded by the origin contact point without consent to return, and the person is handed over', async () => {
+    const caseId = randomUUID();
+    await feed.notified(caseId, { returnWanted: false });
+    await feed.acknowledged(caseId);
+    await eventually(async () => (await factsOf(caseId))?.regional_centre_id, 'case facts');
+    const body = { caseId, arrivedOn: '2026-11-19', pointOfArrival: 'Nadlac border crossing', deported: true, learntFrom: 'border_police', fromCountry: 'HU' };
+    const before = await eventCount();
+    const unknownField = await post(t.anitp, '/v1/returns/unannounced-arrivals', { ...body, victimName: 'X' });
+    expect(unknownField.statusCode).toBe(400);
+    const future = await post(t.anitp, '/v1/returns/unannounced-arrivals', { ...body, arrivedOn: '2026-11-21' });
+    expect(future.statusCode).toBe(422);
+    expect((await post(t.ngo, '/v1/returns/unannounced-arrivals', body)).statusCode).toBe(403);
+    expect(await eventCount()).toBe(before);
+    const res = await post(t.anitp, '/v1/returns/unannounced-arrivals', body);
+    expect(res.statusCode, res.body).toBe(201);
+    expect(res.json()).toMatchObject({ phase: 'arrived', unannounced: { arrivedOn: '2026-11-19', deported: true, learntFrom: 'border_police' }, acknowledgementDueAt: null });
+    const { returnId } = res.json();
+    const handover = await post(t.anitp, `/v1/returns/${returnId}/handover`, { services: ['shelter', 'psychological'] });
+    expect(handover.statusCode).toBe(200);
+    expect(handover.json().phase).toBe('handed_over');
+    const again = await post(t.anitp, '/v1/returns/unannounced-arrivals', body);
+    expect(again.statusCode).toBe(409);
+    expect(again.json().code).toBe('return-already-active');
   });
 });
 

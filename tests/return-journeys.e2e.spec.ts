@@ -60,7 +60,9 @@ async function caseInReferrals(opts: { child: boolean }): Promise<string> {
 async function prepare(returnId: string, opts: { escort: string | null; receivingOrganisationId: string; receiver: string | undefined }) {
   const r = `/v1/returns/${returnId}`;
   await ok(t.anitp, `${r}/acknowledgement`, { keyContactId: 'officer-ionescu', alternateContactId: 'officer-popa' });
-  await ok(t.iom, `${r}/risk-assessments`, { assessedOn: '2026-11-20', level: 'medium', factors: ['no_income'], recommendation: 'proceed_with_measures' });
+  await ok(t.iom, `${r}/risk-assessments`, { assessedOn: '2026-11-20', level: 'medium', factors: ['no_income'], recommendation: 'proceed_with_measures', measures: ['shelter_on_arrival'] });
+  // The origin's assessment governs the return: departure needs it.
+  await ok(t.anitp, `${r}/risk-assessments`, { assessedOn: '2026-11-20', level: 'medium', factors: ['no_income'], recommendation: 'proceed_with_measures', measures: ['shelter_on_arrival'] });
   await ok(t.ngo, `${r}/travel-document/request`, { consulateId: 'consulate-ro-it' });
   await ok(t.consulate, `${r}/travel-document/issue`, { documentType: 'single_trip_travel_title', validFrom: '2026-11-25', validUntil: '2026-12-31' });
   await ok(t.ngo, `${r}/travel-plan`, {
@@ -157,6 +159,7 @@ describe('a child\'s return', () => {
     const r = `/v1/returns/${returnId}`;
     await ok(t.anitp, `${r}/acknowledgement`, { keyContactId: 'officer-ionescu', alternateContactId: 'officer-popa' });
     await ok(t.iom, `${r}/risk-assessments`, { assessedOn: '2026-11-20', level: 'low', factors: [], recommendation: 'proceed' });
+    await ok(t.anitp, `${r}/risk-assessments`, { assessedOn: '2026-11-20', level: 'low', factors: [], recommendation: 'proceed' });
     await ok(t.ngo, `${r}/travel-plan`, {
       departureDate: '2026-12-10',
       mode: 'air',
