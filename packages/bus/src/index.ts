@@ -10,5 +10,6 @@ export { type EventSource, sameDatabaseSource } from './source.js';
 export { isTransientFailure } from './faults.js';
 export { pruneInbox, assertTransactionIdsAhead, TransactionIdsBehindError } from './maintenance.js';
 export { loadStreamMark, resetRelayCheckpoint, type StreamMark } from './checkpoints.js';
+export * as doctor from './doctor.js';
 export { natsPermissions, natsServerConfig, type NatsServicePermissions } from './nats-auth.js';
 export { advanceCompleteMark } from './watermark.js';

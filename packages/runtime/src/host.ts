@@ -2,6 +2,7 @@ import {
   type Bus,
   type ConsumerSubscription,
   type Relay,
+  type doctor,
   assertTransactionIdsAhead,
   pruneInbox,
   relaySignal,
@@ -22,6 +23,7 @@ import {
 } from '@trm/platform';
 import type { LoggerOptions } from 'pino';
 import { assertProductionSafe, type HostConfig } from './config.js';
+import { observeConsumers, registerOperatorBusRoutes } from './operator-bus.js';
 import type { MountedService, ServiceModule } from './service-module.js';
 
 export const REGISTRY_SCHEMA = 'registry';
@@ -134,12 +136,14 @@ export async function buildHost(opts: BuildHostOptions): Promise<Host> {
   // Consumers read the events themselves from their sources' tables in this database (see EventSource).
   const source = sameDatabaseSource();
   const stores = new Map<string, ReturnType<typeof createEventStore>>();
+  // The consumers' durable names and filters, as the modules start them (for the bus doctor).
+  const consumerSpecs: doctor.DoctorConsumer[] = [];
   for (const m of opts.modules) {
     const committed = committedTo(m.schema);
     const store = createEventStore({ schema: m.schema, onAppended: committed });
     stores.set(m.schema, store);
     mounted.push(
-      await m.mount({ mode: opts.mode, app, db, bus, orgs, metrics, masterKeys: m.keepsVault ? opts.masterKeys : '', env: opts.env, clock, store, committed, source }),
+      await m.mount({ mode: opts.mode, app, db, bus: observeConsumers(bus, m.schema, consumerSpecs), orgs, metrics, masterKeys: m.keepsVault ? opts.masterKeys : '', env: opts.env, clock, store, committed, source }),
     );
   }
   for (const m of opts.modules) {
@@ -157,6 +161,15 @@ export async function buildHost(opts: BuildHostOptions): Promise<Host> {
     relays.push(relay);
     relayOf.set(m.schema, relay);
   }
+  // The bus doctor of this host, for the registry operator (npm run -s bus:doctor -- --url …).
+  registerOperatorBusRoutes(app, {
+    db,
+    bus,
+    services: opts.modules.map((m) => ({ service: m.name, schema: m.schema })),
+    consumers: consumerSpecs,
+    subscriptions: () => mounted.flatMap((m) => m.consumers ?? []),
+    relayLeaseMs: config.TRM_RELAY_LEASE_MS,
+  });
 
   // Stored answers to Idempotency-Key requests are kept IDEMPOTENCY_RETENTION_MS (24 h), then
   // purged; a retry after that runs the command again. Any replica may purge: deletes are idempotent.
