@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendSourceEvent } from './support/source-events.js';
 import { type Stack, notification, startReferralsStack } from './support/stack.js';
@@ -58,5 +59,24 @@ describe('HandedOverToAssistance from repatriation', () => {
     expect(assigned.statusCode).toBe(200);
     const provider = (await call('shelter', 'GET', `/v1/cases/${caseId}`)).json();
     expect(provider.referrals.map((r: { referralId: string }) => r.referralId)).toEqual([shelterReferral]);
+  });
+
+  it('reopens a case closed meanwhile instead of dead-lettering the hand-over (issue 17)', async () => {
+    const caseId = (await call('ngo', 'POST', '/v1/cases', notification())).json().caseId;
+    const closed = await call('anitp', 'POST', `/v1/cases/${caseId}/closure`, { reason: 'lost_contact' });
+    expect(closed.statusCode, closed.body).toBe(200);
+    await handOver(caseId, ['shelter']);
+    let view = (await call('anitp', 'GET', `/v1/cases/${caseId}`)).json();
+    const deadline = Date.now() + 20_000;
+    while (view.referrals.length < 1 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      view = (await call('anitp', 'GET', `/v1/cases/${caseId}`)).json();
+    }
+    expect(view.status).not.toBe('closed');
+    expect(view.referrals.map((r: { service: string; returnId: string }) => [r.service, r.returnId])).toEqual([['shelter', 'ret-0001']]);
+    const timeline = (await call('anitp', 'GET', `/v1/cases/${caseId}/timeline`)).json();
+    expect(timeline.entries.map((e: { type: string }) => e.type).slice(-2)).toEqual(['CaseReopened', 'ServiceReferralMade']);
+    const { rows } = await sql<{ n: string }>`select count(*)::text as n from referrals.dead_letters where consumer = 'referrals-on-handed-over' and resolved_at is null`.execute(stack.db);
+    expect(rows[0]!.n).toBe('0');
   });
 });

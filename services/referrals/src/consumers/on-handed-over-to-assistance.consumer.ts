@@ -10,8 +10,10 @@ export const HANDED_OVER_CONSUMER = 'referrals-on-handed-over';
 /**
  * Repatriation's `HandedOverToAssistance` becomes one service referral per service needed, in the
  * case stream, inside the consumer's transaction (with the inbox row: exactly-once effect). The
- * referrals wait for the national contact point to assign a provider. A case unknown here, or
- * closed, is refused by the decider: the message is retried, then dead-lettered, never dropped.
+ * referrals wait for the national contact point to assign a provider. A case closed meanwhile is
+ * reopened by the hand-over (CaseReopened, new needs) so the contact point acts on it, never
+ * refused in silence; a case unknown here is refused: the message is retried, then dead-lettered
+ * (visible to the operator), never dropped.
  */
 export function startHandedOverConsumer(ctx: ReferralsContext, opts: { bus: Bus; source?: EventSource; logger?: Logger; metrics?: Registry }): Promise<Subscription> {
   return startConsumer({

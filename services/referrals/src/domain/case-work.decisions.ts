@@ -42,8 +42,8 @@ export function decideCaseWork(command: WorkCommand, state: CaseState, policy: R
   const caseId = state.caseId!;
   const meta = command.metadata;
   // Reopening and erasure are the only changes a closed case accepts: the person's right to
-  // erasure does not wait for a case to be reopened.
-  if (command.type !== 'ReopenCase' && command.type !== 'ErasePersonalData') requireOpen(state);
+  // erasure does not wait for a case to be reopened. A hand-over from repatriation reopens it.
+  if (command.type !== 'ReopenCase' && command.type !== 'ErasePersonalData' && command.type !== 'RecordAssistanceNeeds') requireOpen(state);
   switch (command.type) {
     case 'RequestInformation':
       return requestInformation(command, state, caseId, policy);
@@ -107,10 +107,19 @@ export function decideCaseWork(command: WorkCommand, state: CaseState, policy: R
       // hand-over would lose the returned person's needs.
       const { returnId, services, referralIds } = command.data;
       if (services.length !== referralIds.length) throw new Error('one referral id per service');
-      return services.map((service, i) => ({
-        type: 'ServiceReferralMade' as const,
-        data: { caseId, referralId: referralIds[i]!, service, providerOrgId: null, madeBy: meta.organisationId, returnId, madeAt: meta.now.toISOString() },
-      }));
+      // A person handed over after the case was closed meanwhile has new needs: the hand-over
+      // reopens the case (CaseReopened, new_needs) for the contact point to act on, never a refusal
+      // that would end in the dead letters with the person's needs.
+      const reopened: ReferralsEvent[] = state.closed
+        ? [{ type: 'CaseReopened', data: { caseId, reason: 'new_needs', reopenedBy: meta.organisationId, reopenedAt: meta.now.toISOString() } }]
+        : [];
+      return [
+        ...reopened,
+        ...services.map((service, i) => ({
+          type: 'ServiceReferralMade' as const,
+          data: { caseId, referralId: referralIds[i]!, service, providerOrgId: null, madeBy: meta.organisationId, returnId, madeAt: meta.now.toISOString() },
+        })),
+      ];
     }
     case 'AssignServiceReferral': {
       requireCoordinator(state, meta);
