@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type SignedTreeHead, checkConsistencyProof, checkInclusionProof, verifyExport } from '@trm/audit';
+import { type SignedTreeHead, checkConsistencyProof, checkInclusionProof, entryLeafHash, exportLine, verifyExport } from '@trm/audit';
 import { migrate } from '@trm/db';
 import { createEventStore } from '@trm/event-store';
 import { ledgerModule, reconcile, rotateKeyFile } from '@trm/ledger';
@@ -64,6 +64,19 @@ async function headCoveringAll(): Promise<SignedTreeHead> {
   }
 }
 
+/**
+ * The structural export with the events the coordinating contact point sees in its case's
+ * history put in: what a participant verifies against the same head (issue 15, finding 1).
+ */
+async function disclosedExport(structural: string): Promise<string[]> {
+  const lines = structural.trimEnd().split('\n');
+  const items = (await get(`/v1/ledger/cases/${caseId}/history`, anitp)).json().items as Array<{ index: number; event?: never }>;
+  for (const { index, event } of items) {
+    if (event && index < lines.length) lines[index] = exportLine({ index, event }, entryLeafHash({ index, event }));
+  }
+  return lines;
+}
+
 let caseId: string;
 let head: SignedTreeHead;
 let jwks: { keys: never[] };
@@ -102,7 +115,14 @@ describe('ledger over the real stack', () => {
     // The default export ends at the latest head.
     expect((await get('/v1/ledger/entries')).body.trimEnd().split('\n').length).toBeGreaterThanOrEqual(head.treeSize);
 
-    expect(await verifyExport(lines, { head, jwks })).toMatchObject({ ok: true, entries: head.treeSize });
+    expect(await verifyExport(lines, { head, jwks })).toMatchObject({ ok: true, entries: head.treeSize, structural: head.treeSize });
+    // The auditor's export is the structure only: no event, so no case content.
+    expect(exported).not.toContain(caseId);
+    expect(exported).not.toContain('"event"');
+    // A participant's disclosed events verify against the same head.
+    const disclosed = await disclosedExport(exported);
+    expect(await verifyExport(disclosed, { head, jwks })).toMatchObject({ ok: true, entries: head.treeSize, structural: head.treeSize - 3 });
+    exported = `${disclosed.join('\n')}\n`;
     // Personal data never reaches the ledger.
     expect(exported).not.toContain('Ana');
     expect(exported).not.toContain('Example');
@@ -148,7 +168,9 @@ describe('ledger over the real stack', () => {
 
   it('serves inclusion proofs that verify against the head, and consistency proofs as the log grows', async () => {
     const entry = (await get(`/v1/ledger/entries/2`)).json();
-    const byEvent = (await get(`/v1/ledger/events/${entry.event.eventId}`)).json();
+    expect(entry.event).toBeUndefined();
+    const eventId = (JSON.parse(exported.split('\n')[2]!) as { event: { eventId: string } }).event.eventId;
+    const byEvent = (await get(`/v1/ledger/events/${eventId}`)).json();
     expect(byEvent).toEqual(entry);
     const proof = (await get(`/v1/ledger/entries/2/inclusion-proof?treeSize=${head.treeSize}`)).json();
     expect(proof.head).toEqual(head);
@@ -166,7 +188,7 @@ describe('ledger over the real stack', () => {
   });
 
   it("reads a case's history across services in ledger order, reads of personal data included", async () => {
-    const res = await get(`/v1/ledger/cases/${caseId}/history`);
+    const res = await get(`/v1/ledger/cases/${caseId}/history`, anitp);
     expect(res.statusCode).toBe(200);
     const items = res.json().items as Array<{ index: number; event: { type: string; data: { caseId: string } } }>;
     expect(items.map((i) => i.event.type)).toEqual(['CaseNotified', 'NotificationAcknowledged', 'PersonalDataAccessed']);
@@ -175,15 +197,15 @@ describe('ledger over the real stack', () => {
     const access = items[2]!.event.data as unknown as { organisationId: string; purpose: string };
     expect(access).toMatchObject({ organisationId: 'anitp', purpose: 'case_management' });
 
-    const page = (await get(`/v1/ledger/cases/${caseId}/history?limit=2`)).json();
+    const page = (await get(`/v1/ledger/cases/${caseId}/history?limit=2`, anitp)).json();
     expect(page.items).toHaveLength(2);
-    const rest = (await get(`/v1/ledger/cases/${caseId}/history?limit=2&cursor=${page.nextCursor}`)).json();
+    const rest = (await get(`/v1/ledger/cases/${caseId}/history?limit=2&cursor=${page.nextCursor}`, anitp)).json();
     expect(rest.items.map((i: { index: number }) => i.index)).toEqual([items[2]!.index]);
     expect(rest.nextCursor).toBeNull();
   });
 
   it('replays the state as of a ledger index or an instant to what the owning service had', async () => {
-    const history = (await get(`/v1/ledger/cases/${caseId}/history`)).json().items as Array<{ index: number; event: { type: string; recordedAt: string } }>;
+    const history = (await get(`/v1/ledger/cases/${caseId}/history`, anitp)).json().items as Array<{ index: number; event: { type: string; recordedAt: string } }>;
     const store = createEventStore({ schema: 'referrals' });
     const decider = createCaseDecider();
     const serviceStateAt = async (version: number) => {
@@ -193,7 +215,7 @@ describe('ledger over the real stack', () => {
     const notified = history[0]!;
     const acknowledged = history[1]!;
     const at = async (q: string) => {
-      const res = await get(`/v1/ledger/cases/${caseId}/state?${q}`);
+      const res = await get(`/v1/ledger/cases/${caseId}/state?${q}`, anitp);
       expect(res.statusCode).toBe(200);
       return res.json().aggregates as Array<{ streamId: string; version: number; complete: boolean; state: unknown }>;
     };
@@ -213,7 +235,7 @@ describe('ledger over the real stack', () => {
     expect(await at(`asOf=${encodeURIComponent(before)}`)).toEqual([]);
   });
 
-  it('is for auditors and national contact points only', async () => {
+  it('gives the structure to auditors and national contact points only, and a case to its participants', async () => {
     expect((await get('/v1/ledger/head', anitp)).statusCode).toBe(200);
     const ngoRes = await get('/v1/ledger/head', ngo);
     expect(ngoRes.statusCode).toBe(403);
@@ -221,7 +243,12 @@ describe('ledger over the real stack', () => {
     const wrongRole = await get('/v1/ledger/head', await stack.token('auditor-ro', ['statistics_reader']));
     expect(wrongRole.statusCode).toBe(403);
     expect((await stack.app.inject({ url: '/v1/ledger/head' })).statusCode).toBe(401);
-    expect((await get(`/v1/ledger/cases/${caseId}/history`, ngo)).statusCode).toBe(403);
+    // The notifier takes part: its own acts in full, the contact point's as leaf hashes.
+    const mine = await get(`/v1/ledger/cases/${caseId}/history`, ngo);
+    expect(mine.statusCode).toBe(200);
+    expect(mine.json().items.map((i: { event?: { type: string } }) => i.event?.type ?? null)).toEqual(['CaseNotified', null, null]);
+    // An auditor without a part in the case gets what an unknown case gets.
+    expect((await get(`/v1/ledger/cases/${caseId}/history`)).statusCode).toBe(404);
   });
 
   it('refuses bad input with problems naming every condition', async () => {

@@ -30,7 +30,20 @@ export function exportLine(entry: LedgerEntry, leaf: Uint8Array): string {
   return canonicalJson({ event: entry.event, index: entry.index, leafHash: Buffer.from(leaf).toString('hex') });
 }
 
-export type ParsedLine = { ok: true; line: ExportLine } | { ok: false; reason: string };
+/**
+ * One line of a structural export (what auditors and other organisations get): the index and the
+ * leaf hash only, never the event (issue 15, finding 1). It proves the tree, not any content.
+ */
+export interface StructuralLine {
+  index: number;
+  leafHash: string;
+}
+
+export function structuralLine(line: StructuralLine): string {
+  return canonicalJson({ index: line.index, leafHash: line.leafHash });
+}
+
+export type ParsedLine = { ok: true; line: ExportLine } | { ok: true; line: StructuralLine & { event?: undefined } } | { ok: false; reason: string };
 
 /** Parses one export line; the reason names fields, never their values. */
 export function parseExportLine(text: string): ParsedLine {
@@ -46,6 +59,7 @@ export function parseExportLine(text: string): ParsedLine {
   if (extra.length > 0) return { ok: false, reason: `unexpected member(s) ${extra.join(', ')}` };
   if (typeof index !== 'number' || !Number.isSafeInteger(index) || index < 0) return { ok: false, reason: 'index is not a non-negative integer' };
   if (!isHexHash(leaf)) return { ok: false, reason: 'leafHash is not a lowercase hex SHA-256' };
+  if (!('event' in (json as object))) return { ok: true, line: { index, leafHash: leaf } };
   // Strict on the envelope too: a member added to the event would otherwise vanish from the
   // parsed value while the leaf hash (computed over the parsed value) still matched.
   const parsed = EventEnvelopeSchema.strict().safeParse(event);

@@ -160,6 +160,7 @@ async function verify(
       `signed by key ${h.keyId} at ${new Date(h.timestamp).toISOString()}`,
     ];
     if (result.previousHead) parts.push(`extends the previous head of tree size ${result.previousHead.treeSize}`);
+    if (result.structural > 0) parts.push(`${result.structural} entries are leaf hashes only (structural): the tree is verified, not their content`);
     if (result.beyondHead > 0) parts.push(`${result.beyondHead} entries beyond the head are not covered by its signature`);
     return report(parts.join('; '), true, io);
   } finally {

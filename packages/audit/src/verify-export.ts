@@ -1,6 +1,6 @@
 import type { JWK } from 'jose';
 import { computeEventHash } from '@trm/event-store';
-import { type ExportLine, canonicalEntryBytes, exportLine, parseExportLine } from './entry.js';
+import { type ExportLine, canonicalEntryBytes, exportLine, parseExportLine, structuralLine } from './entry.js';
 import { type SignedTreeHead, verifyTreeHead } from './head.js';
 import { StreamingRoot, fromHex, leafHash } from './merkle.js';
 import { StreamChecker } from './stream-check.js';
@@ -48,7 +48,15 @@ export type VerifyFailureCode =
   | 'export-too-short';
 
 export type VerifyExportResult =
-  | { ok: true; entries: number; head: SignedTreeHead; previousHead?: SignedTreeHead; beyondHead: number }
+  | {
+      ok: true;
+      entries: number;
+      head: SignedTreeHead;
+      previousHead?: SignedTreeHead;
+      beyondHead: number;
+      /** Entries given as their leaf hash only: the tree verifies, their content is not known. */
+      structural: number;
+    }
   | {
       ok: false;
       code: VerifyFailureCode;
@@ -94,6 +102,7 @@ async function verifyWith(streams: StreamChecker, lines: AsyncIterable<string> |
   let lineNo = 0;
   let count = 0;
   let beyondHead = 0;
+  let structural = 0;
 
   const checkRoots = (): VerifyExportResult | null => {
     if (previous && root.size === previous.treeSize && !root.root().equals(fromHex(previous.rootHash))) {
@@ -129,17 +138,28 @@ async function verifyWith(streams: StreamChecker, lines: AsyncIterable<string> |
       const what = line.index > expected ? `entry ${expected} is missing` : `entry ${line.index} appears again or out of order`;
       return { ok: false, code: 'unexpected-index', ...at, message: `line ${lineNo}: expected index ${expected}, found ${line.index} (${what})` };
     }
-    const e = line.event;
-    if (!eventHashMatches(e)) {
-      return { ok: false, code: 'event-hash-mismatch', ...at, message: `entry ${expected} (line ${lineNo}): the event does not match its own hash (event ${e.eventId} was changed)` };
-    }
-    await streams.add({ service: e.service, streamId: e.streamId, version: e.streamVersion, index: expected, line: lineNo, eventId: e.eventId, hash: e.hash, prevHash: e.prevHash });
-    const leaf = leafHash(canonicalEntryBytes(line));
-    if (leaf.toString('hex') !== line.leafHash) {
-      return { ok: false, code: 'leaf-hash-mismatch', ...at, message: `entry ${expected} (line ${lineNo}): the leaf hash does not match the entry` };
-    }
-    if (exportLine(line, leaf) !== text) {
-      return { ok: false, code: 'non-canonical-entry', ...at, message: `entry ${expected} (line ${lineNo}): the line is not in canonical form (bytes were changed)` };
+    let leaf: Buffer;
+    if (line.event === undefined) {
+      // A structural line: the leaf hash is all there is to check (it goes into the root).
+      if (structuralLine(line) !== text) {
+        return { ok: false, code: 'non-canonical-entry', ...at, message: `entry ${expected} (line ${lineNo}): the line is not in canonical form (bytes were changed)` };
+      }
+      leaf = fromHex(line.leafHash);
+      structural++;
+    } else {
+      const full = line as ExportLine;
+      const e = full.event;
+      if (!eventHashMatches(e)) {
+        return { ok: false, code: 'event-hash-mismatch', ...at, message: `entry ${expected} (line ${lineNo}): the event does not match its own hash (event ${e.eventId} was changed)` };
+      }
+      await streams.add({ service: e.service, streamId: e.streamId, version: e.streamVersion, index: expected, line: lineNo, eventId: e.eventId, hash: e.hash, prevHash: e.prevHash });
+      leaf = leafHash(canonicalEntryBytes(full));
+      if (leaf.toString('hex') !== full.leafHash) {
+        return { ok: false, code: 'leaf-hash-mismatch', ...at, message: `entry ${expected} (line ${lineNo}): the leaf hash does not match the entry` };
+      }
+      if (exportLine(full, leaf) !== text) {
+        return { ok: false, code: 'non-canonical-entry', ...at, message: `entry ${expected} (line ${lineNo}): the line is not in canonical form (bytes were changed)` };
+      }
     }
     count++;
     if (count <= target) {
@@ -158,5 +178,5 @@ async function verifyWith(streams: StreamChecker, lines: AsyncIterable<string> |
   }
   // A second entry for a (service, stream, version) is a fork, a skipped version a gap: both fail.
   if (streamFailure) return { ok: false, ...streamFailure };
-  return { ok: true, entries: count, head: head.head, ...(previous ? { previousHead: previous } : {}), beyondHead };
+  return { ok: true, entries: count, head: head.head, ...(previous ? { previousHead: previous } : {}), beyondHead, structural };
 }

@@ -152,7 +152,19 @@ const ALL: readonly AccessPurpose[] = AccessPurpose.options;
 const READERS: readonly Role[] = ['case_officer', 'notifier', 'consular_officer', 'service_provider', 'child_protection_officer', 'proceedings_coordinator'];
 const EVERY_ROLE: readonly Role[] = ['notifier', 'case_officer', 'consular_officer', 'service_provider', 'child_protection_officer', 'proceedings_coordinator', 'auditor', 'statistics_reader', 'admin', 'operator'];
 const PROCEEDINGS_ACTORS: readonly Role[] = ['proceedings_coordinator', 'case_officer'];
-const LEDGER = { service: 'ledger', roles: ['auditor', 'case_officer'], orgTypes: ['auditor', 'national_contact_point'], note: 'The whole ledger, every case: it holds no personal data.' } as const;
+const LEDGER = {
+  service: 'ledger',
+  roles: ['auditor', 'case_officer'],
+  orgTypes: ['auditor', 'national_contact_point'],
+  note: 'The structure of the whole log (indexes, leaf hashes, heads, proofs), never an event: see LEDGER_DISCLOSURE.',
+} as const;
+/** A case's ledger: its participants only (others 404, as for an unknown case), each event as LEDGER_DISCLOSURE says. */
+const LEDGER_CASE = {
+  service: 'ledger',
+  roles: [...READERS, 'auditor'],
+  purposes: ALL,
+  note: 'Events disclosed as LEDGER_DISCLOSURE says; the others as their leaf hash only.',
+} as const satisfies RouteAccessEntry;
 const STATS = { service: 'statistics', roles: ['statistics_reader', 'case_officer'], orgTypes: ['statistics_consumer', 'national_contact_point'], note: 'Aggregates only, from releases.' } as const;
 /** Purposes that see a return at all (RETURN_FIELDS gives them at least its id). */
 const RETURN_PARTIES: readonly AccessPurpose[] = ['coordination', 'notifier', 'return', 'escort', 'reception', 'child_protection', 'travel_documents', 'service_provision'];
@@ -291,8 +303,8 @@ export const ROUTES: Record<string, RouteAccessEntry> = {
   'GET /v1/ledger/events/:eventId': LEDGER,
   'GET /v1/ledger/entries/:index/inclusion-proof': LEDGER,
   'GET /v1/ledger/consistency-proof': LEDGER,
-  'GET /v1/ledger/cases/:caseId/history': LEDGER,
-  'GET /v1/ledger/cases/:caseId/state': LEDGER,
+  'GET /v1/ledger/cases/:caseId/history': LEDGER_CASE,
+  'GET /v1/ledger/cases/:caseId/state': { ...LEDGER_CASE, roles: ['case_officer', 'auditor'], purposes: ['coordination'], note: 'The whole case file rebuilt from the ledger: the coordinating contact point only.' },
 
   'GET /v1/statistics/figures': STATS,
   'GET /v1/statistics/figures/:figure': STATS,
@@ -527,6 +539,25 @@ export function caseTimelineCell(type: string, purposes: ReadonlySet<AccessPurpo
   if (cells.has('related')) return 'related';
   if (cells.has('entry')) return 'entry';
   return undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The ledger: which events a participant sees in full (issue 15)
+// ---------------------------------------------------------------------------------------------
+
+export const LEDGER_DISCLOSURE = [
+  'an event is all or nothing (its hash covers every byte): shown in full, or as its leaf hash only',
+  "in full to any participant: its own acts",
+  "in full to the coordinating contact point: every event its case timeline shows in full (CASE_TIMELINE `all`), and the other services' events of the case",
+  "to the other purposes, another organisation's event stays a leaf hash: its metadata names the acting staff and request ids, which only coordination sees",
+  'the structural routes (the whole log) give indexes, leaf hashes, heads and proofs, never an event',
+];
+
+/** Whether a participant with `purposes` sees a ledger event of the case in full (LEDGER_DISCLOSURE). */
+export function ledgerDiscloses(event: { service: string; type: string; organisation: string }, viewer: { organisationId: string; purposes: ReadonlySet<AccessPurpose> }): boolean {
+  if (event.organisation === viewer.organisationId) return true;
+  if (!viewer.purposes.has('coordination')) return false;
+  return event.service !== 'referrals' || caseTimelineCell(event.type, new Set<AccessPurpose>(['coordination'])) === 'all';
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -17,12 +17,14 @@ export const PUBLIC_ROUTES = new Set([
 export const PUBLIC_PREFIXES = ['/docs'];
 
 /**
- * Routes readable for every case by whole organisation types, by design: the ledger holds no
- * personal data and auditors and every national contact point verify all of it (issue 6). Any
- * other organisation type is refused (403), whatever its role.
+ * Routes readable across cases by whole organisation types, by design: the structure of the
+ * ledger (indexes, leaf hashes, heads, proofs: no event) for auditors and every national contact
+ * point (issues 6 and 15). Any other organisation type is refused (403), whatever its role. A
+ * case's ledger (`/v1/ledger/cases/…`) is not among them: its participants only, 404 to anyone
+ * else exactly as for an unknown case (issue 15, finding 1).
  */
-export const ORG_WIDE: Array<{ prefix: string; orgTypes: string[]; why: string }> = [
-  { prefix: '/v1/ledger/', orgTypes: ['auditor', 'national_contact_point'], why: 'the ledger is verified whole by auditors and contact points' },
+export const ORG_WIDE: Array<{ prefix: string; except?: string; orgTypes: string[]; why: string }> = [
+  { prefix: '/v1/ledger/', except: '/v1/ledger/cases/', orgTypes: ['auditor', 'national_contact_point'], why: 'the structure of the log, never an event, is verified whole by auditors and contact points' },
 ];
 
 /** Path parameters that name (or sit inside) one case: a non-participant must get 404 through them. */
@@ -85,7 +87,7 @@ export function isPerCase(route: ApiRoute): boolean {
 }
 
 export function orgWide(route: ApiRoute) {
-  return ORG_WIDE.find((o) => route.url.startsWith(o.prefix));
+  return ORG_WIDE.find((o) => route.url.startsWith(o.prefix) && !(o.except && route.url.startsWith(o.except)));
 }
 
 /** A concrete URL for the route: the world's real ids, harmless values for the rest. */

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { EventEnvelope } from '@trm/contracts';
+import { type AccessPurpose, type EventEnvelope, accessPurposesOf, ledgerDiscloses, routeAccess, routePurposes } from '@trm/contracts';
 import { ProblemError, decodeCursor, encodeCursor } from '@trm/platform';
 import type { LedgerContext } from '../context.js';
 import { AGGREGATES, replay } from '../domain/aggregate-registry.js';
@@ -36,9 +36,11 @@ import {
 } from './ledger.schemas.js';
 
 const TAG = ['ledger'];
-/** Auditors and national contact points only (issue 6); roles first, organisation type below. */
-const ACCESS = { access: { roles: ['auditor', 'case_officer'] as const } } as const;
+/** The access matrix's rule of a route (packages/contracts/src/access-matrix.ts). */
+const access = (key: string) => ({ access: routeAccess(key) });
+/** The structural routes: auditors and national contact points (issue 6); roles first, organisation type below. */
 const LEDGER_ORG_TYPES = new Set(['auditor', 'national_contact_point']);
+const CASE_ROUTES = '/v1/ledger/cases/';
 const EXPORT_PAGE = 1000;
 const HistoryCursor = z.object({ after: z.number().int().min(-1) });
 
@@ -46,9 +48,18 @@ function rangeProblem(unmet: string[], detail: string): ProblemError {
   return new ProblemError(422, 'invalid-ledger-range', detail, { unmet });
 }
 
+/** An entry in full: only for whoever may see the event (LEDGER_DISCLOSURE). */
 function entryView(e: StoredEntry): z.infer<typeof EntryView> {
   return { index: e.index, leafHash: e.leafHash, event: JSON.parse(e.eventJson) as EventEnvelope };
 }
+
+/** An entry as the structure of the log: its index and leaf hash, nothing of the event. */
+function leafView(e: StoredEntry): z.infer<typeof EntryView> {
+  return { index: e.index, leafHash: e.leafHash };
+}
+
+/** The same answer for a case that does not exist and one the caller does not take part in. */
+const noSuchCase = () => new ProblemError(404, 'ledger-entry-not-found', 'The ledger holds no event of this case.');
 
 export async function ledgerRoutes(app: FastifyInstance, ctx: LedgerContext): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -58,10 +69,42 @@ export async function ledgerRoutes(app: FastifyInstance, ctx: LedgerContext): Pr
   // the wrong kind of organisation learns nothing about what it asked.
   app.addHook('onRequest', async (request) => {
     if (request.is404) return;
+    // A case's ledger is its participants' (checked in the route), whatever their type.
+    if (request.routeOptions.url?.startsWith(CASE_ROUTES)) return;
     if (!LEDGER_ORG_TYPES.has(request.principal.orgType)) {
       throw new ProblemError(403, 'ledger-access-denied', 'Only auditors and national contact points read the ledger.');
     }
   });
+
+  /**
+   * The caller's purposes in the case, from the referrals case file the ledger itself holds
+   * (participants as of the latest entry); empty when it does not take part (issue 15, finding 1).
+   */
+  async function purposesInCase(caseId: string, principal: { orgId: string; orgType: string }): Promise<Set<AccessPurpose>> {
+    const kind = AGGREGATES.find((k) => k.service === 'referrals' && k.aggregate === 'case');
+    if (!kind) return new Set();
+    const entries = await readStreamEntriesAsOf(db, schema, kind.service, `${kind.streamPrefix}${caseId}`, { atIndex: Number.MAX_SAFE_INTEGER });
+    if (entries.length === 0) return new Set();
+    const result = replay(kind, entries.map((e) => ({ index: e.index, event: JSON.parse(e.eventJson) as EventEnvelope })));
+    const participants = ((result.state as { participants?: Array<{ organisationId: string; purpose: string }> }).participants ?? []).filter(
+      (p) => p.organisationId === principal.orgId,
+    );
+    return accessPurposesOf(
+      participants.map((p) => p.purpose),
+      { lawEnforcement: principal.orgType === 'law_enforcement' },
+    );
+  }
+
+  /** Refuses a non-participant exactly as an unknown case, a participant of another purpose with 403. */
+  async function admit(caseId: string, principal: { orgId: string; orgType: string }, routeKey: string): Promise<Set<AccessPurpose>> {
+    const purposes = await purposesInCase(caseId, principal);
+    if (purposes.size === 0) throw noSuchCase();
+    const allowed = routePurposes(routeKey);
+    if (![...purposes].some((p) => allowed.includes(p))) {
+      throw new ProblemError(403, 'ledger-access-denied', 'Your purpose in this case does not cover this part of its ledger.');
+    }
+    return purposes;
+  }
 
   /** The default tree size of proofs and exports: the latest signed head's, else all committed. */
   async function defaultTreeSize(): Promise<number> {
@@ -71,7 +114,7 @@ export async function ledgerRoutes(app: FastifyInstance, ctx: LedgerContext): Pr
 
   r.get(
     '/v1/ledger/head',
-    { config: ACCESS, schema: { tags: TAG, summary: 'The latest signed tree head', response: { 200: TreeHeadView } } },
+    { config: access('GET /v1/ledger/head'), schema: { tags: TAG, summary: 'The latest signed tree head', response: { 200: TreeHeadView } } },
     async () => {
       const head = await latestHead(db, schema);
       if (!head) throw new ProblemError(404, 'ledger-head-not-found', 'No tree head has been signed yet.');
@@ -82,7 +125,7 @@ export async function ledgerRoutes(app: FastifyInstance, ctx: LedgerContext): Pr
   r.get(
     '/v1/ledger/heads/:treeSize',
     {
-      config: ACCESS,
+      config: access('GET /v1/ledger/heads/:treeSize'),
       schema: { tags: TAG, summary: 'The signed head of one tree size', params: TreeSizeParams, response: { 200: TreeHeadView } },
     },
     async (request) => {
@@ -95,7 +138,7 @@ export async function ledgerRoutes(app: FastifyInstance, ctx: LedgerContext): Pr
   r.get(
     '/v1/ledger/jwks.json',
     {
-      config: ACCESS,
+      config: access('GET /v1/ledger/jwks.json'),
       schema: {
         tags: TAG,
         summary: 'Public keys that sign tree heads (JWKS)',
@@ -109,7 +152,7 @@ export async function ledgerRoutes(app: FastifyInstance, ctx: LedgerContext): Pr
   r.get(
     '/v1/ledger/entries',
     {
-      config: ACCESS,
+      config: access('GET /v1/ledger/entries'),
       schema: {
         tags: TAG,
         summary: 'Export entries as NDJSON (streamed)',
@@ -130,8 +173,8 @@ export async function ledgerRoutes(app: FastifyInstance, ctx: LedgerContext): Pr
         for (let next = from; next < to; ) {
           const page = await readEntries(db, schema, next, to, EXPORT_PAGE);
           if (page.length === 0) return;
-          // Built from the stored canonical text: the bytes hashed are the bytes exported.
-          yield page.map((e) => `{"event":${e.eventJson},"index":${e.index},"leafHash":"${e.leafHash}"}\n`).join('');
+          // The structure only (canonical JSON of {index, leafHash}): never an event (issue 15, finding 1).
+          yield page.map((e) => `{"index":${e.index},"leafHash":"${e.leafHash}"}\n`).join('');
           next = page[page.length - 1]!.index + 1;
         }
       }
@@ -143,31 +186,31 @@ export async function ledgerRoutes(app: FastifyInstance, ctx: LedgerContext): Pr
 
   r.get(
     '/v1/ledger/entries/:index',
-    { config: ACCESS, schema: { tags: TAG, summary: 'One ledger entry', params: IndexParams, response: { 200: EntryView } } },
+    { config: access('GET /v1/ledger/entries/:index'), schema: { tags: TAG, summary: 'One ledger entry', params: IndexParams, response: { 200: EntryView } } },
     async (request) => {
       const entry = await findEntry(db, schema, request.params.index);
       if (!entry) throw new ProblemError(404, 'ledger-entry-not-found', 'No entry has this index.');
-      return entryView(entry);
+      return leafView(entry);
     },
   );
 
   r.get(
     '/v1/ledger/events/:eventId',
     {
-      config: ACCESS,
+      config: access('GET /v1/ledger/events/:eventId'),
       schema: { tags: TAG, summary: 'The ledger entry of an event', params: EventIdParams, response: { 200: EntryView } },
     },
     async (request) => {
       const entry = await findEntryByEventId(db, schema, request.params.eventId);
       if (!entry) throw new ProblemError(404, 'ledger-entry-not-found', 'No entry holds this event.');
-      return entryView(entry);
+      return leafView(entry);
     },
   );
 
   r.get(
     '/v1/ledger/entries/:index/inclusion-proof',
     {
-      config: ACCESS,
+      config: access('GET /v1/ledger/entries/:index/inclusion-proof'),
       schema: {
         tags: TAG,
         summary: 'Inclusion proof of an entry (RFC 9162 §2.1.3)',
@@ -185,14 +228,14 @@ export async function ledgerRoutes(app: FastifyInstance, ctx: LedgerContext): Pr
       if (unmet.length > 0) throw rangeProblem(unmet, `The ledger holds ${size} entries; the proof needs index < treeSize ≤ ${size}.`);
       const entry = await findEntry(db, schema, index);
       if (!entry) throw new ProblemError(404, 'ledger-entry-not-found', 'No entry has this index.');
-      const view = entryView(entry);
       return {
         index,
         treeSize,
         leafHash: entry.leafHash,
         auditPath: tree.tree.inclusionProof(index, treeSize).map((h) => h.toString('hex')),
         rootHash: tree.tree.root(treeSize).toString('hex'),
-        entry: { index, event: view.event },
+        // The structure only: a participant takes the event from its case's history.
+        entry: null,
         head: (await headAt(db, schema, treeSize)) ?? null,
       };
     },
@@ -201,7 +244,7 @@ export async function ledgerRoutes(app: FastifyInstance, ctx: LedgerContext): Pr
   r.get(
     '/v1/ledger/consistency-proof',
     {
-      config: ACCESS,
+      config: access('GET /v1/ledger/consistency-proof'),
       schema: {
         tags: TAG,
         summary: 'Consistency proof between two tree sizes (RFC 9162 §2.1.4)',
@@ -232,7 +275,7 @@ export async function ledgerRoutes(app: FastifyInstance, ctx: LedgerContext): Pr
   r.get(
     '/v1/ledger/cases/:caseId/history',
     {
-      config: ACCESS,
+      config: access('GET /v1/ledger/cases/:caseId/history'),
       schema: {
         tags: TAG,
         summary: "A case's whole history across services, in ledger order",
@@ -244,14 +287,20 @@ export async function ledgerRoutes(app: FastifyInstance, ctx: LedgerContext): Pr
     },
     async (request) => {
       const { caseId } = request.params;
+      const purposes = await admit(caseId, request.principal, 'GET /v1/ledger/cases/:caseId/history');
+      const viewer = { organisationId: request.principal.orgId, purposes };
       const after = request.query.cursor ? decodeCursor(request.query.cursor, HistoryCursor).after : -1;
       const rows = await readCaseEntries(db, schema, caseId, after, request.query.limit + 1);
       const page = rows.slice(0, request.query.limit);
-      if (page.length === 0 && after === -1) throw new ProblemError(404, 'ledger-entry-not-found', 'The ledger holds no event of this case.');
+      if (page.length === 0 && after === -1) throw noSuchCase();
       const last = page.at(-1);
       return {
         caseId,
-        items: page.map(entryView),
+        // All or nothing per event: its hash covers every byte, so a cut event could not be checked.
+        items: page.map((e) => {
+          const event = JSON.parse(e.eventJson) as EventEnvelope;
+          return ledgerDiscloses({ service: event.service, type: event.type, organisation: event.metadata.organisation }, viewer) ? entryView(e) : leafView(e);
+        }),
         nextCursor: rows.length > page.length && last ? encodeCursor({ after: last.index }) : null,
       };
     },
@@ -260,7 +309,7 @@ export async function ledgerRoutes(app: FastifyInstance, ctx: LedgerContext): Pr
   r.get(
     '/v1/ledger/cases/:caseId/state',
     {
-      config: ACCESS,
+      config: access('GET /v1/ledger/cases/:caseId/state'),
       schema: {
         tags: TAG,
         summary: "A case's aggregates as of a ledger index or an instant",
@@ -277,8 +326,7 @@ export async function ledgerRoutes(app: FastifyInstance, ctx: LedgerContext): Pr
       if ((atIndex === undefined) === (asOf === undefined)) {
         throw rangeProblem([atIndex === undefined ? 'as-of-required' : 'as-of-ambiguous'], 'Give exactly one of atIndex and asOf.');
       }
-      const known = await readCaseEntries(db, schema, caseId, -1, 1);
-      if (known.length === 0) throw new ProblemError(404, 'ledger-entry-not-found', 'The ledger holds no event of this case.');
+      await admit(caseId, request.principal, 'GET /v1/ledger/cases/:caseId/state');
       const bound = atIndex !== undefined ? { atIndex } : { at: new Date(asOf!).toISOString() };
       const aggregates = [];
       for (const kind of AGGREGATES) {

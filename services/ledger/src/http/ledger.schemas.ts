@@ -22,7 +22,9 @@ export const EntryView = z
   .object({
     index: z.number().int().min(0),
     leafHash: HexHash.describe('SHA-256(0x00 ‖ canonical JSON of {event, index})'),
-    event: EventEnvelopeSchema,
+    event: EventEnvelopeSchema.optional().describe(
+      'The event, only where the caller may see it in full (a case history, as the access matrix\'s LEDGER_DISCLOSURE says); the structural routes never carry it',
+    ),
   })
   .meta({ id: 'LedgerEntry' });
 
@@ -46,7 +48,7 @@ export const InclusionProofView = z.object({
   leafHash: HexHash,
   auditPath: z.array(HexHash).describe('RFC 9162 PATH, from the leaf up'),
   rootHash: HexHash,
-  entry: z.object({ index: z.number().int(), event: EventEnvelopeSchema }),
+  entry: z.null().describe('Always null: the proof covers the leaf; a participant takes the event from its case history and checks its leaf hash'),
   head: TreeHeadView.nullable().describe('The signed head of this tree size, when there is one'),
 });
 
