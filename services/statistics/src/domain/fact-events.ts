@@ -7,6 +7,7 @@ import {
   CaseNotifiedAnyVersion,
   ClosureReason,
   CompensationDecidedData,
+  CompensationPaidData,
   CriminalCaseLinkedData,
   DepartedData,
   HearingScheduledData,
@@ -14,12 +15,14 @@ import {
   LateNotificationFlaggedData,
   Money,
   NotificationAcknowledgedData,
+  OffenderReleasedData,
   OutcomeRecordedData,
   ReturnCancelledData,
   ReturnRequestedData,
   ServiceType,
   StageChangedData,
   TravelPlannedData,
+  UnannouncedArrivalRecordedData,
   VictimInformedData,
   VictimStatus,
 } from '@trm/contracts';
@@ -226,6 +229,25 @@ const RULES: Record<string, Rule<z.ZodType>> = {
       set: { arrived_at: d.arrivedAt, days_to_arrival: daysBetween(d.caseNotifiedAt, d.arrivedAt) },
     },
   ]),
+  // An arrival TRM never heard of: a return without notification (no notice, counted as late).
+  'repatriation:UnannouncedArrivalRecorded': rule(UnannouncedArrivalRecordedData, (d) => [
+    {
+      op: 'insert',
+      table: 'return_facts',
+      row: {
+        return_id: d.returnId,
+        case_id: d.caseId,
+        requested_at: d.recordedAt,
+        year: yearOf(d.arrivedOn),
+        planned_departure_date: d.arrivedOn,
+        notice_days: 0,
+        late_notification: true,
+        departed: true,
+        arrived_at: `${d.arrivedOn}T00:00:00.000Z`,
+        days_to_arrival: Math.max(0, daysBetween(d.caseNotifiedAt, `${d.arrivedOn}T00:00:00.000Z`)),
+      },
+    },
+  ]),
   'repatriation:ReturnCancelled': rule(ReturnCancelledData, (d) => [
     { op: 'update', table: 'return_facts', where: { return_id: d.returnId }, set: { cancelled: true } },
   ]),
@@ -248,6 +270,7 @@ const RULES: Record<string, Rule<z.ZodType>> = {
   ]),
   'proceedings:StageChanged': rule(StageChangedData, (d) => [dutyOf(d.dutyId, d.caseId, 'stage_change', d.informDueAt)]),
   'proceedings:HearingScheduled': rule(HearingScheduledData, (d) => [dutyOf(d.dutyId, d.caseId, 'hearing', d.informDueAt)]),
+  'proceedings:OffenderReleased': rule(OffenderReleasedData, (d) => [dutyOf(d.dutyId, d.caseId, 'offender_release', d.informDueAt)]),
   'proceedings:VictimInformed': rule(VictimInformedData, (d) =>
     d.dutyIds.map(
       (dutyId): FactChange => ({
@@ -271,6 +294,8 @@ const RULES: Record<string, Rule<z.ZodType>> = {
     // A later decision on the same claim (appeal, payment) replaces the earlier one.
     return [{ op: 'upsert', table: 'compensation_facts', row, set: row }];
   }),
+  // Compensation paid after the award (in part or in full): the claim counts as paid.
+  'proceedings:CompensationPaid': rule(CompensationPaidData, (d) => [{ op: 'update', table: 'compensation_facts', where: { claim_id: d.claimId }, set: { paid: true } }]),
 };
 
 function dutyOf(dutyId: string, caseId: string, kind: string, dueAt: string): FactChange {
