@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { ParticipantPurpose } from './referrals.events.js';
 import type { OrganisationType, Role } from './values.js';
+import { WEBHOOK_ROUTES } from './webhooks.access.js';
 
 /**
  * THE ACCESS MATRIX: who may call every route (organisation types, roles, purposes in the case)
@@ -123,7 +124,7 @@ export function worksWith(input: WorksWithInput): Set<string> {
 // Routes
 // ---------------------------------------------------------------------------------------------
 
-export type AccessService = 'platform' | 'registry' | 'referrals' | 'repatriation' | 'proceedings' | 'ledger' | 'statistics';
+export type AccessService = 'platform' | 'registry' | 'referrals' | 'repatriation' | 'proceedings' | 'ledger' | 'statistics' | 'webhooks';
 export type ResponseView = 'case' | 'return' | 'returnDetail' | 'returnList' | 'caseTimeline';
 
 export interface RouteAccessEntry {
@@ -310,6 +311,9 @@ export const ROUTES: Record<string, RouteAccessEntry> = {
   'GET /v1/statistics/figures/:figure': STATS,
   'GET /v1/statistics/annual/:year': STATS,
   'GET /v1/statistics/annual/:year/:table': STATS,
+
+  // Webhook subscriptions (packages/contracts/src/webhooks.access.ts).
+  ...WEBHOOK_ROUTES,
 };
 
 /** The `config.access` of a route, from the matrix: routes declare `config: { access: routeAccess('GET /x') }`. */

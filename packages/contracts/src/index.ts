@@ -6,3 +6,4 @@ export * from './repatriation.contract.js';
 export * from './proceedings.events.js';
 export * from './repatriation.events.js';
 export * from './access-matrix.js';
+export * from './webhooks.access.js';

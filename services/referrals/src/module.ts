@@ -1,4 +1,4 @@
-import { type ServiceModule, serviceSettings } from '@trm/runtime';
+import { type ServiceModule, loadWebhookSigningKey, registerWebhookRoutes, serviceSettings, startWebhookOutbox } from '@trm/runtime';
 import { registryRoutes } from '@trm/platform';
 import { createVault } from '@trm/vault';
 import { z } from 'zod';
@@ -6,6 +6,13 @@ import { REFERRALS_SCHEMA } from './constants.js';
 import { startHandedOverConsumer } from './consumers/on-handed-over-to-assistance.consumer.js';
 import { createDeadlineScheduler } from './scheduler/deadline.scheduler.js';
 import { createReferralsContext, referralsService } from './service.js';
+import { referralsWebhookNotifier } from './webhooks.js';
+
+/** The services whose schemas keep a webhook outbox (their deliveries are served here). */
+export const WEBHOOK_SOURCES = [
+  { service: 'referrals', schema: 'referrals' },
+  { service: 'repatriation', schema: 'repatriation' },
+] as const;
 
 /** Policy settings of the referrals service (DOMAIN.md marks them *policy*). */
 export const ReferralsEnv = z.object({
@@ -53,11 +60,16 @@ export const referralsModule: ServiceModule = {
     await host.app.register(registryRoutes, { db: host.db, schema: 'registry', directory: host.orgs });
     await host.app.register(referralsService, ctx);
     const consumer = await startHandedOverConsumer(ctx, { bus: host.bus, source: host.source, logger: host.app.log, metrics: host.metrics });
+    // Webhooks: the subscriptions (registry schema) and the signing key's JWKS are served here;
+    // this service's own events are notified from its outbox.
+    const webhookKey = await loadWebhookSigningKey(host.env);
+    await registerWebhookRoutes(host.app, { db: host.db, env: host.env, key: webhookKey, sources: WEBHOOK_SOURCES });
+    const webhooks = await startWebhookOutbox(host, { service: 'referrals', schema: REFERRALS_SCHEMA, notifier: referralsWebhookNotifier(REFERRALS_SCHEMA), key: webhookKey });
     const scheduler = createDeadlineScheduler(ctx, {
       intervalMs: settings.TRM_DEADLINE_SCAN_SECONDS * 1000,
       onError: (err) => host.app.log.error({ err: err instanceof Error ? err.message : 'unknown' }, 'deadline scan failed'),
     });
     scheduler.start();
-    return { consumers: [consumer], stop: () => scheduler.stop() };
+    return { consumers: [consumer, webhooks.consumer], stop: async () => { await scheduler.stop(); await webhooks.stop(); } };
   },
 };

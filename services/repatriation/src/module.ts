@@ -1,9 +1,10 @@
-import { type ServiceModule, serviceSettings } from '@trm/runtime';
+import { type ServiceModule, serviceSettings, startWebhookOutbox } from '@trm/runtime';
 import { z } from 'zod';
 import { startCaseFactsConsumer } from './consumers/on-referrals-event.consumer.js';
 import { REPATRIATION_SCHEMA } from './constants.js';
 import { createReturnDecider } from './domain/return.decider.js';
 import { repatriationService } from './service.js';
+import { repatriationWebhookNotifier } from './webhooks.js';
 
 const FollowUpDays = z
   .string()
@@ -53,6 +54,8 @@ export const repatriationModule: ServiceModule = {
       metrics: host.metrics,
       commands: { store: host.store, decider, clock: host.clock },
     });
-    return { consumers: [consumer] };
+    // Webhooks: this service's own events, notified from its outbox (subscriptions: referrals' /v1/webhooks).
+    const webhooks = await startWebhookOutbox(host, { service: 'repatriation', schema: REPATRIATION_SCHEMA, notifier: repatriationWebhookNotifier(REPATRIATION_SCHEMA) });
+    return { consumers: [consumer, webhooks.consumer], stop: () => webhooks.stop() };
   },
 };

@@ -1,6 +1,7 @@
-import { type AccessPurpose, accessPurposesOf, worksWith } from '@trm/contracts';
-import type { DbOrTx } from '@trm/event-store';
+import { type AccessPurpose, accessPurposesOf, caseTimelineCell, worksWith } from '@trm/contracts';
+import type { DbOrTx, RecordedEvent } from '@trm/event-store';
 import { sql } from 'kysely';
+import { informationDeadlineId } from '../domain/case.state.js';
 
 /**
  * The access matrix applied to a case of referrals (packages/contracts/src/access-matrix.ts): the
@@ -67,4 +68,73 @@ export async function timelineRelations(db: DbOrTx, schema: string, caseId: stri
     else if (known) known.providerOrgId = r.provider;
   }
   return { referrals: [...referrals.values()], requestsToViewer };
+}
+
+/** One viewer of a case's timeline: its purposes and what makes an entry related to it. */
+export interface TimelineViewer {
+  orgId: string;
+  purposes: Set<AccessPurpose>;
+  /** The coordinating contact point: every entry in full, with the acting user. */
+  full: boolean;
+  relations: TimelineRelations | undefined;
+  together: Set<string> | undefined;
+  /** The service referrals the viewer made or provides. */
+  mine: Set<string>;
+}
+
+/** The events a timeline entry is made from (a recorded event, or its envelope on the bus). */
+export type TimelineEvent = Pick<RecordedEvent, 'globalPosition' | 'type' | 'recordedAt' | 'data' | 'metadata'>;
+
+/** The viewer of `record`'s timeline (a case row the viewer takes part in). */
+export async function timelineViewerOf(
+  db: DbOrTx,
+  schema: string,
+  record: { caseId: string; participants: CaseAccessFacts['participants']; attributes: unknown },
+  orgId: string,
+): Promise<TimelineViewer> {
+  const notifyingOrganisationType = (record.attributes as { notifyingOrganisationType?: string } | null)?.notifyingOrganisationType ?? null;
+  const purposes = purposesIn({ participants: record.participants, notifyingOrganisationType }, orgId);
+  const full = purposes.has('coordination');
+  const relations = full ? undefined : await timelineRelations(db, schema, record.caseId, orgId);
+  const together = relations ? worksWithIn({ participants: record.participants, referrals: relations.referrals, notifyingOrganisationType }, orgId) : undefined;
+  const mine = new Set(relations?.referrals.filter((r) => r.madeBy === orgId || r.providerOrgId === orgId).map((r) => r.referralId) ?? []);
+  return { orgId, purposes, full, relations, together, mine };
+}
+
+/** Whether an entry concerns the viewer (the `related` cells of CASE_TIMELINE). */
+export function timelineRelated(viewer: TimelineViewer, e: TimelineEvent): boolean {
+  const d = e.data as Record<string, unknown>;
+  switch (e.type) {
+    case 'InformationRequested':
+    case 'InformationProvided':
+      return viewer.relations!.requestsToViewer.has(String(d.informationRequestId));
+    case 'ConsentRecorded':
+    case 'ConsentWithdrawn':
+      return d.sharingWith === viewer.orgId;
+    case 'ParticipantAdded':
+    case 'ParticipantRemoved':
+      return viewer.together!.has(String(d.organisationId));
+    case 'DeadlineMissed':
+      return [...viewer.relations!.requestsToViewer].some((id) => informationDeadlineId(id) === d.deadlineId);
+    default:
+      return typeof d.referralId === 'string' && viewer.mine.has(d.referralId);
+  }
+}
+
+/**
+ * The entry of the case timeline `viewer` gets for an event, or undefined when its purposes do not
+ * see it (CASE_TIMELINE). The timeline route and the webhook recipients both decide with it.
+ */
+export function timelineEntryOf(viewer: TimelineViewer, e: TimelineEvent) {
+  const base = { position: e.globalPosition, type: e.type, recordedAt: e.recordedAt };
+  if (viewer.full) return { ...base, organisationId: e.metadata.organisation, actor: e.metadata.actor, data: e.data as Record<string, unknown> };
+  const by = viewer.together!.has(e.metadata.organisation) ? { organisationId: e.metadata.organisation } : {};
+  if (e.metadata.organisation === viewer.orgId) return { ...base, ...by, data: e.data as Record<string, unknown> };
+  const cell = caseTimelineCell(e.type, viewer.purposes);
+  if (!cell) return undefined;
+  if (cell === 'all') return { ...base, ...by, data: e.data as Record<string, unknown> };
+  if (cell === 'entry') return { ...base, ...by };
+  const isRelated = timelineRelated(viewer, e);
+  if (cell === 'related') return isRelated ? { ...base, ...by, data: e.data as Record<string, unknown> } : undefined;
+  return isRelated ? { ...base, ...by, data: e.data as Record<string, unknown> } : { ...base, ...by };
 }

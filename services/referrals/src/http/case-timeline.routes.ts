@@ -1,13 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { caseTimelineCell, routeAccess } from '@trm/contracts';
+import { routeAccess } from '@trm/contracts';
 import { decodeCursor, encodeCursor, notFound } from '@trm/platform';
 import type { RecordedEvent } from '@trm/event-store';
 import type { ReferralsContext } from '../context.js';
-import { informationDeadlineId } from '../domain/case.state.js';
 import { findCaseForOrganisation } from '../repositories/case.repository.js';
-import { purposesIn, timelineRelations, worksWithIn } from './case-access.js';
+import { timelineEntryOf, timelineViewerOf } from './case-access.js';
 import { CaseIdParams } from './case.schemas.js';
 import { Timeline, TimelineQuery } from './case-views.schemas.js';
 
@@ -46,44 +45,9 @@ export async function caseTimelineRoutes(app: FastifyInstance, ctx: ReferralsCon
       return ctx.db.transaction().execute(async (tx) => {
         const record = await findCaseForOrganisation(tx, ctx.schema, caseId, orgId);
         if (!record) throw notFound('case');
-        const notifyingOrganisationType = (record.attributes as { notifyingOrganisationType?: string } | null)?.notifyingOrganisationType ?? null;
-        const purposes = purposesIn({ participants: record.participants, notifyingOrganisationType }, orgId);
-        const full = purposes.has('coordination');
-        const relations = full ? undefined : await timelineRelations(tx, ctx.schema, caseId, orgId);
-        const together = relations ? worksWithIn({ participants: record.participants, referrals: relations.referrals, notifyingOrganisationType }, orgId) : undefined;
-        const mine = new Set(relations?.referrals.filter((r) => r.madeBy === orgId || r.providerOrgId === orgId).map((r) => r.referralId) ?? []);
-
-        const related = (e: RecordedEvent): boolean => {
-          const d = e.data as Record<string, unknown>;
-          switch (e.type) {
-            case 'InformationRequested':
-            case 'InformationProvided':
-              return relations!.requestsToViewer.has(String(d.informationRequestId));
-            case 'ConsentRecorded':
-            case 'ConsentWithdrawn':
-              return d.sharingWith === orgId;
-            case 'ParticipantAdded':
-            case 'ParticipantRemoved':
-              return together!.has(String(d.organisationId));
-            case 'DeadlineMissed':
-              return [...relations!.requestsToViewer].some((id) => informationDeadlineId(id) === d.deadlineId);
-            default:
-              return typeof d.referralId === 'string' && mine.has(d.referralId);
-          }
-        };
-        const entryOf = (e: RecordedEvent) => {
-          const base = { position: e.globalPosition, type: e.type, recordedAt: e.recordedAt };
-          if (full) return { ...base, organisationId: e.metadata.organisation, actor: e.metadata.actor, data: e.data as Record<string, unknown> };
-          const by = together!.has(e.metadata.organisation) ? { organisationId: e.metadata.organisation } : {};
-          if (e.metadata.organisation === orgId) return { ...base, ...by, data: e.data as Record<string, unknown> };
-          const cell = caseTimelineCell(e.type, purposes);
-          if (!cell) return undefined;
-          if (cell === 'all') return { ...base, ...by, data: e.data as Record<string, unknown> };
-          if (cell === 'entry') return { ...base, ...by };
-          const isRelated = related(e);
-          if (cell === 'related') return isRelated ? { ...base, ...by, data: e.data as Record<string, unknown> } : undefined;
-          return isRelated ? { ...base, ...by, data: e.data as Record<string, unknown> } : { ...base, ...by };
-        };
+        const viewer = await timelineViewerOf(tx, ctx.schema, record, orgId);
+        const full = viewer.full;
+        const entryOf = (e: RecordedEvent) => timelineEntryOf(viewer, e);
 
         // Both streams (the access stream only for the contact points), merged in global order a
         // bounded chunk at a time; the cursor keeps each stream's version, so an event committed

@@ -1,0 +1,4 @@
+export * from './outbox.js';
+export * from './routes.js';
+export * from './settings.js';
+export * from './signing.js';
