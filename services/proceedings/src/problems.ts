@@ -15,18 +15,23 @@ export function registerProceedingsProblems(): void {
       description:
         'The proceedings are not in a state that allows this command; nothing was written. `unmet` lists every condition: ' +
         'participation-consent-missing (no ParticipationConsented yet: every command needs the victim’s consent to take part), ' +
-        'participation-withdrawn (the victim withdrew: nothing more is processed, the history stays readable), ' +
+        'participation-withdrawn (the victim withdrew: the victim side’s own acts stop; stages, hearings, outcomes, an offender’s release, payments and informing the victim go on; consent can be given again), ' +
+        'victim-declined-information (the victim asked not to be informed, recorded with the withdrawal), ' +
         'participation-already-consented, criminal-case-not-linked, criminal-case-closed, stage-must-move-forward, ' +
+        'coordinator-records-only-foreign-trial-stages (the proceedings coordinator records stages only of a criminal case in another country than its own), ' +
         'final-stage-needs-judgment, judgment-needs-trial-or-appeal-stage, outcome-already-recorded-at-stage, duty-unknown, ' +
-        'duty-not-open, protection-measure-already-granted, interpreter-already-assigned, claim-not-found, claim-already-decided.',
+        'duty-not-open, protection-measure-already-granted, interpreter-already-assigned, claim-not-found, claim-already-decided, ' +
+        'compensation-not-decided, compensation-not-awarded (a payment follows an award).',
     },
     'invalid-proceedings-command': {
       status: 422,
       title: 'Inconsistent proceedings command',
       description:
         'The command is well-formed but contradicts itself or the calendar; nothing was written. `unmet` lists every condition: ' +
-        '<field>-in-future (a date that has not happened yet), withdrawn-before-consent, claimed-amount-must-be-positive, ' +
-        'award-currency-differs-from-claim, awarded-amount-must-be-positive, rejected-claim-has-no-award.',
+        '<field>-in-future (a date that has not happened yet), withdrawn-before-consent, consented-before-withdrawal, claimed-amount-must-be-positive, ' +
+        'award-currency-differs-from-claim, awarded-amount-must-be-positive, rejected-claim-has-no-award, ' +
+        'source-required, source-must-be-lawyer-or-foreign-authority (a stage of a trial abroad recorded by the coordinator), ' +
+        'paid-before-decision, paid-currency-differs-from-award, paid-amount-must-be-positive, paid-exceeds-award.',
     },
     'capacity-not-allowed': {
       status: 403,

@@ -7,7 +7,7 @@ export function registerRepatriationProblems(): void {
       status: 409,
       title: 'The person cannot depart yet',
       description:
-        '`unmet` lists every condition still missing: consent-to-return-not-in-force, risk-assessment-missing, risk-assessment-advises-against-return, travel-not-planned, travel-document-missing, travel-document-not-valid-on-departure, reception-not-arranged; for a child also child-protection-not-participant, guardian-not-appointed, best-interests-determination-missing, best-interests-against-return (stops the return: Convention Art. 16(7)), family-assessment-missing, escort-missing.',
+        '`unmet` lists every condition still missing: case-facts-not-current (repatriation has not yet applied every event referrals holds for the case: retry shortly), consent-to-return-not-in-force, return-request-not-acknowledged, risk-assessment-missing, origin-risk-assessment-missing (the origin country\'s assessment governs), risk-disagreement-unresolved (the two sides\' latest assessments disagree: the origin\'s national contact point resolves), risk-assessment-advises-against-return (the origin\'s assessment, or its resolution, says do_not_return; a newer destination proceed never supersedes it), risk-flag-raised-since-assessment (a threat or re-trafficking flag raised in referrals since the origin last assessed), travel-not-planned, travel-document-missing, travel-document-not-valid-on-departure, reception-not-arranged, reception-not-arranged-by-origin; for a child also child-protection-not-participant, guardian-not-appointed, best-interests-determination-missing, best-interests-against-return (stops the return: Convention Art. 16(7)), family-assessment-missing, escort-missing.',
     },
     'consent-to-return-required': {
       status: 409,
@@ -43,7 +43,25 @@ export function registerRepatriationProblems(): void {
     },
     'invalid-return-request': { status: 422, title: 'Inconsistent return request', description: '`unmet`: planned-departure-in-past.' },
     'invalid-return-acknowledgement': { status: 422, title: 'Inconsistent acknowledgement', description: '`unmet`: alternate-contact-must-differ.' },
-    'invalid-risk-assessment': { status: 422, title: 'Inconsistent risk assessment', description: '`unmet`: assessed-on-in-future, factors-repeat, assessment-id-in-use.' },
+    'invalid-risk-assessment': {
+      status: 422,
+      title: 'Inconsistent risk assessment',
+      description:
+        '`unmet`: assessed-on-in-future, factors-repeat, assessment-id-in-use, high-risk-cannot-proceed-without-measures (high risk goes with proceed_with_measures or do_not_return), measures-required (proceed_with_measures names them), measures-only-with-proceed-with-measures, measures-repeat.',
+    },
+    'no-risk-disagreement': {
+      status: 409,
+      title: 'Nothing to resolve',
+      description: 'The two sides\' latest risk assessments do not disagree (`unmet`: risk-disagreement-missing): a resolution is recorded only when one advises against return and the other does not, or the origin does not concur.',
+    },
+    'invalid-risk-resolution': {
+      status: 422,
+      title: 'Inconsistent resolution',
+      description: '`unmet`: high-risk-cannot-proceed-without-measures, measures-required, measures-only-with-proceed-with-measures, measures-repeat.',
+    },
+    'invalid-unannounced-arrival': { status: 422, title: 'Inconsistent unannounced arrival', description: '`unmet`: arrived-on-in-future.' },
+    'return-not-cancellable': { status: 409, title: 'Not cancellable', description: 'Only a return not yet departed is cancelled when consent to return is withdrawn.' },
+    'consent-to-return-in-force': { status: 409, title: 'Consent in force', description: 'A return is cancelled for a withdrawal only once consent to return is withdrawn.' },
     'invalid-risk-comment': { status: 422, title: 'Inconsistent comment', description: '`unmet`: assessment-not-found.' },
     'invalid-travel-document-request': { status: 422, title: 'Inconsistent travel document request', description: '`unmet`: consulate-not-participant.' },
     'invalid-travel-document': { status: 422, title: 'Inconsistent travel document', description: '`unmet`: valid-until-before-valid-from, valid-until-in-past.' },
