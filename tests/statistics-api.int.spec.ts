@@ -42,6 +42,14 @@ async function factsCaughtUp(): Promise<void> {
   }
 }
 
+/** Figures answer from releases only: make one once the facts hold every event. */
+async function release(): Promise<string> {
+  await factsCaughtUp();
+  const res = await stack.app.inject({ method: 'POST', url: '/v1/statistics/releases', headers: auth(anitp), payload: {} });
+  expect(res.statusCode, res.body).toBe(201);
+  return res.json().releaseId;
+}
+
 async function notify(body: object): Promise<string> {
   const res = await stack.app.inject({ method: 'POST', url: '/v1/cases', headers: auth(ngo), payload: body });
   expect(res.statusCode, res.body).toBe(201);
@@ -66,7 +74,7 @@ beforeAll(async () => {
   stack = await startStack({
     modules: [referralsModule, repatriationSource, statisticsModule],
     now: NOW,
-    env: { TRM_STATS_K: '3', TRM_STATS_ROUNDING_BASE: '1' },
+    env: { TRM_STATS_K: '3', TRM_STATS_ROUNDING_BASE: '1', TRM_STATS_RELEASE_EVERY: '3650d' },
   });
   ngo = await stack.token('ngo-it', ['notifier']);
   anitp = await stack.token('anitp', ['case_officer']);
@@ -144,7 +152,7 @@ beforeAll(async () => {
   stack.clock.now = NOW;
   // An event of a type statistics does not know: ignored, but counted as applied.
   await append('referrals', `case-${caseIds[11]}`, [{ type: 'SomethingNewHappened', data: { caseId: caseIds[11] } }]);
-  await factsCaughtUp();
+  await release();
 }, 120_000);
 afterAll(async () => stack?.close());
 
@@ -155,9 +163,10 @@ describe('figures of a scripted set of cases', () => {
       Object.fromEntries((await cells(`/v1/statistics/figures/victims-notified?year=2026&groupBy=${dim}`)).map((c) => [c[dim], c.value]));
     expect(await by('ageBand')).toEqual({ '0-13': 0, '14-17': 0, '18-25': 8, '26-35': 4, '36+': 0, unknown: 0, total: 12 });
     expect(await by('minor')).toEqual({ yes: 0, no: 12, total: 12 });
-    expect(await by('citizenship')).toEqual({ RO: 12, total: 12 });
+    // Open dimensions: the categories with at least k cases in the release, then `other`.
+    expect(await by('citizenship')).toEqual({ RO: 12, other: 0, total: 12 });
     expect(await by('acknowledgement')).toEqual({ on_time: 8, late: 0, overdue: 0, pending: 4, total: 12 });
-    expect(await by('regionalCentre')).toEqual({ 'anitp-rc-bucharest': 8, unassigned: 4, total: 12 });
+    expect(await by('regionalCentre')).toEqual({ 'anitp-rc-bucharest': 8, unassigned: 4, other: 0, total: 12 });
     expect(await by('victimStatus')).toEqual({ possible: 0, actual: 8, not_a_victim: 0, undetermined: 4, total: 12 });
     // The first listed form counts, so a person is in one cell only.
     const byForm = await by('form');
@@ -176,8 +185,9 @@ describe('figures of a scripted set of cases', () => {
     expect(Object.fromEntries(referrals.map((c) => [c.referralOutcome, c.value]))).toEqual({ pending: 0, accepted: null, declined: null, total: 4 });
 
     const costs = await cells('/v1/statistics/figures/assistance-costs?year=2026&groupBy=service');
-    expect(cell(costs, { service: 'shelter' })).toMatchObject({ value: 3, amounts: { EUR: '301.50' } });
-    expect(cell(costs, { service: 'total' })).toMatchObject({ value: 3, amounts: { EUR: '301.50' } });
+    // Amounts rounded to the policy base (100 units by default).
+    expect(cell(costs, { service: 'shelter' })).toMatchObject({ value: 3, amounts: { EUR: '300.00' } });
+    expect(cell(costs, { service: 'total' })).toMatchObject({ value: 3, amounts: { EUR: '300.00' } });
 
     // Mean notice (5+6+7+12+20+22)/6 = 12; mean days to arrival (10·3 + 30·3)/6 = 20.
     expect(await cells('/v1/statistics/figures/returns?year=2026')).toEqual([
@@ -196,9 +206,9 @@ describe('privacy', () => {
   it('the total-minus-all-but-one attack on the one man of 2027 fails, whatever slices are combined', async () => {
     const total = await cells('/v1/statistics/figures/victims-notified?year=2027');
     expect(total[0]!.value).toBe(6);
-    // "All but one" straight away: the women alone.
-    const women = await cells('/v1/statistics/figures/victims-notified?year=2027&sex=female');
-    expect(women).toEqual([{ sex: 'female', value: null, suppressed: true }]);
+    // "All but one" straight away: the women alone. Their margin is hidden, so the filter is refused like the man's.
+    const women = await get('/v1/statistics/figures/victims-notified?year=2027&sex=female');
+    expect(women.statusCode).toBe(409);
     // The man alone is refused outright.
     const man = await get('/v1/statistics/figures/victims-notified?year=2027&sex=male');
     expect(man.statusCode).toBe(409);
@@ -207,10 +217,8 @@ describe('privacy', () => {
     // Every table and slice that holds the women's row: the attacker sums what is published in
     // it and subtracts from the total; with at least two hidden cells in the row it never can.
     for (const dim of ['ageBand', 'minor', 'citizenship', 'form', 'acknowledgement', 'regionalCentre', 'situation']) {
-      for (const url of [
-        `/v1/statistics/figures/victims-notified?year=2027&groupBy=sex,${dim}`,
-        `/v1/statistics/figures/victims-notified?year=2027&groupBy=${dim}&sex=female`,
-      ]) {
+      expect((await get(`/v1/statistics/figures/victims-notified?year=2027&groupBy=${dim}&sex=female`)).statusCode).toBe(409);
+      for (const url of [`/v1/statistics/figures/victims-notified?year=2027&groupBy=sex,${dim}`]) {
         const cs = await cells(url);
         const row = cs.filter((c) => c.sex === 'female');
         const femaleTotal = row.find((c) => c[dim] === 'total')!;
@@ -266,24 +274,25 @@ describe('annual tables', () => {
     expect(cell(sexAge.cells, { sex: 'female', ageBand: '18-25' })?.value).toBe(8);
     expect(cell(sexAge.cells, { sex: 'total', ageBand: 'total' })?.value).toBe(12);
     const referrals = body.completeUpTo.services.find((w: { service: string }) => w.service === 'referrals');
-    expect(referrals.eventsApplied).toBeGreaterThan(0);
+    expect(body.release.releaseId).toBe(json.headers['trm-release']);
     // Caught up: every referrals event is applied, so complete through the last one in its global order.
     const { rows: last } = await sql<{ transaction_id: string; global_position: string }>`
       select transaction_id::text as transaction_id, global_position::text as global_position from referrals.events
       order by transaction_id desc, global_position desc limit 1`.execute(stack.db);
     expect(referrals.completeThrough).toEqual({ transactionId: last[0]!.transaction_id, globalPosition: last[0]!.global_position });
-    expect(json.headers['trm-complete-up-to']).toContain(`referrals;complete=${last[0]!.transaction_id}/${last[0]!.global_position};events=`);
+    expect(json.headers['trm-complete-up-to']).toContain(`referrals;complete=${last[0]!.transaction_id}/${last[0]!.global_position}`);
+    expect(json.headers['trm-complete-up-to']).not.toContain('events=');
 
     const csv = await get('/v1/statistics/annual/2026', statsRo, { accept: 'text/csv' });
     expect(csv.statusCode).toBe(200);
     expect(csv.headers['content-type']).toContain('text/csv');
-    expect(csv.headers['trm-complete-up-to']).toMatch(/repatriation;complete=\d+\/\d+;events=/);
+    expect(csv.headers['trm-complete-up-to']).toMatch(/repatriation;complete=\d+\/\d+/);
     const lines = csv.body.trim().split('\r\n');
     expect(lines[0]).toBe('table,dimension_1,category_1,dimension_2,category_2,value,suppressed,amounts,means');
     expect(lines).toContain('registered-victims-by-sex-and-age,sex,female,ageBand,18-25,8,false,,');
     const one = await get('/v1/statistics/annual/2026/assistance-costs-by-service-and-region?format=csv');
     expect(one.body.split('\r\n')[0]).toBe('service,regionalCentre,value,suppressed,amount_EUR');
-    expect(one.body).toContain('shelter,anitp-rc-bucharest,3,false,301.50');
+    expect(one.body).toContain('shelter,anitp-rc-bucharest,3,false,300.00');
   });
 });
 
@@ -304,8 +313,13 @@ describe('rebuild', () => {
 
     // After the swap the live consumer applies a new event once, not the replayed ones again.
     await append('referrals', `case-${caseIds[9]}`, [{ type: 'VictimStatusDetermined', data: { caseId: caseIds[9], status: 'actual', deciderBodyType: 'court', determinedOn: '2026-11-20', recordedBy: 'anitp' } }]);
-    await factsCaughtUp();
-    expect((await cells('/v1/statistics/figures/victims-identified?year=2026'))[0]!.value).toBe(9);
+    // Answers change only with a release. 8 → 9 moves the identified total by fewer than k (3): a
+    // difference between releases that would single out the newly identified victim, so it is hidden.
+    expect((await cells('/v1/statistics/figures/victims-identified?year=2026'))[0]!.value).toBe(8);
+    await release();
+    expect((await cells('/v1/statistics/figures/victims-identified?year=2026'))[0]).toMatchObject({ value: null, suppressed: true });
+    const { rows: identified } = await sql<{ n: string }>`select count(*)::text as n from statistics.case_facts where year = 2026 and victim_status = 'actual'`.execute(stack.db);
+    expect(identified[0]!.n).toBe('9');
     // Tiny pages: cases whose events fall in different pages are inserted by one write and
     // updated by a later one, and must still come out equal to the live tables.
     const again = await rebuildFacts(stack.db, { swap: false, batchSize: 3 });

@@ -311,6 +311,12 @@ export const ROUTES: Record<string, RouteAccessEntry> = {
   'GET /v1/statistics/figures/:figure': STATS,
   'GET /v1/statistics/annual/:year': STATS,
   'GET /v1/statistics/annual/:year/:table': STATS,
+  'POST /v1/statistics/releases': {
+    service: 'statistics',
+    roles: ['case_officer'],
+    orgTypes: ['national_contact_point'],
+    note: 'Makes a release on demand: the central contact point of the home country only (regional centres and foreign contact points 403); at most TRM_STATS_RELEASES_PER_DAY a day (429).',
+  },
 
   // Webhook subscriptions (packages/contracts/src/webhooks.access.ts).
   ...WEBHOOK_ROUTES,

@@ -30,7 +30,8 @@ export interface Dimension {
 }
 
 const closed = (title: string, values: readonly string[]): Dimension => ({ title, fixed: values, value: z.enum(values as [string, ...string[]]) });
-const open = (title: string, value: z.ZodType<string>): Dimension => ({ title, fixed: [], value });
+/** Categories from the data; `other` holds every value with fewer than k cases in the release. */
+const open = (title: string, value: z.ZodType<string>): Dimension => ({ title, fixed: [], value: z.union([value, z.literal('other')]) });
 
 export const DIMENSIONS = {
   month: closed('Month (01–12)', MONTHS),
@@ -170,6 +171,29 @@ export const FIGURES: readonly FigureDef[] = [
     description: 'Duties to inform the victim falling due in the year: on time, late, overdue or still open.',
   },
 ];
+
+/** Dimensions whose categories come from the data: only those with at least k cases in the release are shown, the rest fold into `other`. */
+export const OPEN_DIMENSIONS: readonly DimensionId[] = ['citizenship', 'countryOfExploitation', 'regionalCentre'];
+
+/**
+ * The conditions that select a cell's units in the facts, as one set shared by every figure over
+ * the same facts (the linked tables): a cell of victims-identified is the cell of victims-notified
+ * with `victimStatus=actual` added; a cell of acknowledgements-overdue is the cell of
+ * victims-notified with `acknowledgementDelayed=yes` added, unless its acknowledgement (late or
+ * overdue) already implies it. Null: a structural zero, a cell that is empty by definition
+ * (an on-time acknowledgement in the overdue figure; a person under 18 not a minor).
+ */
+export function canonicalPairs(figure: FigureDef, pairs: Record<string, string>): Record<string, string> | null {
+  if (pairs.minor === 'no' && (pairs.ageBand === '0-13' || pairs.ageBand === '14-17')) return null;
+  if (figure.population === 'identified') return { ...pairs, victimStatus: 'actual' };
+  if (figure.population === 'acknowledgement_overdue_or_late') {
+    const ack = pairs.acknowledgement;
+    if (ack === 'late' || ack === 'overdue') return pairs;
+    if (ack !== undefined) return null;
+    return { ...pairs, acknowledgementDelayed: 'yes' };
+  }
+  return pairs;
+}
 
 export function figureById(id: string): FigureDef | undefined {
   return FIGURES.find((f) => f.id === id);

@@ -82,12 +82,12 @@ export function isUnpinned(values: Matrix, suppressed: Mask, i: number, j: numbe
   return false;
 }
 
-/** Suppressed cells an attacker can recover exactly from this table alone. */
-export function pinnedCells(values: Matrix, suppressed: Mask): Array<[number, number]> {
+/** Suppressed cells an attacker can recover exactly from this table alone (among `audit`, when given). */
+export function pinnedCells(values: Matrix, suppressed: Mask, audit?: Mask): Array<[number, number]> {
   const out: Array<[number, number]> = [];
   for (let i = 0; i < values.length; i++) {
     for (let j = 0; j < values[0]!.length; j++) {
-      if (suppressed[i]![j] && !isUnpinned(values, suppressed, i, j)) out.push([i, j]);
+      if (suppressed[i]![j] && (!audit || audit[i]![j]) && !isUnpinned(values, suppressed, i, j)) out.push([i, j]);
     }
   }
   return out;
@@ -127,16 +127,20 @@ function cheapest(values: Matrix, s: Mask, cells: Array<[number, number]>): [num
  * suppressed cell is pinned (see isUnpinned). Only ever adds suppressions, so it terminates; in
  * the worst case every non-zero cell is suppressed, which pins nothing.
  */
-export function protect(values: Matrix, sensitive: Mask, initial?: Mask): Mask {
+export function protect(values: Matrix, sensitive: Mask, initial?: Mask, auditOnly?: 'sensitive'): Mask {
   const rows = values.length;
   const cols = values[0]!.length;
   const s = initial ? copyMask(initial) : emptyMask(rows, cols);
   for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) if (sensitive[i]![j] && at(values, i, j) > 0) s[i]![j] = true;
+  // Which suppressed cells must not be recoverable: every one (counts), or only the sensitive ones
+  // (magnitudes, whose cells may be hidden only because their count is).
+  const audit: Mask | undefined = auditOnly ? sensitive.map((r, i) => r.map((x, j) => x && at(values, i, j) > 0)) : undefined;
   const all = lines(rows, cols);
   for (;;) {
     let changed = false;
     for (const line of all) {
-      if (line.filter(([a, b]) => s[a]![b]).length !== 1) continue;
+      const hidden = line.filter(([a, b]) => s[a]![b]);
+      if (hidden.length !== 1 || (audit && !audit[hidden[0]![0]]![hidden[0]![1]])) continue;
       const pick = cheapest(values, s, line);
       if (pick) {
         s[pick[0]]![pick[1]] = true;
@@ -144,7 +148,7 @@ export function protect(values: Matrix, sensitive: Mask, initial?: Mask): Mask {
       }
     }
     if (changed) continue;
-    const pinned = pinnedCells(values, s)[0];
+    const pinned = pinnedCells(values, s, audit)[0];
     if (!pinned) return s;
     const [pi, pj] = pinned;
     const pick = cheapest(values, s, [...all[pi]!, ...all[rows + pj]!]);

@@ -1,11 +1,23 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { DomainError } from '@trm/contracts';
+import { DomainError, routeAccess } from '@trm/contracts';
 import { ProblemError } from '@trm/platform';
-import type { StatisticsContext } from '../context.js';
-import { DIMENSIONS, DIMENSION_IDS, FIGURES } from '../domain/figures.js';
-import { ANNUAL_TABLES, type AnnualTable, answerAnnualTable, answerFigure, completeUpTo, completeUpToHeader } from '../handlers/figure.handler.js';
+import type { StatisticsContext, Tier } from '../context.js';
+import { DIMENSIONS, DIMENSION_IDS, FIGURES, OPEN_DIMENSIONS } from '../domain/figures.js';
+import {
+  ANNUAL_TABLES,
+  type AnnualTable,
+  answerAnnualTable,
+  answerFigure,
+  completeUpToHeader,
+  currentRelease,
+  disclosureOf,
+  makeRelease,
+  releaseRef,
+} from '../handlers/figure.handler.js';
+import type { Release } from '../repositories/releases.repository.js';
+import { onDemandReleasesSince } from '../repositories/releases.repository.js';
 import { cellsToCsv, csvLine } from './csv.js';
 
 const TAG = ['statistics'];
@@ -36,6 +48,25 @@ function checkReader(request: FastifyRequest): void {
   if (!READER_ORG_TYPES.has(request.principal.orgType)) {
     throw new ProblemError(403, 'statistics-not-for-this-organisation', 'Only statistics consumers and national contact points read statistics.');
   }
+}
+
+/**
+ * The internal tier is for the analysts of the home country's central contact point (role
+ * statistics_reader); everyone else reads the public tier.
+ */
+function tierOf(request: FastifyRequest, ctx: StatisticsContext): Tier {
+  const p = request.principal;
+  return p.orgType === 'national_contact_point' && p.parentOrgId === null && p.country === ctx.policy.homeCountry && p.roles.includes('statistics_reader')
+    ? 'internal'
+    : 'public';
+}
+
+/** What every answer says about where it comes from: the release (id, time, watermark) and the tier. */
+function provenance(reply: FastifyReply, release: Release, tier: Tier, ctx: StatisticsContext) {
+  const completeUpTo = { services: release.watermark };
+  reply.header('trm-complete-up-to', completeUpToHeader(completeUpTo));
+  reply.header('trm-release', release.releaseId);
+  return { release: releaseRef(release), tier, disclosure: disclosureOf(ctx.policy.tiers[tier]), completeUpTo };
 }
 
 function wantsCsv(request: FastifyRequest, format: 'json' | 'csv' | undefined): boolean {
@@ -69,13 +100,15 @@ export async function statisticsRoutes(app: FastifyInstance, ctx: StatisticsCont
     { config: ACCESS, schema: { tags: TAG, summary: 'The published figures, their dimensions and the disclosure policy' } },
     async (request, reply) => {
       checkReader(request);
-      const c = await completeUpTo(ctx);
-      reply.header('trm-complete-up-to', completeUpToHeader(c));
+      const tier = tierOf(request, ctx);
+      const release = await currentRelease(ctx);
       return {
-        disclosure: { k: ctx.policy.k, roundingBase: ctx.policy.roundingBase },
-        completeUpTo: c,
+        ...provenance(reply, release, tier, ctx),
+        years: [...release.years.keys()].filter((k) => k.startsWith(`${tier}:`)).map((k) => Number(k.split(':')[1])).sort(),
         figures: FIGURES.map((f) => ({ id: f.id, title: f.title, unit: f.unit, description: f.description, dimensions: f.dims, amounts: f.amounts === true, means: f.measures ?? [] })),
-        dimensions: Object.fromEntries(DIMENSION_IDS.map((d) => [d, { title: DIMENSIONS[d].title, categories: DIMENSIONS[d].fixed }])),
+        dimensions: Object.fromEntries(
+          DIMENSION_IDS.map((d) => [d, { title: DIMENSIONS[d].title, categories: DIMENSIONS[d].fixed, categoriesFromRelease: OPEN_DIMENSIONS.includes(d) }]),
+        ),
         annualTables: ANNUAL_TABLES.map((t) => ({ id: t.id, title: t.title, figure: t.figure, groupBy: t.groupBy })),
       };
     },
@@ -100,14 +133,20 @@ export async function statisticsRoutes(app: FastifyInstance, ctx: StatisticsCont
       const csv = wantsCsv(request, format);
       const filters = Object.fromEntries(Object.entries(rest).filter((e): e is [string, string] => typeof e[1] === 'string'));
       const dims = groupBy ? groupBy.split(',') : [];
-      const c = await completeUpTo(ctx);
-      const answer = await answerFigure(ctx, request.params.figure, year, dims, filters, { gate: true }).catch(asProblem);
-      reply.header('trm-complete-up-to', completeUpToHeader(c));
+      const tier = tierOf(request, ctx);
+      const release = await currentRelease(ctx);
+      let answer;
+      try {
+        answer = answerFigure(ctx, release, tier, request.params.figure, year, dims, filters);
+      } catch (err) {
+        asProblem(err);
+      }
+      const meta = provenance(reply, release, tier, ctx);
       if (csv) {
         const { header, lines } = cellsToCsv([...Object.keys(filters), ...dims], answer.cells);
         return sendCsv(reply, `${answer.figure}-${year}.csv`, header, lines);
       }
-      return { ...answer, disclosure: { k: ctx.policy.k, roundingBase: ctx.policy.roundingBase }, completeUpTo: c };
+      return { ...answer, ...meta };
     },
   );
 
@@ -149,15 +188,15 @@ export async function statisticsRoutes(app: FastifyInstance, ctx: StatisticsCont
     async (request, reply) => {
       checkReader(request);
       const csv = wantsCsv(request, request.query.format);
-      const c = await completeUpTo(ctx);
-      const tables: AnnualTable[] = [];
-      for (const t of ANNUAL_TABLES) tables.push(await answerAnnualTable(ctx, t.id, request.params.year));
-      reply.header('trm-complete-up-to', completeUpToHeader(c));
+      const tier = tierOf(request, ctx);
+      const release = await currentRelease(ctx);
+      const tables: AnnualTable[] = ANNUAL_TABLES.map((t) => answerAnnualTable(ctx, release, tier, t.id, request.params.year));
+      const meta = provenance(reply, release, tier, ctx);
       if (csv) {
         const { header, lines } = annualCsv(tables);
         return sendCsv(reply, `trm-annual-${request.params.year}.csv`, header, lines);
       }
-      return { year: request.params.year, disclosure: { k: ctx.policy.k, roundingBase: ctx.policy.roundingBase }, completeUpTo: c, tables };
+      return { year: request.params.year, ...meta, tables };
     },
   );
 
@@ -170,14 +209,41 @@ export async function statisticsRoutes(app: FastifyInstance, ctx: StatisticsCont
     async (request, reply) => {
       checkReader(request);
       const csv = wantsCsv(request, request.query.format);
-      const c = await completeUpTo(ctx);
-      const table = await answerAnnualTable(ctx, request.params.table, request.params.year);
-      reply.header('trm-complete-up-to', completeUpToHeader(c));
+      const tier = tierOf(request, ctx);
+      const release = await currentRelease(ctx);
+      const table = answerAnnualTable(ctx, release, tier, request.params.table, request.params.year);
+      const meta = provenance(reply, release, tier, ctx);
       if (csv) {
         const { header, lines } = cellsToCsv(table.groupBy, table.cells);
         return sendCsv(reply, `${table.table}-${request.params.year}.csv`, header, lines);
       }
-      return { ...table, disclosure: { k: ctx.policy.k, roundingBase: ctx.policy.roundingBase }, completeUpTo: c };
+      return { ...table, ...meta };
+    },
+  );
+
+  r.post(
+    '/v1/statistics/releases',
+    {
+      config: { access: routeAccess('POST /v1/statistics/releases') },
+      schema: {
+        tags: TAG,
+        summary: 'Makes a release now (central national contact point)',
+        description:
+          'Every statistics answer comes from the latest release: a fixed watermark, its tables protected together once, when it is made. Releases are made on a schedule (policy TRM_STATS_RELEASE_EVERY) and, by the central contact point of the home country, on demand (at most TRM_STATS_RELEASES_PER_DAY in any 24 hours: 429 release-limit-reached). Regional centres and foreign contact points: 403.',
+        body: z.strictObject({}),
+      },
+    },
+    async (request, reply) => {
+      const p = request.principal;
+      if (p.orgType !== 'national_contact_point' || p.parentOrgId !== null || p.country !== ctx.policy.homeCountry) {
+        throw new ProblemError(403, 'release-not-for-this-organisation', 'Only the central national contact point of the home country makes releases on demand.');
+      }
+      const now = ctx.clock();
+      if ((await onDemandReleasesSince(ctx.db, ctx.schema, new Date(now.getTime() - 86_400_000))) >= ctx.policy.onDemandPerDay) {
+        throw new ProblemError(429, 'release-limit-reached', 'The on-demand releases allowed in 24 hours have been made; the next scheduled release follows.');
+      }
+      const { meta } = await makeRelease(ctx, 'on_demand', p.orgId);
+      return reply.status(201).send({ releaseId: meta.releaseId, watermark: meta.watermark, createdAt: meta.createdAt });
     },
   );
 }
