@@ -115,7 +115,7 @@ export function legalBasesOf(access: PersonalDataAccess, read: readonly string[]
   const order: LegalBasis[] = ['collected_by_reader', 'statutory_coordination', 'statutory_child_protection', 'consent'];
   const out: Array<{ basis: LegalBasis; fields: InformationItem[] }> = [];
   for (const basis of order) {
-    const fields = ALL_ITEMS.filter((f) => read.includes(f) && access.bases[f] === basis);
+    const fields = ALL_ITEMS.filter((f) => read.includes(f) && access.bases[f] === basis).sort();
     if (fields.length > 0) out.push({ basis, fields });
   }
   return out;

@@ -37,6 +37,22 @@ describe('fact fold', () => {
     });
   });
 
+  it('counts a notification of either CaseNotified schema version the same (version 1 upcast to 2)', () => {
+    const v1 = {
+      caseId: 'c', situation: 'foreign_victim', notifyingOrganisationId: 'ngo-it', notifyingOrganisationType: 'ngo', countryOfIdentification: 'RO',
+      countryOfExploitation: 'RO', identificationDate: '2026-11-18', formsOfExploitation: ['forced_labour'], sex: 'female', ageAtIdentification: 24,
+      birthYear: null, ageBand: '18-25', minor: false, citizenship: 'MD', traffickedAcrossBorders: true, recruiterRelation: 'friend_or_acquaintance',
+      returnWanted: false, plannedReturnDate: null, nationalContactPointIds: ['anitp'], personalDataFields: [], notifiedAt: base.recordedAt,
+      acknowledgementDueAt: '2026-11-22T10:00:00.000Z',
+    };
+    const v2 = { ...v1, addressedTo: 'anitp', internationalProtectionSought: true, fearsAuthoritiesOf: ['MD'] };
+    const one = factsOf({ ...base, service: 'referrals', type: 'CaseNotified', data: v1 });
+    expect(one.kind).toBe('changes');
+    expect(factsOf({ ...base, service: 'referrals', type: 'CaseNotified', data: v2 })).toEqual(one);
+    // What statistics keeps says nothing of protection or fear.
+    expect(JSON.stringify(one)).not.toMatch(/internationalProtection|fearsAuthorities|addressedTo/);
+  });
+
   it('takes k = 10 and rounding base 5 by default (policy), both overridable', () => {
     expect(StatisticsEnv.parse({})).toMatchObject({ TRM_STATS_K: 10, TRM_STATS_ROUNDING_BASE: 5 });
     expect(StatisticsEnv.parse({ TRM_STATS_K: '20', TRM_STATS_ROUNDING_BASE: '1' })).toMatchObject({ TRM_STATS_K: 20, TRM_STATS_ROUNDING_BASE: 1 });
