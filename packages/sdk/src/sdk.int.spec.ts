@@ -5,6 +5,7 @@ import { loadOrCreateDevKey, signToken } from '@trm/platform';
 import { createEmbeddedHost } from '@trm/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MODULES } from '../../../apps/trm/src/modules.js';
+import { notifyFromPartner } from './example.js';
 import { TrmProblem, createTrmClient } from './index.js';
 
 /** The SDK against a live embedded TRM, over real HTTP, as a partner's integration would use it. */
@@ -34,26 +35,8 @@ afterAll(async () => {
 
 describe('@trm/sdk', () => {
   it("writes a partner's notification in a dozen lines, with typed answers, ETags and If-Match", async () => {
-    // What docs/integration.md shows a partner.
-    const trm = createTrmClient({ baseUrl, token: tokens.ngo! });
-    const { data: created, response } = await trm.POST('/v1/cases', {
-      body: {
-        situation: 'identified_by_international_ngo',
-        countryOfIdentification: 'IT',
-        countryOfExploitation: 'IT',
-        identificationDate: '2026-11-18',
-        formsOfExploitation: ['forced_labour'],
-        sex: 'female',
-        age: 24,
-        citizenship: 'RO',
-        traffickedAcrossBorders: true,
-        recruiterRelation: 'friend_or_acquaintance',
-        returnWanted: true,
-        person: { givenName: 'Ana', familyName: 'Example' },
-      } as never,
-    });
-    expect(response.status).toBe(201);
-    const caseId = (created as { caseId: string }).caseId;
+    // What docs/integration.md shows a partner (packages/sdk/src/example.ts, type-checked on build).
+    const caseId = await notifyFromPartner(baseUrl, tokens.ngo!);
     expect(caseId).toMatch(/^[0-9a-f-]{36}$/);
 
     const anitp = createTrmClient({ baseUrl, token: tokens.anitp! });
