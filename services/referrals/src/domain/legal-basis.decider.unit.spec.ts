@@ -79,6 +79,8 @@ describe('routing: the contact point a notification is addressed to coordinates,
     // Never the citizenship's while international protection is sought, nor when its authorities are feared.
     expect(defaultAddresseeCountry({ ...abroad, citizenship: 'MD', internationalProtectionSought: true })).toBe('IT');
     expect(defaultAddresseeCountry({ ...abroad, citizenship: 'MD', fearsAuthoritiesOf: ['MD'] })).toBe('IT');
+    // A citizenship that names no country routes to the country of identification.
+    expect(defaultAddresseeCountry({ ...abroad, citizenship: 'stateless' })).toBe('IT');
   });
 
   it('records the addressee as the only contact point of the case (schema version 2); the citizenship’s is not added', () => {

@@ -1,4 +1,4 @@
-import type { CountryCode, ReferralSituation } from '@trm/contracts';
+import type { ReferralSituation } from '@trm/contracts';
 import type { CaseState } from './case.state.js';
 import { consentKey, coordinatorsOf } from './case.state.js';
 
@@ -19,10 +19,13 @@ export interface ContactPointRef {
   active: boolean;
 }
 
+const NO_COUNTRY = new Set(['stateless', 'unknown']);
+
 export interface RoutingFacts {
   situation: ReferralSituation;
-  citizenship: CountryCode;
-  countryOfIdentification: CountryCode;
+  /** A country code, or a value that names no country (`stateless`, `unknown`). */
+  citizenship: string;
+  countryOfIdentification: string;
   internationalProtectionSought: boolean;
   fearsAuthoritiesOf: readonly string[];
 }
@@ -31,12 +34,13 @@ export interface RoutingFacts {
  * The country whose central contact point receives a notification that names none
  * (`addressedTo`): the victim's citizenship for a victim identified abroad, the country of
  * identification for a foreign victim identified there (situation `foreign_victim`) or for a
- * national identified at home. A person who seeks international protection, or fears the
- * authorities of the country of citizenship, is never routed there: the country of
- * identification coordinates.
+ * national identified at home, or for a person whose citizenship names no country (stateless,
+ * unknown). A person who seeks international protection, or fears the authorities of the
+ * country of citizenship, is never routed there: the country of identification coordinates.
  */
-export function defaultAddresseeCountry(f: RoutingFacts): CountryCode {
+export function defaultAddresseeCountry(f: RoutingFacts): string {
   if (f.situation === 'foreign_victim' || f.citizenship === f.countryOfIdentification) return f.countryOfIdentification;
+  if (NO_COUNTRY.has(f.citizenship)) return f.countryOfIdentification;
   if (f.internationalProtectionSought || f.fearsAuthoritiesOf.includes(f.citizenship)) return f.countryOfIdentification;
   return f.citizenship;
 }
