@@ -103,6 +103,22 @@ export class MerkleTree {
     return this.levels[0]!.at(index);
   }
 
+  /** Complete, aligned subtrees of 2^level leaves held (floor(size / 2^level)). */
+  levelSize(level: number): number {
+    return this.levels[level]?.length ?? 0;
+  }
+
+  /**
+   * `count` hashes of `level` from `start`, concatenated: the body of a C2SP tlog-tiles tile (tile
+   * level L holds tree level 8·L). Throws when they do not all exist yet.
+   */
+  levelHashes(level: number, start: number, count: number): Buffer {
+    if (start + count > this.levelSize(level)) throw new RangeError(`hashes ${start}..${start + count} of level ${level}: not there yet`);
+    const out = Buffer.alloc(count * HASH_SIZE);
+    for (let i = 0; i < count; i++) out.set(this.levels[level]!.at(start + i), i * HASH_SIZE);
+    return out;
+  }
+
   /** MTH(D[start:end]). */
   private subtree(start: number, end: number): Buffer {
     const n = end - start;

@@ -159,6 +159,8 @@ const LEDGER = {
   orgTypes: ['auditor', 'national_contact_point'],
   note: 'The structure of the whole log (indexes, leaf hashes, heads, proofs), never an event: see LEDGER_DISCLOSURE.',
 } as const;
+/** C2SP checkpoints, vkey and hash tiles: every registered organisation monitors the log it relies on (its volume, never its content). */
+const LEDGER_LOG = { service: 'ledger', roles: EVERY_ROLE, note: 'Checkpoints and hash tiles: the size and structure of the log, no event.' } as const satisfies RouteAccessEntry;
 /** A case's ledger: its participants only (others 404, as for an unknown case), each event as LEDGER_DISCLOSURE says. */
 const LEDGER_CASE = {
   service: 'ledger',
@@ -296,6 +298,9 @@ export const ROUTES: Record<string, RouteAccessEntry> = {
   'POST /v1/returns/:returnId/follow-ups': ret(['coordination', 'reception', 'child_protection'], ['case_officer', 'child_protection_officer']),
   'POST /v1/returns/:returnId/cancellation': ret([...DESTINATION, 'coordination', 'child_protection'], ['notifier', 'case_officer', 'child_protection_officer']),
 
+  'GET /v1/ledger/log/checkpoint': LEDGER_LOG,
+  'GET /v1/ledger/log/vkey': LEDGER_LOG,
+  'GET /v1/ledger/log/tile/*': LEDGER_LOG,
   'GET /v1/ledger/head': LEDGER,
   'GET /v1/ledger/heads/:treeSize': LEDGER,
   'GET /v1/ledger/jwks.json': LEDGER,

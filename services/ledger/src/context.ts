@@ -10,4 +10,6 @@ export interface LedgerContext {
   tree: TreeCache;
   keys: LedgerKeyring;
   signer: TreeHeadSigner;
+  /** C2SP checkpoint origin and note key name. */
+  origin: string;
 }

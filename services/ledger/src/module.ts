@@ -32,11 +32,12 @@ export const ledgerModule: ServiceModule = {
       schema: LEDGER_SCHEMA,
       tree,
       keys,
+      origin: settings.LEDGER_LOG_ORIGIN,
       policy: { intervalMs: settings.LEDGER_SIGN_INTERVAL_SECONDS * 1000, everyEntries: settings.LEDGER_SIGN_EVERY_ENTRIES },
       clock: host.clock,
       onError: (err) => host.app.log.error({ err }, 'ledger: signing a tree head failed, will retry'),
     });
-    const ctx: LedgerContext = { db: host.db, schema: LEDGER_SCHEMA, tree, keys, signer };
+    const ctx: LedgerContext = { db: host.db, schema: LEDGER_SCHEMA, tree, keys, signer, origin: settings.LEDGER_LOG_ORIGIN };
     registerLedgerProblems();
     await host.app.register(ledgerRoutes, ctx);
     return { consumers: [consumer], stop: () => signer.stop() };

@@ -11,6 +11,15 @@ export const LedgerEnv = z.object({
   LEDGER_SIGNING_KEY_FILE: z.string().min(1).optional(),
   /** Events hashed per consumer transaction. */
   LEDGER_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(200),
+  /**
+   * The log's origin: first line of its C2SP checkpoints and the name of its note key (no spaces,
+   * no '+'; by convention host/path of the log). Partners pin it with the vkey.
+   */
+  LEDGER_LOG_ORIGIN: z
+    .string()
+    .regex(/^[^\s+]+$/, 'no spaces or +')
+    .max(200)
+    .default('trm.local/ledger'),
   TRM_DATA_DIR: z.string().default('.data'),
 });
 export type LedgerSettings = z.output<typeof LedgerEnv>;

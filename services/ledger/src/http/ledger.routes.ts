@@ -4,6 +4,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { type AccessPurpose, type EventEnvelope, accessPurposesOf, ledgerDiscloses, routeAccess, routePurposes } from '@trm/contracts';
 import { ProblemError, decodeCursor, encodeCursor } from '@trm/platform';
+import { parseTileIndexPath, vkeyOf } from '@trm/audit';
 import type { LedgerContext } from '../context.js';
 import { AGGREGATES, replay } from '../domain/aggregate-registry.js';
 import {
@@ -11,6 +12,7 @@ import {
   findEntry,
   findEntryByEventId,
   headAt,
+  latestCheckpoint,
   latestHead,
   readCaseEntries,
   readEntries,
@@ -41,6 +43,9 @@ const access = (key: string) => ({ access: routeAccess(key) });
 /** The structural routes: auditors and national contact points (issue 6); roles first, organisation type below. */
 const LEDGER_ORG_TYPES = new Set(['auditor', 'national_contact_point']);
 const CASE_ROUTES = '/v1/ledger/cases/';
+/** C2SP tlog-tiles and checkpoints: every registered organisation (the volume of the log, never its content). */
+const LOG_ROUTES = '/v1/ledger/log/';
+const TILE_WIDTH = 256;
 const EXPORT_PAGE = 1000;
 const HistoryCursor = z.object({ after: z.number().int().min(-1) });
 
@@ -70,7 +75,7 @@ export async function ledgerRoutes(app: FastifyInstance, ctx: LedgerContext): Pr
   app.addHook('onRequest', async (request) => {
     if (request.is404) return;
     // A case's ledger is its participants' (checked in the route), whatever their type.
-    if (request.routeOptions.url?.startsWith(CASE_ROUTES)) return;
+    if (request.routeOptions.url?.startsWith(CASE_ROUTES) || request.routeOptions.url?.startsWith(LOG_ROUTES)) return;
     if (!LEDGER_ORG_TYPES.has(request.principal.orgType)) {
       throw new ProblemError(403, 'ledger-access-denied', 'Only auditors and national contact points read the ledger.');
     }
@@ -111,6 +116,75 @@ export async function ledgerRoutes(app: FastifyInstance, ctx: LedgerContext): Pr
     const head = await latestHead(db, schema);
     return head ? head.treeSize : tree.sync();
   }
+
+  r.get(
+    '/v1/ledger/log/checkpoint',
+    {
+      config: access('GET /v1/ledger/log/checkpoint'),
+      schema: {
+        tags: TAG,
+        summary: 'The latest signed tree head as a C2SP checkpoint (signed note)',
+        description:
+          'https://c2sp.org/tlog-checkpoint, signed per https://c2sp.org/signed-note with Ed25519; verify it with the key at `/v1/ledger/log/vkey` (e.g. Go `golang.org/x/mod/sumdb/note`). Signed on a schedule: it shows the size of the log, never its content.',
+        produces: ['text/plain'],
+      },
+    },
+    async (_request, reply) => {
+      const cp = await latestCheckpoint(db, schema);
+      if (!cp) throw new ProblemError(404, 'ledger-head-not-found', 'No checkpoint has been signed yet.');
+      reply.type('text/plain; charset=utf-8').header('cache-control', 'private, no-cache');
+      return reply.send(cp.note);
+    },
+  );
+
+  r.get(
+    '/v1/ledger/log/vkey',
+    {
+      config: access('GET /v1/ledger/log/vkey'),
+      schema: {
+        tags: TAG,
+        summary: "The log's note verifier key (vkey)",
+        description: '`<name>+<key id hex>+<base64(0x01 ‖ Ed25519 public key)>`, as C2SP signed-note and Go `sumdb/note.NewVerifier` take it. The key that signs new checkpoints.',
+        produces: ['text/plain'],
+      },
+    },
+    async (_request, reply) => {
+      reply.type('text/plain; charset=utf-8');
+      return reply.send(`${vkeyOf(ctx.origin, ctx.keys.note.publicKey)}\n`);
+    },
+  );
+
+  r.get(
+    '/v1/ledger/log/tile/*',
+    {
+      config: access('GET /v1/ledger/log/tile/*'),
+      schema: {
+        hide: true,
+        tags: TAG,
+        summary: 'C2SP tlog-tiles hash tiles: tile/<L>/<N>[.p/<W>]',
+      },
+    },
+    async (request, reply) => {
+      const rest = (request.params as { '*': string })['*'];
+      const m = /^([0-9]|[1-5][0-9]|6[0-3])\/(.+)$/.exec(rest);
+      const at = m ? parseTileIndexPath(m[2]!) : null;
+      if (!m || !at) {
+        // tile/entries/<N> would carry the entries themselves: the ledger serves no content here.
+        throw new ProblemError(400, 'validation-failed', 'Not a C2SP hash tile path: tile/<L>/<N>[.p/<W>] (N in 3-digit groups, x-prefixed but the last).', {
+          errors: [{ pointer: '/*', in: 'params', code: 'invalid_string', message: 'not a tile path' }],
+        });
+      }
+      const level = Number(m[1]) * 8;
+      const width = at.width ?? TILE_WIDTH;
+      await tree.sync();
+      const start = at.index * TILE_WIDTH;
+      if (start + width > tree.tree.levelSize(level)) throw new ProblemError(404, 'ledger-entry-not-found', 'This tile does not exist (yet) at this width.');
+      reply.type('application/octet-stream');
+      // A tile never changes once it exists (a partial one is named by its width).
+      reply.header('cache-control', 'private, max-age=31536000, immutable');
+      return reply.send(tree.tree.levelHashes(level, start, width));
+    },
+  );
 
   r.get(
     '/v1/ledger/head',

@@ -220,3 +220,16 @@ export async function insertHead(db: DbOrTx, schema: string, head: SignedTreeHea
     on conflict (tree_size) do nothing returning tree_size`.execute(db);
   return rows.length > 0;
 }
+
+/** The C2SP checkpoint signed with the head of `treeSize`. */
+export async function insertCheckpoint(db: DbOrTx, schema: string, treeSize: number, note: string): Promise<void> {
+  await sql`insert into ${t(schema, 'checkpoints')} (tree_size, note) values (${treeSize}::bigint, ${note})`.execute(db);
+}
+
+/** The latest C2SP checkpoint (of the largest tree signed). */
+export async function latestCheckpoint(db: DbOrTx, schema: string): Promise<{ treeSize: number; note: string } | undefined> {
+  const { rows } = await sql<{ tree_size: string; note: string }>`
+    select tree_size::text as tree_size, note from ${t(schema, 'checkpoints')}
+    order by ${t(schema, 'checkpoints')}.tree_size desc limit 1`.execute(db);
+  return rows[0] ? { treeSize: Number(rows[0].tree_size), note: rows[0].note } : undefined;
+}

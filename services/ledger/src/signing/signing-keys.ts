@@ -1,3 +1,4 @@
+import { type KeyObject, createPrivateKey } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type CryptoKey, type JWK, calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK } from 'jose';
@@ -11,6 +12,8 @@ import { ConfigError } from '@trm/runtime';
  */
 export interface LedgerKeyring {
   current: { kid: string; privateKey: CryptoKey };
+  /** The current key for C2SP signed notes (checkpoints): node's key object and the raw 32-byte public key. */
+  note: { privateKey: KeyObject; publicKey: Buffer };
   jwks: { keys: JWK[] };
 }
 
@@ -61,7 +64,8 @@ export async function loadKeyring(file: string): Promise<LedgerKeyring> {
   const keys = parseKeyFile(await readFile(file, 'utf8'), file);
   const current = keys[0]!;
   const privateKey = (await importJWK(current, 'EdDSA')) as CryptoKey;
-  return { current: { kid: current.kid!, privateKey }, jwks: { keys: keys.map(publicPart) } };
+  const note = { privateKey: createPrivateKey({ key: current as never, format: 'jwk' }), publicKey: Buffer.from(current.x!, 'base64url') };
+  return { current: { kid: current.kid!, privateKey }, note, jwks: { keys: keys.map(publicPart) } };
 }
 
 /** Embedded mode: the key file in the data folder, created (0600) on first start. */

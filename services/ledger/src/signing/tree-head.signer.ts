@@ -1,7 +1,7 @@
-import { type SignedTreeHead, signTreeHead } from '@trm/audit';
+import { type SignedTreeHead, checkpointText, signNote, signTreeHead } from '@trm/audit';
 import type { Db } from '@trm/db';
 import type { LedgerKeyring } from './signing-keys.js';
-import { insertHead, latestHead } from '../repositories/ledger.repository.js';
+import { insertCheckpoint, insertHead, latestHead } from '../repositories/ledger.repository.js';
 import type { TreeCache } from '../tree/tree-cache.js';
 
 export interface SignerPolicy {
@@ -28,6 +28,8 @@ export function startTreeHeadSigner(opts: {
   schema: string;
   tree: TreeCache;
   keys: LedgerKeyring;
+  /** The C2SP checkpoint origin (and note key name). */
+  origin: string;
   policy: SignerPolicy;
   clock: () => Date;
   onError: (err: unknown) => void;
@@ -50,8 +52,14 @@ export function startTreeHeadSigner(opts: {
     if (!due) return undefined;
     const head = await signTreeHead({ treeSize: size, timestamp: clock().getTime(), rootHash: tree.tree.root(size).toString('hex') }, keys.current);
     lastSignedAt = now;
+    // The same tree as a C2SP checkpoint, signed now with the same key (issue 15, finding 5).
+    const note = signNote(checkpointText(opts.origin, head.treeSize, head.rootHash), opts.origin, keys.note.privateKey, keys.note.publicKey);
     // Another replica may have signed this size already: its head stands, ours is dropped.
-    return (await insertHead(db, schema, head)) ? head : undefined;
+    return db.transaction().execute(async (tx) => {
+      if (!(await insertHead(tx, schema, head))) return undefined;
+      await insertCheckpoint(tx, schema, head.treeSize, note);
+      return head;
+    });
   };
 
   const tick = (): Promise<SignedTreeHead | undefined> => {
