@@ -24,10 +24,10 @@ import {
   InterpreterBody,
   LegalCounselBody,
   LinkCriminalCaseBody,
-  OutcomeBody,
   OffenderReleaseBody,
-  ProceedingsView,
+  OutcomeBody,
   PaymentBody,
+  ProceedingsView,
   ProtectionMeasureBody,
   ReferenceQuery,
   ReferenceView,
@@ -48,8 +48,8 @@ export function toProceedingsView(caseId: string, state: ProceedingsState, versi
     participation: state.participation,
     consentedOn: state.consentedOn,
     withdrawnOn: state.withdrawnOn,
-    criminalCases: state.criminalCases,
     informationDeclined: state.informationDeclined,
+    criminalCases: state.criminalCases,
     duties: state.duties.map((d) => ({ ...d, caseId, overdue: d.status === 'open' && d.dueAt < at })),
     claims: state.claims,
     legalCounsel: state.legalCounsel,
@@ -361,12 +361,6 @@ export async function proceedingsRoutes(app: FastifyInstance, ctx: ProceedingsCo
   );
 
   r.post(
-    '/v1/proceedings/:caseId/criminal-cases/:criminalCaseId/protection-measures',
-    {
-      config: { access: { roles: [...ACTORS] } },
-      schema: { ...commandDoc('Record a protection measure granted', 'ProtectionMeasureGranted'), params: CriminalCaseParams, body: ProtectionMeasureBody },
-    },
-  r.post(
     '/v1/proceedings/:caseId/criminal-cases/:criminalCaseId/offender-releases',
     {
       config: { access: { roles: [...ACTORS] } },
@@ -391,6 +385,12 @@ export async function proceedingsRoutes(app: FastifyInstance, ctx: ProceedingsCo
     },
   );
 
+  r.post(
+    '/v1/proceedings/:caseId/criminal-cases/:criminalCaseId/protection-measures',
+    {
+      config: { access: { roles: [...ACTORS] } },
+      schema: { ...commandDoc('Record a protection measure granted', 'ProtectionMeasureGranted'), params: CriminalCaseParams, body: ProtectionMeasureBody },
+    },
     async (request, reply) => {
       const { caseId, criminalCaseId } = request.params;
       return runCommand(ctx, request, reply, caseId, {
@@ -437,12 +437,6 @@ export async function proceedingsRoutes(app: FastifyInstance, ctx: ProceedingsCo
   );
 
   r.post(
-    '/v1/proceedings/:caseId/legal-counsel',
-    {
-      config: { access: { roles: ['proceedings_coordinator'] } },
-      schema: { ...commandDoc('Record legal counsel assigned to the victim', 'LegalCounselAssigned'), params: CaseIdParams, body: LegalCounselBody },
-    },
-  r.post(
     '/v1/proceedings/:caseId/compensation-claims/:claimId/payments',
     {
       config: { access: { roles: [...ACTORS] } },
@@ -461,6 +455,12 @@ export async function proceedingsRoutes(app: FastifyInstance, ctx: ProceedingsCo
     },
   );
 
+  r.post(
+    '/v1/proceedings/:caseId/legal-counsel',
+    {
+      config: { access: { roles: ['proceedings_coordinator'] } },
+      schema: { ...commandDoc('Record legal counsel assigned to the victim', 'LegalCounselAssigned'), params: CaseIdParams, body: LegalCounselBody },
+    },
     async (request, reply) => {
       const { caseId } = request.params;
       const b = request.body;
