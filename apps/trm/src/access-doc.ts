@@ -22,6 +22,8 @@ import {
   RETURN_TIMELINE,
   ROUTES,
   type RouteAccessEntry,
+  WEBHOOK_PAYLOAD_FIELDS,
+  WEBHOOK_RECIPIENTS,
   WORKS_WITH_RULE,
 } from '@trm/contracts';
 
@@ -36,6 +38,7 @@ const SERVICES: Array<[AccessService, string]> = [
   ['proceedings', 'proceedings'],
   ['ledger', 'ledger'],
   ['statistics', 'statistics'],
+  ['webhooks', 'webhooks'],
 ];
 
 const esc = (s: string) => s.replace(/\|/g, '\\|');
@@ -127,6 +130,9 @@ export function generateAccessDoc(): string {
     out.push(`## ${title}`, '', ...header('route or field'), ...keys.map(([k, e]) => routeRow(k, e)));
     if (service === 'referrals') out.push(...caseFieldRows(), ...caseTimelineRows());
     if (service === 'repatriation') out.push(...returnFieldRows(), ...returnTimelineRows());
+    if (service === 'webhooks') {
+      out.push('', `Notifications carry only \`${WEBHOOK_PAYLOAD_FIELDS.join('`, `')}\` (never event data or personal data: the partner reads through the routes above). Who is notified of an event:`, '', ...WEBHOOK_RECIPIENTS.map((r) => `- ${r};`));
+    }
     out.push('');
     if (service !== 'referrals' && service !== 'repatriation') out.push('Answers: every field of the response schema (openapi/openapi.json), for whoever may call the route.', '');
   }

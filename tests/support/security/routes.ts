@@ -12,6 +12,8 @@ export const PUBLIC_ROUTES = new Set([
   'GET /health/ready',
   'GET /problems',
   'GET /problems/:code',
+  // The public key webhook notifications are verified with (JWKS): nothing about any case.
+  'GET /v1/webhooks/keys',
 ]);
 /** Added by @fastify/swagger-ui: static documentation assets. */
 export const PUBLIC_PREFIXES = ['/docs'];
