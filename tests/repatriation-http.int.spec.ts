@@ -337,6 +337,15 @@ describe('the safety rules a return must never get past (issue 17)', () => {
     const res = await post(t.ngo, `/v1/returns/${returnId}/reception`, { receivingOrganisationId: 'ngo-it', pointOfArrival: 'Bucharest OTP airport' });
     expect(res.statusCode).toBe(403);
     expect(res.json().code).toBe('not-your-step');
+    // A provider taking part arranges its own reception, never someone else's.
+    await feed.participant(caseId, 'provider-shelter', 'service_provider', 'service_provision');
+    await eventually(async () => (await factsOf(caseId))?.participants === '5', 'shelter taking part');
+    const shelter = await stack.token('provider-shelter', ['service_provider']);
+    const other = await post(shelter, `/v1/returns/${returnId}/reception`, { receivingOrganisationId: 'anitp', pointOfArrival: 'Bucharest OTP airport' });
+    expect(other.statusCode).toBe(403);
+    const own = await post(shelter, `/v1/returns/${returnId}/reception`, { receivingOrganisationId: 'provider-shelter', pointOfArrival: 'Bucharest OTP airport' });
+    expect(own.statusCode, own.body).toBe(200);
+    expect(own.json().reception).toMatchObject({ receivingOrganisationId: 'provider-shelter' });
   });
 
   it('a threat flag raised in referrals (over NATS) blocks departure until the origin reassesses', async () => {

@@ -105,7 +105,10 @@ describe('finding 1: a return shows each party only what its part needs', () => 
     const { status, body } = world.beforeDeparture['police-escort'] as Json;
     expect(status).toBe(200);
     expect(body.travelPlan).toMatchObject({ departureDate: '2026-12-10', escortOrganisationId: 'police-escort', transitCountries: ['AT'] });
-    expect(body.riskAssessments).toEqual([expect.objectContaining({ level: 'medium', recommendation: 'proceed_with_measures' })]);
+    expect(body.riskAssessments).toEqual([
+      expect.objectContaining({ level: 'medium', recommendation: 'proceed_with_measures', side: 'destination' }),
+      expect.objectContaining({ level: 'medium', recommendation: 'proceed_with_measures', side: 'origin' }),
+    ]);
     const text = JSON.stringify(body);
     for (const secret of [...RISK_SECRETS, ...CHILD_SECRETS]) expect(text).not.toContain(secret);
     expect(body).not.toHaveProperty('followUps');

@@ -287,7 +287,7 @@ export const ROUTES: Record<string, RouteAccessEntry> = {
   'POST /v1/returns/:returnId/travel-document/issue': ret(['travel_documents'], ['consular_officer'], 'Only the consulate the document was requested from.'),
   'POST /v1/returns/:returnId/travel-document/refusal': ret(['travel_documents'], ['consular_officer'], 'Only the consulate the document was requested from.'),
   'POST /v1/returns/:returnId/travel-plan': ret(DESTINATION, ['notifier', 'case_officer']),
-  'POST /v1/returns/:returnId/reception': ret(['coordination', 'child_protection'], ['case_officer', 'child_protection_officer'], 'The origin contact point, or the receiving organisation itself; never the destination side.'),
+  'POST /v1/returns/:returnId/reception': ret(['coordination', 'child_protection', 'service_provision'], ['case_officer', 'child_protection_officer', 'service_provider'], 'The origin contact point or child protection, or the receiving organisation itself (a provider: only its own reception); never the destination side.'),
   'POST /v1/returns/:returnId/guardian': ret(['child_protection'], ['child_protection_officer']),
   'POST /v1/returns/:returnId/best-interests-determination': ret(['child_protection'], ['child_protection_officer']),
   'POST /v1/returns/:returnId/family-assessment': ret(['child_protection'], ['child_protection_officer']),

@@ -152,9 +152,18 @@ export async function buildPurposeWorld(stack: SecurityStack): Promise<PurposeWo
     level: 'medium',
     factors: ['threat_from_traffickers', 'family_involved_in_trafficking'],
     recommendation: 'proceed_with_measures',
+    measures: ['escort', 'shelter_on_arrival'],
   });
   const assessmentId = String((assessed.riskAssessments as Json[]).at(-1)?.assessmentId);
   await ok(stack, anitp, `${r}/risk-assessments/${assessmentId}/comment`, { concurs: true, additionalFactors: ['stigma'] });
+  // The origin's own assessment governs the return (issue 17).
+  await ok(stack, anitp, `${r}/risk-assessments`, {
+    assessedOn: '2026-11-20',
+    level: 'medium',
+    factors: ['threat_from_traffickers', 'family_involved_in_trafficking'],
+    recommendation: 'proceed_with_measures',
+    measures: ['escort', 'shelter_on_arrival'],
+  });
   await ok(stack, ngo, `${r}/travel-document/request`, { consulateId: 'consulate-ro-it' });
   await ok(stack, consul, `${r}/travel-document/issue`, { documentType: 'single_trip_travel_title', validFrom: '2026-11-25', validUntil: '2026-12-25' });
   await ok(stack, ngo, `${r}/travel-plan`, {

@@ -31,7 +31,7 @@ export const WithdrawBody = z
       .default(false)
       .describe('The victim asked not to be informed any more. Otherwise they are still informed of stages, hearings, outcomes and an offender’s release or escape.'),
   })
-  .meta({ examples: [{ withdrawnOn: '2026-12-01' }, { withdrawnOn: '2026-12-01', informationDeclined: true }] });
+  .meta({ examples: [{ withdrawnOn: '2026-12-01', informationDeclined: false }] });
 
 export const LinkCriminalCaseBody = z
   .strictObject({
@@ -56,7 +56,7 @@ export const ChangeStageBody = z
       'Where the stage was learnt from. Required when the proceedings coordinator records a stage of a trial abroad (`lawyer` or `foreign_authority`); law enforcement: `law_enforcement` by default.',
     ),
   })
-  .meta({ examples: [{ stage: 'trial', changedOn: '2026-11-20' }, { stage: 'trial', changedOn: '2026-11-20', source: 'lawyer' }] });
+  .meta({ examples: [{ stage: 'trial', changedOn: '2026-11-20' }] });
 
 export const HearingBody = z
   .strictObject({

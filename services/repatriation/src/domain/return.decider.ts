@@ -196,6 +196,13 @@ export function isStopped(state: ReturnState): boolean {
 
 type Assessment = ReturnState['riskAssessments'][number];
 
+/** Reception: the origin's contact point, child protection or the receiving organisation itself; never the destination side. */
+export function mayArrangeReception(facts: CaseFacts, orgId: string, receivingOrganisationId: string): boolean {
+  if (isNationalContactPoint(facts, orgId)) return true;
+  if (isDestinationPartner(facts, orgId)) return false;
+  return isChildProtection(facts, orgId) || receivingOrganisationId === orgId;
+}
+
 /** The country of origin's side of a return: its national contact point (or regional centre) or child protection. */
 export function isOriginSide(facts: CaseFacts, orgId: string): boolean {
   return isNationalContactPoint(facts, orgId) || isChildProtection(facts, orgId);
@@ -263,7 +270,7 @@ export function departureUnmet(state: ReturnState, facts: CaseFacts, today: IsoD
   if (!state.reception) unmet.push('reception-not-arranged');
   else {
     const by = state.reception.arrangedBy;
-    if (by !== undefined && !isNationalContactPoint(facts, by) && by !== state.reception.receivingOrganisationId) unmet.push('reception-not-arranged-by-origin');
+    if (by !== undefined && !mayArrangeReception(facts, by, state.reception.receivingOrganisationId)) unmet.push('reception-not-arranged-by-origin');
   }
   const child = isChildOn(facts, state.travelPlan?.departureDate ?? state.plannedDepartureDate ?? today);
   if (child) {
@@ -508,10 +515,10 @@ export function createReturnDecider(policy: RepatriationPolicy = DEFAULT_REPATRI
         }
         case 'ArrangeReception': {
           requirePreparing(state);
-          // The origin side receives: its contact point, or the receiving organisation itself; never the destination side.
-          const receiving = command.data.receivingOrganisationId;
-          if (!isNationalContactPoint(facts, org) && (receiving !== org || isDestinationPartner(facts, org))) {
-            throw notYourStep('Reception is arranged by the national contact point of the country of origin or by the receiving organisation itself, never by the destination side.');
+          // The origin side receives: its contact point (or child protection, for a child), or the
+          // receiving organisation itself; never the destination side.
+          if (!mayArrangeReception(facts, org, command.data.receivingOrganisationId)) {
+            throw notYourStep('Reception is arranged by the country of origin (its national contact point, or child protection) or by the receiving organisation itself, never by the destination side.');
           }
           if (!isCaseParticipant(facts, command.data.receivingOrganisationId)) throw invalid('invalid-reception', ['receiving-organisation-not-participant']);
           return [{ type: 'ReceptionArranged', data: { ...ids(), arrangedBy: org, ...command.data, arrangedAt: at } }];

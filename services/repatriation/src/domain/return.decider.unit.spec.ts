@@ -372,7 +372,11 @@ describe('acknowledgement and reception are the origin\'s (issue 17)', () => {
     });
     spec.given([requested({ child: true })]).when(arrange('dgaspc-bucharest', 'dgaspc-bucharest')).thenMatches(([e]) => expect(e?.type).toBe('ReceptionArranged'));
     spec.given([requested({ child: true })]).when(arrange('anitp', 'dgaspc-bucharest')).thenMatches(([e]) => expect(e?.type).toBe('ReceptionArranged'));
-    spec.given([requested({ child: true })]).when(arrange('dgaspc-bucharest', 'anitp-rc-bucharest')).thenRefuses('not-your-step');
+    spec.given([requested({ child: true })]).when(arrange('dgaspc-bucharest', 'anitp-rc-bucharest')).thenMatches(([e]) => expect(e?.type).toBe('ReceptionArranged'));
+    // A provider taking part (not yet the receiving organisation) arranges only its own reception.
+    const withShelter: CaseFacts = { ...adultFacts, participants: [...adultFacts.participants, { organisationId: 'provider-shelter', purpose: 'service_provision' }] };
+    spec.given([requested()]).when(arrange('provider-shelter', 'provider-shelter', withShelter)).thenMatches(([e]) => expect(e?.type).toBe('ReceptionArranged'));
+    spec.given([requested()]).when(arrange('provider-shelter', 'anitp', withShelter)).thenRefuses('not-your-step');
     spec.given([requested()]).when(arrange('ngo-it', 'ngo-it', adultFacts)).thenRefuses('not-your-step');
     spec.given([requested()]).when(arrange('iom-it', 'anitp', adultFacts)).thenRefuses('not-your-step');
     // A reception the destination side recorded before the rule does not count.
