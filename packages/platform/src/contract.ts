@@ -14,6 +14,12 @@ export const OPERATION_IDS: Record<string, string> = {
   'POST /v1/organisations': 'registerOrganisation',
   'GET /v1/organisations/:orgId': 'getOrganisation',
   'PATCH /v1/organisations/:orgId': 'updateOrganisation',
+  'GET /v1/webhooks/keys': 'getWebhookSigningKeys',
+  'POST /v1/webhooks': 'createWebhookSubscription',
+  'GET /v1/webhooks': 'listWebhookSubscriptions',
+  'DELETE /v1/webhooks/:webhookId': 'deleteWebhookSubscription',
+  'GET /v1/webhooks/:webhookId/deliveries': 'listWebhookDeliveries',
+  'POST /v1/webhooks/:webhookId/deliveries/:deliveryId/redelivery': 'redeliverWebhook',
   'POST /v1/cases': 'notifyCase',
   'GET /v1/cases': 'listCases',
   'GET /v1/cases/:caseId': 'getCase',
@@ -268,4 +274,5 @@ const TAG_DESCRIPTIONS: Record<string, string> = {
   ledger: 'The verifiable shared record: signed heads, proofs, case histories',
   registry: 'The organisations that may call TRM (registry operator only for changes)',
   operator: 'Operating TRM (registry operator, role operator)',
+  webhooks: 'Signed, thin notifications pushed to partners (Standard Webhooks v1a), with retries',
 };
