@@ -1,0 +1,73 @@
+import { createPublicKey, verify } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { retryDelayMs, urlRefusal } from './settings.js';
+import { generateWebhookSigningJwk, loadWebhookSigningKey, signWebhook } from './signing.js';
+
+describe('webhook signing key', () => {
+  it('is refused with NODE_ENV=production unless TRM_WEBHOOK_SIGNING_KEY is set', async () => {
+    await expect(loadWebhookSigningKey({ NODE_ENV: 'production' })).rejects.toThrow(/TRM_WEBHOOK_SIGNING_KEY/);
+    const jwk = generateWebhookSigningJwk();
+    const key = await loadWebhookSigningKey({ NODE_ENV: 'production', TRM_WEBHOOK_SIGNING_KEY: JSON.stringify(jwk) });
+    expect(key.kid).toBe(jwk.kid);
+    expect(key.publicJwk).toEqual({ kty: 'OKP', crv: 'Ed25519', x: jwk.x, kid: jwk.kid, alg: 'EdDSA', use: 'sig' });
+  });
+
+  it('refuses a key that is not a private Ed25519 JWK, or whose x does not match d', async () => {
+    await expect(loadWebhookSigningKey({ TRM_WEBHOOK_SIGNING_KEY: 'nope' })).rejects.toThrow(/not JSON/);
+    const { d: _d, ...publicOnly } = generateWebhookSigningJwk();
+    await expect(loadWebhookSigningKey({ TRM_WEBHOOK_SIGNING_KEY: JSON.stringify(publicOnly) })).rejects.toThrow(/private JWK/);
+    const a = generateWebhookSigningJwk();
+    const b = generateWebhookSigningJwk();
+    await expect(loadWebhookSigningKey({ TRM_WEBHOOK_SIGNING_KEY: JSON.stringify({ ...a, x: b.x }) })).rejects.toThrow(/x is not/);
+  });
+
+  it('in development is kept in the data folder: the same key on the next start', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'trm-wh-'));
+    try {
+      const first = await loadWebhookSigningKey({ TRM_DATA_DIR: dir });
+      const again = await loadWebhookSigningKey({ TRM_DATA_DIR: dir });
+      expect(again.publicJwk).toEqual(first.publicJwk);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('signs "{id}.{timestamp}.{body}" per Standard Webhooks v1a, verifiable with the public JWK', async () => {
+    const key = await loadWebhookSigningKey({ TRM_WEBHOOK_SIGNING_KEY: JSON.stringify(generateWebhookSigningJwk()) });
+    const body = '{"id":"e1","type":"CaseNotified"}';
+    const h = signWebhook(key, 'msg_abc', 1674087231, body);
+    expect(h['webhook-id']).toBe('msg_abc');
+    expect(h['webhook-timestamp']).toBe('1674087231');
+    const [version, sig] = h['webhook-signature']!.split(',');
+    expect(version).toBe('v1a');
+    const pub = createPublicKey({ key: key.publicJwk, format: 'jwk' });
+    expect(verify(null, Buffer.from(`msg_abc.1674087231.${body}`), pub, Buffer.from(sig!, 'base64'))).toBe(true);
+    expect(verify(null, Buffer.from(`msg_abc.1674087232.${body}`), pub, Buffer.from(sig!, 'base64'))).toBe(false);
+    expect(() => signWebhook(key, 'msg.a', 1, body)).toThrow();
+  });
+});
+
+describe('webhook policy', () => {
+  it('refuses URLs that are not http(s), http in production, credentials and fragments', () => {
+    expect(urlRefusal('https://partner.example.org/hook', { NODE_ENV: 'production' })).toBeUndefined();
+    expect(urlRefusal('http://127.0.0.1:9999/hook', {})).toBeUndefined();
+    expect(urlRefusal('http://partner.example.org/hook', { NODE_ENV: 'production' })).toMatch(/https/);
+    expect(urlRefusal('ftp://partner.example.org/hook', {})).toMatch(/https/);
+    expect(urlRefusal('https://u:p@partner.example.org/hook', {})).toMatch(/credentials/);
+    expect(urlRefusal('https://partner.example.org/hook#x', {})).toMatch(/fragment/);
+    expect(urlRefusal('/relative', {})).toMatch(/absolute/);
+  });
+
+  it('backs off exponentially from 30 s to at most 6 h, with ±20 % jitter', () => {
+    const s = { TRM_WEBHOOK_RETRY_BASE_MS: 30_000, TRM_WEBHOOK_RETRY_MAX_MS: 6 * 3_600_000 };
+    expect(retryDelayMs(s, 1, () => 0.5)).toBe(30_000);
+    expect(retryDelayMs(s, 2, () => 0.5)).toBe(120_000);
+    expect(retryDelayMs(s, 3, () => 0.5)).toBe(480_000);
+    expect(retryDelayMs(s, 12, () => 0.5)).toBe(6 * 3_600_000);
+    expect(retryDelayMs(s, 1, () => 0)).toBe(24_000);
+    expect(retryDelayMs(s, 1, () => 1)).toBe(36_000);
+  });
+});
