@@ -214,7 +214,7 @@ const REVIEWED_FREE_TEXT: Record<string, string> = {
   'POST /v1/returns/{returnId}/arrival /pointOfArrival': 'an airport, port or border crossing; never an address',
   'POST /v1/returns/unannounced-arrivals /pointOfArrival': 'an airport, port or border crossing where the person arrived; never an address',
 };
-const ORGANISATION_ID = / \/(?:[a-zA-Z]*[oO]rganisationId|regionalCentreId|requestedFrom|sharingWith|consulateId)$/;
+const ORGANISATION_ID = / \/(?:[a-zA-Z]*[oO]rganisationId|regionalCentreId|requestedFrom|sharingWith|consulateId|addressedTo)$/;
 
 describe('request schemas', () => {
   it('keep victims\' free text in the vaults: every other free-text field is a reviewed one', () => {
