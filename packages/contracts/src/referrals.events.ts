@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  Citizenship,
   ClosureReason,
   ConsentPurpose,
   CountryCode,
@@ -67,6 +68,34 @@ export type CaseNotifiedDataV1 = z.infer<typeof CaseNotifiedDataV1>;
  * while international protection is sought, never one of a country the victim fears. Later issues
  * extend this version; old events are read through `upcastCaseNotified`, never rewritten.
  */
+/**
+ * Why a case is a child's (CETS 197 Art. 10(3), issue 17): `declared` the facts given say the
+ * person is under 18; `presumed` age unknown or uncertain (no age and no birth year, an age given
+ * as approximate, a birth year whose lower bound is under 18, facts that disagree), so the person
+ * is treated as a child until an age assessment; `assessed` child protection's `AgeAssessed`.
+ */
+export const MinorBasis = z.enum(['presumed', 'declared', 'assessed']);
+export type MinorBasis = z.infer<typeof MinorBasis>;
+
+/**
+ * Fields issue 17 (children, who can be notified) adds to version 2, all optional (events
+ * recorded before read as: citizenships = [citizenship], exact age, basis from `minor`).
+ */
+const CaseNotifiedV2Additions = {
+  /** First (primary) citizenship: ISO 3166-1 alpha-2, `XK`, `stateless` or `unknown` (version 1: a country only). */
+  citizenship: Citizenship,
+  /** Every citizenship, the primary first (RO + MD is common). Absent: only `citizenship`. */
+  citizenships: z.array(Citizenship).min(1).optional(),
+  /** The age was given as approximate: uncertain, so the person is presumed a child. Absent: false. */
+  ageApproximate: z.boolean().optional(),
+  /** Why `minor` is true (null when it is false). Absent: `declared` when minor. */
+  minorBasis: MinorBasis.nullable().optional(),
+  /** ISO 3166-2 subdivision (county) where the person is, without the country prefix (`B`, `CJ`): routes child protection. */
+  county: z.string().regex(/^[A-Z0-9]{1,3}$/).optional(),
+  /** Type of the organisation that identified the person, when a correction recorded it apart from the notifier. Absent: the notifier's type. */
+  identifyingOrganisationType: OrganisationType.optional(),
+};
+
 export const CaseNotifiedData = CaseNotifiedDataV1.extend({
   /** The central national contact point the notification is addressed to: it coordinates. Null only in events recorded as version 1. */
   addressedTo: z.string().nullable(),
@@ -74,6 +103,7 @@ export const CaseNotifiedData = CaseNotifiedDataV1.extend({
   internationalProtectionSought: z.boolean(),
   /** Countries whose authorities the person fears: their contact points never take part. */
   fearsAuthoritiesOf: z.array(CountryCode),
+  ...CaseNotifiedV2Additions,
 });
 export type CaseNotifiedData = z.infer<typeof CaseNotifiedData>;
 export const CASE_NOTIFIED_SCHEMA_VERSION = 2;
@@ -90,7 +120,19 @@ export const CaseNotifiedAnyVersion = CaseNotifiedDataV1.extend({
   addressedTo: z.string().nullable().default(CASE_NOTIFIED_V1_DEFAULTS.addressedTo),
   internationalProtectionSought: z.boolean().default(CASE_NOTIFIED_V1_DEFAULTS.internationalProtectionSought),
   fearsAuthoritiesOf: z.array(CountryCode).default(() => []),
+  ...CaseNotifiedV2Additions,
 });
+
+/** Every citizenship of a notification of any version (the primary first). */
+export function citizenshipsOf(d: { citizenship: string; citizenships?: readonly string[] | undefined }): string[] {
+  return d.citizenships && d.citizenships.length > 0 ? [...d.citizenships] : [d.citizenship];
+}
+
+/** Why a notification of any version made the case a child's (null: not a child). */
+export function minorBasisOf(d: { minor: boolean; minorBasis?: MinorBasis | null | undefined }): MinorBasis | null {
+  if (!d.minor) return null;
+  return d.minorBasis ?? 'declared';
+}
 
 /**
  * A stored `CaseNotified` as version 2: version 1 data with the defaults above, version 2 as it
@@ -149,6 +191,11 @@ export const ParticipantRemovedData = z.object({
 });
 export type ParticipantRemovedData = z.infer<typeof ParticipantRemovedData>;
 
+export const ConsentGiver = z.enum(['person', 'guardian', 'parent']);
+export type ConsentGiver = z.infer<typeof ConsentGiver>;
+export const ChildViews = z.enum(['agrees', 'disagrees', 'mixed', 'unable_to_express']);
+export type ChildViews = z.infer<typeof ChildViews>;
+
 /**
  * Informed consent, per purpose. `sharing` names the organisation the data may be shared with
  * (`sharingWith`); the other purposes leave it null. Notification never implies consent to
@@ -161,6 +208,13 @@ export const ConsentRecordedData = z.object({
   /** Date the person gave consent (YYYY-MM-DD). */
   givenOn: IsoDate,
   recordedBy: z.string(),
+  /**
+   * Who gave it (issue 17): for a child the appointed guardian (CETS 197 Art. 10(4)), or a parent
+   * only when no family involvement in the trafficking is recorded. Absent: the person.
+   */
+  givenBy: ConsentGiver.optional(),
+  /** For a child: the child's views, recorded (a category, never their words). */
+  childViews: ChildViews.optional(),
 });
 export type ConsentRecordedData = z.infer<typeof ConsentRecordedData>;
 
@@ -270,6 +324,12 @@ export const InformationProvidedData = z.object({
   /** Share of required items present, 0–100 (derived). */
   completenessScore: z.number().int().min(0).max(100),
   providedAt: z.string(),
+  /** The year of a birth date given in this answer (a non-personal attribute, as in `CaseNotified`). */
+  birthYear: z.number().int().optional(),
+  /** Set when this answer changed the case's minority (it can make the person a child, never an adult). */
+  minor: z.boolean().optional(),
+  minorBasis: MinorBasis.nullable().optional(),
+  ageBand: AgeBandValue.nullable().optional(),
 });
 export type InformationProvidedData = z.infer<typeof InformationProvidedData>;
 
@@ -319,6 +379,8 @@ export const ServiceReferralMadeData = z.object({
   /** Return whose hand-over to assistance created this referral, when it came from repatriation. */
   returnId: z.string().nullable(),
   madeAt: z.string(),
+  /** Emergency assistance for a child (shelter, medical) referred by child protection before any consent (issue 17). Absent: false. */
+  emergency: z.boolean().optional(),
 });
 export type ServiceReferralMadeData = z.infer<typeof ServiceReferralMadeData>;
 
@@ -384,7 +446,7 @@ export const CaseReopenedData = z.object({ caseId: z.string(), reason: CaseReope
 export const ErasureReason = z.enum(['subject_request', 'retention_expired', 'unlawful_processing']);
 export const PersonalDataErasedData = z.object({ caseId: z.string(), reason: ErasureReason, erasedBy: z.string(), erasedAt: z.string() });
 
-export const DeadlineKind = z.enum(['acknowledgement', 'information_request', 'reflection_period']);
+export const DeadlineKind = z.enum(['acknowledgement', 'information_request', 'reflection_period', 'child_protection']);
 export type DeadlineKind = z.infer<typeof DeadlineKind>;
 /** Recorded once per deadline (the id is deterministic), whatever the number of schedulers. */
 export const DeadlineMissedData = z.object({
@@ -394,6 +456,87 @@ export const DeadlineMissedData = z.object({
   dueAt: z.string(),
   detectedAt: z.string(),
 });
+
+/**
+ * Child protection must join a child's case at once (issue 17): recorded when a case is or
+ * becomes a child's, with the authority routed by policy (country and county) or null when no
+ * route applies (the coordinating contact point chooses, and owns the deadline until then).
+ * Due within policy 24 h; met by `ChildProtectionAcknowledged`.
+ */
+export const ChildProtectionRequestedData = z.object({
+  caseId: z.string(),
+  childProtectionOrgId: z.string().nullable(),
+  trigger: z.enum(['notification', 'information', 'correction']),
+  requestedAt: z.string(),
+  dueAt: z.string(),
+});
+export type ChildProtectionRequestedData = z.infer<typeof ChildProtectionRequestedData>;
+
+export const ChildProtectionAcknowledgedData = z.object({
+  caseId: z.string(),
+  acknowledgedBy: z.string(),
+  acknowledgedAt: z.string(),
+  late: z.boolean(),
+});
+export type ChildProtectionAcknowledgedData = z.infer<typeof ChildProtectionAcknowledgedData>;
+
+export const AgeAssessmentMethod = z.enum(['documents', 'interview', 'medical_examination', 'multidisciplinary']);
+export type AgeAssessmentMethod = z.infer<typeof AgeAssessmentMethod>;
+/**
+ * Child protection's age assessment: the only way out of presumed minority (CETS 197 Art. 10(3)).
+ * `result` child or adult; `estimatedAge` the assessed age when given. No personal data.
+ */
+export const AgeAssessedData = z.object({
+  caseId: z.string(),
+  assessedBy: z.string(),
+  method: AgeAssessmentMethod,
+  assessedOn: IsoDate,
+  result: z.enum(['child', 'adult']),
+  estimatedAge: z.number().int().min(0).max(120).nullable(),
+  ageBand: AgeBandValue.nullable(),
+  minor: z.boolean(),
+});
+export type AgeAssessedData = z.infer<typeof AgeAssessedData>;
+
+/** Attributes of a notification that a correction may change (non-personal; personal data is corrected in the vault). */
+export const CorrectableAttribute = z.enum([
+  'ageAtIdentification',
+  'ageApproximate',
+  'birthYear',
+  'sex',
+  'citizenship',
+  'formsOfExploitation',
+  'situation',
+  'identifyingOrganisationType',
+  'countryOfIdentification',
+  'countryOfExploitation',
+  'identificationDate',
+  'traffickedAcrossBorders',
+  'recruiterRelation',
+  'county',
+]);
+export type CorrectableAttribute = z.infer<typeof CorrectableAttribute>;
+export const CorrectionReason = z.enum(['data_entry_error', 'new_information', 'document_verified', 'rectification_requested', 'other']);
+export type CorrectionReason = z.infer<typeof CorrectionReason>;
+
+/**
+ * A correction of the notification (issue 18): the old and new value of each non-personal
+ * attribute, and only the names of personal-data items corrected in the vault. `minor`,
+ * `minorBasis` and `ageBand` are the case's after it (a correction can make the person a child,
+ * never an adult).
+ */
+export const AttributesCorrectedData = z.object({
+  caseId: z.string(),
+  correctedBy: z.string(),
+  reason: CorrectionReason,
+  changes: z.array(z.object({ attribute: CorrectableAttribute, from: z.unknown(), to: z.unknown() })),
+  personalDataFields: z.array(InformationItem),
+  minor: z.boolean(),
+  minorBasis: MinorBasis.nullable(),
+  ageBand: AgeBandValue.nullable(),
+  correctedAt: z.string(),
+});
+export type AttributesCorrectedData = z.infer<typeof AttributesCorrectedData>;
 
 export const ReferralsEventSchemas = {
   CaseNotified: CaseNotifiedData,
@@ -420,6 +563,10 @@ export const ReferralsEventSchemas = {
   CaseReopened: CaseReopenedData,
   PersonalDataErased: PersonalDataErasedData,
   DeadlineMissed: DeadlineMissedData,
+  ChildProtectionRequested: ChildProtectionRequestedData,
+  ChildProtectionAcknowledged: ChildProtectionAcknowledgedData,
+  AgeAssessed: AgeAssessedData,
+  AttributesCorrected: AttributesCorrectedData,
 } as const;
 
 export type ReferralsEvent =
@@ -446,4 +593,8 @@ export type ReferralsEvent =
   | { type: 'CaseClosed'; data: z.infer<typeof CaseClosedData> }
   | { type: 'CaseReopened'; data: z.infer<typeof CaseReopenedData> }
   | { type: 'PersonalDataErased'; data: z.infer<typeof PersonalDataErasedData> }
-  | { type: 'DeadlineMissed'; data: z.infer<typeof DeadlineMissedData> };
+  | { type: 'DeadlineMissed'; data: z.infer<typeof DeadlineMissedData> }
+  | { type: 'ChildProtectionRequested'; data: ChildProtectionRequestedData }
+  | { type: 'ChildProtectionAcknowledged'; data: ChildProtectionAcknowledgedData }
+  | { type: 'AgeAssessed'; data: AgeAssessedData }
+  | { type: 'AttributesCorrected'; data: AttributesCorrectedData };

@@ -281,6 +281,20 @@ const COUNTRY_NAMES: Readonly<Record<CountryCode, string>> = {
   ZW: 'Zimbabwe',
 };
 
+/**
+ * A citizenship (issue 17, who can be notified): an ISO 3166-1 alpha-2 country, or `XK` (Kosovo,
+ * the user-assigned code Eurostat and the EU use), or `stateless`, or `unknown`. Only citizenship
+ * takes these: countries of identification and exploitation stay officially assigned codes.
+ */
+export const CITIZENSHIP_EXTRA = ['XK', 'stateless', 'unknown'] as const;
+export const Citizenship = z.enum([...COUNTRY_CODES, ...CITIZENSHIP_EXTRA]).meta({ id: 'Citizenship' });
+export type Citizenship = z.infer<typeof Citizenship>;
+
+/** A citizenship that names no country whose contact point could coordinate (`stateless`, `unknown`). */
+export function isCountrylessCitizenship(c: string): boolean {
+  return c === 'stateless' || c === 'unknown';
+}
+
 export function countryName(code: CountryCode): string {
   return COUNTRY_NAMES[code];
 }

@@ -7,12 +7,13 @@ import { completenessOf } from './completeness.js';
 import { InformationItemsRefused } from './case.errors.js';
 import { mayRead, personalDataAccessOf } from './personal-data.rules.js';
 import { furtherContactPointUnmet, isFurtherContactPoint } from './routing.js';
+import { childConsentUnmet, childProtectionJoins, childrenPolicyOf, emergencyReferralUnmet, minorityAfterBirthYear } from './children.decisions.js';
 
 /** Council of Europe Convention Art. 13: a reflection period of at least 30 days. A treaty floor, not a policy. */
 export const REFLECTION_MIN_DAYS = 30;
 const DAY_MS = 86_400_000;
 
-type WorkCommand = Exclude<CaseCommand, { type: 'NotifyCase' | 'AcknowledgeNotification' }>;
+type WorkCommand = Exclude<CaseCommand, { type: 'NotifyCase' | 'AcknowledgeNotification' | 'AcknowledgeChildProtection' | 'AssessAge' | 'CorrectAttributes' }>;
 type Of<T extends WorkCommand['type']> = Extract<WorkCommand, { type: T }>;
 
 const today = (meta: CommandMetadata) => meta.now.toISOString().slice(0, 10);
@@ -48,7 +49,7 @@ export function decideCaseWork(command: WorkCommand, state: CaseState, policy: R
     case 'RequestInformation':
       return requestInformation(command, state, caseId, policy);
     case 'ProvideInformation':
-      return provideInformation(command, state, caseId);
+      return provideInformation(command, state, caseId, policy);
     case 'DetermineVictimStatus': {
       requireCoordinator(state, meta);
       if (command.data.determinedOn > today(meta)) throw invalid('invalid-victim-status', ['determined-on-in-future']);
@@ -82,9 +83,18 @@ export function decideCaseWork(command: WorkCommand, state: CaseState, policy: R
       return [{ type: 'ParticipantRemoved', data: { caseId, organisationId, purpose } }];
     }
     case 'MakeServiceReferral': {
-      requireCoordinator(state, meta);
+      const emergency = command.data.emergency === true;
+      if (emergency) {
+        // Emergency assistance for a child (shelter, medical): child protection refers before any consent.
+        const unmet = emergencyReferralUnmet(state, meta, command.data.service);
+        if (!PURPOSE_TYPES.service_provision!.includes(command.data.provider.type)) unmet.push('provider-not-a-service-provider');
+        if (!command.data.provider.active) unmet.push('provider-inactive');
+        if (unmet.length > 0) throw unmetConditions('emergency-referral-refused', 'The emergency referral cannot be made.', unmet);
+      } else {
+        requireCoordinator(state, meta);
+      }
       if (state.referrals[command.data.referralId]) throw new DomainError('service-referral-already-exists', 'conflict', 'This referral id is taken.');
-      referralGate(state, command.data.provider);
+      if (!emergency) referralGate(state, command.data.provider);
       return [
         {
           type: 'ServiceReferralMade',
@@ -96,6 +106,7 @@ export function decideCaseWork(command: WorkCommand, state: CaseState, policy: R
             madeBy: meta.organisationId,
             returnId: null,
             madeAt: meta.now.toISOString(),
+            ...(emergency ? { emergency: true } : {}),
           },
         },
         ...joinAsProvider(state, caseId, command.data.provider),
@@ -236,7 +247,7 @@ function requestInformation(command: Of<'RequestInformation'>, state: CaseState,
   ];
 }
 
-function provideInformation(command: Of<'ProvideInformation'>, state: CaseState, caseId: string): ReferralsEvent[] {
+function provideInformation(command: Of<'ProvideInformation'>, state: CaseState, caseId: string, policy: ReferralsPolicy): ReferralsEvent[] {
   const meta = command.metadata;
   const req = state.informationRequests[command.data.informationRequestId];
   if (!req) throw new DomainError('information-request-not-found', 'not_found', 'No such request for information in this case.');
@@ -265,6 +276,10 @@ function provideInformation(command: Of<'ProvideInformation'>, state: CaseState,
     );
   }
   const after = completenessOf([...state.presentItems, ...items]);
+  // A birth date given later recomputes minority: it can make the person a child, never an adult.
+  const birthYear = command.data.birthYear ?? null;
+  const m = birthYear !== null ? minorityAfterBirthYear(state, birthYear) : null;
+  const changed = m !== null && (m.minor !== state.minor || m.basis !== state.minorBasis);
   return [
     {
       type: 'InformationProvided',
@@ -277,8 +292,11 @@ function provideInformation(command: Of<'ProvideInformation'>, state: CaseState,
         missingItems: after.missing,
         completenessScore: after.score,
         providedAt: meta.now.toISOString(),
+        ...(birthYear !== null ? { birthYear } : {}),
+        ...(changed ? { minor: m.minor, minorBasis: m.basis, ageBand: m.ageBand } : {}),
       },
     },
+    ...(m?.minor ? childProtectionJoins(state, caseId, command.data.childProtection, 'information', meta, childrenPolicyOf(policy)) : []),
   ];
 }
 
@@ -309,9 +327,15 @@ function recordConsent(command: Of<'RecordConsent'>, state: CaseState, caseId: s
   if (purpose === 'sharing' && sharingWith === null) unmet.push('sharing-needs-organisation');
   if (purpose !== 'sharing' && sharingWith !== null) unmet.push('only-sharing-names-an-organisation');
   if (givenOn > today(meta)) unmet.push('given-on-in-future');
+  if (!state.minor && command.data.givenBy !== undefined && command.data.givenBy !== 'person') unmet.push('representative-only-for-a-child');
   if (unmet.length > 0) throw invalid('invalid-consent', unmet);
+  // Consent for a child: the guardian, or a parent when the family is not involved, with the child's views.
+  const child = childConsentUnmet(state, command.data);
+  if (child.length > 0) throw unmetConditions('child-consent-refused', 'A child’s consent is given by the appointed guardian, or a parent when no family involvement is recorded, with the child’s views recorded.', child);
   if (state.consents[consentKey(purpose, sharingWith)]) throw new DomainError('consent-already-recorded', 'conflict', 'This consent is already in force.');
-  return [{ type: 'ConsentRecorded', data: { caseId, purpose, sharingWith, givenOn, recordedBy: meta.organisationId } }];
+  const giver = command.data.givenBy !== undefined ? { givenBy: command.data.givenBy } : {};
+  const views = command.data.childViews !== undefined ? { childViews: command.data.childViews } : {};
+  return [{ type: 'ConsentRecorded', data: { caseId, purpose, sharingWith, givenOn, recordedBy: meta.organisationId, ...giver, ...views } }];
 }
 
 /**

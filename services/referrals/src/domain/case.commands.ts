@@ -1,5 +1,10 @@
 import type {
+  AgeAssessmentMethod,
   CaseNotifiedData,
+  ChildViews,
+  ConsentGiver,
+  CorrectableAttribute,
+  CorrectionReason,
   CountryCode,
   ClosureReason,
   ConsentPurpose,
@@ -40,8 +45,15 @@ export type NotifyCaseData = Omit<
   | 'addressedTo'
   | 'internationalProtectionSought'
   | 'fearsAuthoritiesOf'
+  | 'minorBasis'
 > & {
   addressee: ContactPointRef;
+  /**
+   * The child protection authority the routing policy names for this case (country and county),
+   * read from the registry before the command; null or absent when no route applies (the
+   * coordinating contact point then chooses). Used only when the case is a child's.
+   */
+  childProtection?: OrganisationRef | null;
   /** Default false. */
   internationalProtectionSought?: boolean;
   /** Default none. */
@@ -71,15 +83,15 @@ export type CaseCommand =
   | C<'NotifyCase', NotifyCaseData>
   | C<'AcknowledgeNotification', { keyContactId: string; alternateContactId: string; regionalCentre: RegionalCentreRef }>
   | C<'RequestInformation', { informationRequestId: string; requestedFrom: string; items: InformationItem[] }>
-  | C<'ProvideInformation', { informationRequestId: string; items: InformationItem[] }>
+  | C<'ProvideInformation', { informationRequestId: string; items: InformationItem[]; birthYear?: number | null; childProtection?: OrganisationRef | null }>
   | C<'DetermineVictimStatus', { status: VictimStatus; deciderBodyType: DeciderBodyType; determinedOn: string }>
   | C<'GrantReflectionPeriod', { startsOn: string; days: number }>
   | C<'EndReflectionPeriod', { endedOn: string; reason: 'expired' | 'victim_decided' | 'status_determined' }>
-  | C<'RecordConsent', { purpose: ConsentPurpose; sharingWith: string | null; givenOn: string }>
+  | C<'RecordConsent', { purpose: ConsentPurpose; sharingWith: string | null; givenOn: string; givenBy?: ConsentGiver; childViews?: ChildViews }>
   | C<'WithdrawConsent', { purpose: ConsentPurpose; sharingWith: string | null; withdrawnOn: string }>
   | C<'AddParticipant', { organisation: OrganisationRef; purpose: ParticipantPurpose }>
   | C<'RemoveParticipant', { organisationId: string; purpose: ParticipantPurpose }>
-  | C<'MakeServiceReferral', { referralId: string; service: ServiceType; provider: OrganisationRef }>
+  | C<'MakeServiceReferral', { referralId: string; service: ServiceType; provider: OrganisationRef; emergency?: boolean }>
   | C<'RecordAssistanceNeeds', { returnId: string; services: ServiceType[]; referralIds: string[] }>
   | C<'AssignServiceReferral', { referralId: string; provider: OrganisationRef }>
   | C<'AcceptServiceReferral', { referralId: string }>
@@ -91,4 +103,17 @@ export type CaseCommand =
   | C<'CloseCase', { reason: ClosureReason }>
   | C<'ReopenCase', { reason: 'new_needs' | 're_trafficking' | 'closed_in_error' | 'proceedings' }>
   | C<'ErasePersonalData', { reason: 'subject_request' | 'retention_expired' | 'unlawful_processing' }>
-  | C<'RecordDeadlineMissed', { deadlineId: string }>;
+  | C<'RecordDeadlineMissed', { deadlineId: string }>
+  | C<'AcknowledgeChildProtection', Record<string, never>>
+  | C<'AssessAge', { method: AgeAssessmentMethod; assessedOn: string; result: 'child' | 'adult'; estimatedAge: number | null }>
+  | C<
+      'CorrectAttributes',
+      {
+        reason: CorrectionReason;
+        /** New values of the attributes corrected (citizenship as the list of citizenships). */
+        attributes: Partial<Record<CorrectableAttribute, unknown>>;
+        /** Names of the personal-data items corrected in the vault (their values never reach the decider). */
+        personalDataFields: InformationItem[];
+        childProtection?: OrganisationRef | null;
+      }
+    >;

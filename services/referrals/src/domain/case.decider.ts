@@ -12,8 +12,10 @@ import { type CaseState, evolve, initialCaseState } from './case.state.js';
 import { decideCaseWork } from './case-work.decisions.js';
 import { requireCase, requireOpen } from './case.guards.js';
 import { addresseeUnmet } from './routing.js';
+import { type ChildrenPolicy, acknowledgeChildProtection, childrenPolicyOf, assessAge, childProtectionJoins, correctAttributes } from './children.decisions.js';
+import { ageBandOf as bandOf, minorityFromFacts } from './minority.js';
 
-export interface ReferralsPolicy {
+export interface ReferralsPolicy extends Partial<ChildrenPolicy> {
   /** Days the national contact point has to acknowledge a notification (DOMAIN: 2). */
   acknowledgementDays: number;
   /** Days an organisation has to answer a request for information (DOMAIN: 7). */
@@ -32,25 +34,10 @@ export { type CaseState, initialCaseState, evolve } from './case.state.js';
 const DAY_MS = 86_400_000;
 
 export function ageBandOf(age: number): CaseNotifiedData['ageBand'] {
-  if (age <= 13) return '0-13';
-  if (age <= 17) return '14-17';
-  if (age <= 25) return '18-25';
-  if (age <= 35) return '26-35';
-  return '36+';
+  return bandOf(age);
 }
 
-/**
- * With only a birth year, someone born in Y is Y'-Y-1 or Y'-Y years old during year Y'. A child
- * must never be treated as an adult by mistake, so the lower bound decides minority and band.
- */
-function ageFacts(data: NotifyCaseData): { age: number | null; minor: boolean } {
-  if (data.ageAtIdentification !== null) return { age: data.ageAtIdentification, minor: data.ageAtIdentification < 18 };
-  if (data.birthYear !== null) {
-    const lower = Number(data.identificationDate.slice(0, 4)) - data.birthYear - 1;
-    return { age: Math.max(lower, 0), minor: lower < 18 };
-  }
-  return { age: null, minor: false };
-}
+export { childrenPolicyOf };
 
 /** Organisations that take part in the case and may see it. */
 export function participantsOf(state: CaseState): string[] {
@@ -67,6 +54,12 @@ export function createCaseDecider(policy: ReferralsPolicy = DEFAULT_REFERRALS_PO
           return notify(command.data, command.metadata, state, policy);
         case 'AcknowledgeNotification':
           return acknowledge(command.data, command.metadata, state);
+        case 'AcknowledgeChildProtection':
+          return acknowledgeChildProtection(command, state);
+        case 'AssessAge':
+          return assessAge(command, state);
+        case 'CorrectAttributes':
+          return correctAttributes(command, state, childrenPolicyOf(policy));
         default:
           return decideCaseWork(command, state, policy);
       }
@@ -80,19 +73,28 @@ function notify(data: NotifyCaseData, meta: CommandMetadata, state: CaseState, p
   const unmet: string[] = [];
   const today = meta.now.toISOString().slice(0, 10);
   if (data.identificationDate > today) unmet.push('identification-date-in-future');
-  if (data.ageAtIdentification === null && data.birthYear === null) unmet.push('age-or-birth-year-required');
   if (data.birthYear !== null && (data.birthYear > Number(data.identificationDate.slice(0, 4)) || data.birthYear < 1900)) {
     unmet.push('birth-year-out-of-range');
   }
   if (!data.returnWanted && data.plannedReturnDate !== null) unmet.push('planned-return-date-without-return-wanted');
   if (data.plannedReturnDate !== null && data.plannedReturnDate < data.identificationDate) unmet.push('planned-return-before-identification');
-  const { addressee, internationalProtectionSought = false, fearsAuthoritiesOf = [], ...facts } = data;
+  if (data.ageApproximate && data.ageAtIdentification === null) unmet.push('approximate-without-age');
+  const citizenships = data.citizenships ?? [data.citizenship];
+  if (citizenships[0] !== data.citizenship) unmet.push('citizenship-not-first-of-citizenships');
+  if (citizenships.length > 1 && citizenships.some((c) => c === 'stateless' || c === 'unknown')) unmet.push('stateless-or-unknown-citizenship-alone');
+  const { addressee, internationalProtectionSought = false, fearsAuthoritiesOf = [], childProtection, ...facts } = data;
   const protection = { internationalProtectionSought, fearsAuthoritiesOf: [...new Set(fearsAuthoritiesOf)].sort() };
   // The contact point it is addressed to coordinates: it must be one that may (routing rules).
   unmet.push(...addresseeUnmet({ ...facts, ...protection }, addressee));
   if (unmet.length > 0) throw new DomainError('invalid-notification', 'invalid', 'The notification is not consistent.', unmet);
 
-  const { age, minor } = ageFacts(data);
+  // Presumption of minority (CETS 197 Art. 10(3)): an unknown or uncertain age is a child's.
+  const m = minorityFromFacts({
+    ageAtIdentification: data.ageAtIdentification,
+    ageApproximate: data.ageApproximate ?? false,
+    birthYear: data.birthYear,
+    identificationDate: data.identificationDate,
+  });
   const notifiedAt = meta.now.toISOString();
   const notified: CaseNotifiedData = {
     ...facts,
@@ -101,12 +103,18 @@ function notify(data: NotifyCaseData, meta: CommandMetadata, state: CaseState, p
     ...protection,
     notifyingOrganisationId: meta.organisationId,
     notifyingOrganisationType: meta.organisationType,
-    ageBand: age === null ? null : ageBandOf(age),
-    minor,
+    ageBand: m.ageBand,
+    minor: m.minor,
+    minorBasis: m.basis,
     notifiedAt,
     acknowledgementDueAt: new Date(meta.now.getTime() + policy.acknowledgementDays * DAY_MS).toISOString(),
   };
-  return [{ type: 'CaseNotified', data: notified, schemaVersion: CASE_NOTIFIED_SCHEMA_VERSION }];
+  const events: ReferralsEvent[] = [{ type: 'CaseNotified', data: notified, schemaVersion: CASE_NOTIFIED_SCHEMA_VERSION }];
+  // Child protection joins every child's case at once (routed by policy, else the contact point chooses).
+  if (m.minor) {
+    events.push(...childProtectionJoins({ childProtectionRequest: null, participants: [] }, data.caseId, childProtection, 'notification', meta, childrenPolicyOf(policy)));
+  }
+  return events;
 }
 
 function acknowledge(

@@ -48,6 +48,7 @@ describe('NotifyCase', () => {
           notifyingOrganisationType: 'ngo',
           ageBand: '18-25',
           minor: false,
+          minorBasis: null,
           notifiedAt: '2026-11-20T10:00:00.000Z',
           acknowledgementDueAt: '2026-11-22T10:00:00.000Z',
         },
@@ -78,7 +79,7 @@ describe('NotifyCase', () => {
     spec.given(notified).when({ type: 'NotifyCase', data: notification, metadata: ngo }).thenRefuses('case-already-exists');
   });
 
-  it('names every inconsistency at once', () => {
+  it('names every inconsistency at once (an unknown age is not one: the person is presumed a child)', () => {
     spec
       .given([])
       .when({
@@ -86,7 +87,7 @@ describe('NotifyCase', () => {
         data: { ...notification, identificationDate: '2026-12-01', ageAtIdentification: null, returnWanted: false, plannedReturnDate: '2026-12-10' },
         metadata: ngo,
       })
-      .thenRefuses('invalid-notification', ['identification-date-in-future', 'age-or-birth-year-required', 'planned-return-date-without-return-wanted']);
+      .thenRefuses('invalid-notification', ['identification-date-in-future', 'planned-return-date-without-return-wanted']);
   });
 });
 

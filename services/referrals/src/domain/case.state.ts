@@ -1,5 +1,8 @@
 import type {
+  CaseNotifiedData,
   ConsentPurpose,
+  CorrectableAttribute,
+  MinorBasis,
   DeadlineKind,
   InformationItem,
   Money,
@@ -8,9 +11,12 @@ import type {
   ReferralsEvent,
   ServiceType,
 } from '@trm/contracts';
-import { upcastCaseNotified } from '@trm/contracts';
+import { citizenshipsOf, minorBasisOf, upcastCaseNotified } from '@trm/contracts';
 import type { EvolveEvent } from '@trm/event-store';
 import { completenessOf } from './completeness.js';
+import type { AgeFacts } from './minority.js';
+
+type CaseNotifiedAgeBand = CaseNotifiedData['ageBand'];
 
 export interface ReferralState {
   referralId: string;
@@ -67,6 +73,21 @@ export interface CaseState {
   /** Countries whose authorities the person fears: their contact points never take part. */
   fearsAuthoritiesOf: string[];
   minor: boolean;
+  /** Why the case is a child's (null: not a child); see domain/minority.ts. */
+  minorBasis: MinorBasis | null;
+  /** Age band of the case (lower bound of the age the facts allow), as statistics count it. */
+  ageBand: CaseNotifiedAgeBand;
+  /** The last age assessment found an adult (an uncertain age no longer presumes a child). */
+  assessedAdult: boolean;
+  /** The non-personal age facts minority is computed from. */
+  ageFacts: AgeFacts | null;
+  /** The notification's correctable attributes as they stand (corrections applied). */
+  attributes: Partial<Record<CorrectableAttribute, unknown>>;
+  /** Every citizenship, the primary first. */
+  citizenships: string[];
+  notifiedAt: string | null;
+  /** Child protection asked to join a child's case (null: never asked). */
+  childProtectionRequest: { childProtectionOrgId: string | null; requestedAt: string; dueAt: string; acknowledgedBy: string | null } | null;
   acknowledgementDueAt: string | null;
   participants: Array<{ organisationId: string; purpose: ParticipantPurpose }>;
   /** Consents in force, keyed by `consentKey`. */
@@ -108,6 +129,14 @@ export const initialCaseState = (): CaseState => ({
   internationalProtectionSought: false,
   fearsAuthoritiesOf: [],
   minor: false,
+  minorBasis: null,
+  ageBand: null,
+  assessedAdult: false,
+  ageFacts: null,
+  attributes: {},
+  citizenships: [],
+  notifiedAt: null,
+  childProtectionRequest: null,
   acknowledgementDueAt: null,
   participants: [],
   consents: {},
@@ -131,6 +160,7 @@ export const consentKey = (purpose: ConsentPurpose, sharingWith: string | null):
 export const reflectionDeadlineId = (n: number): string => `reflection-period:${n}`;
 export const informationDeadlineId = (id: string): string => `information-request:${id}`;
 export const ACKNOWLEDGEMENT_DEADLINE_ID = 'acknowledgement';
+export const CHILD_PROTECTION_DEADLINE_ID = 'child-protection';
 
 /** The first instant after the last day of the period (dates are whole days, UTC). */
 export function dayAfter(date: string): string {
@@ -183,6 +213,27 @@ export function evolve(state: CaseState, event: EvolveEvent<ReferralsEvent>): Ca
         internationalProtectionSought: d.internationalProtectionSought,
         fearsAuthoritiesOf: d.fearsAuthoritiesOf,
         minor: d.minor,
+        minorBasis: minorBasisOf(d),
+        ageBand: d.ageBand,
+        ageFacts: { ageAtIdentification: d.ageAtIdentification, ageApproximate: d.ageApproximate ?? false, birthYear: d.birthYear, identificationDate: d.identificationDate },
+        attributes: {
+          ageAtIdentification: d.ageAtIdentification,
+          ageApproximate: d.ageApproximate ?? false,
+          birthYear: d.birthYear,
+          sex: d.sex,
+          citizenship: citizenshipsOf(d),
+          formsOfExploitation: d.formsOfExploitation,
+          situation: d.situation,
+          identifyingOrganisationType: d.identifyingOrganisationType ?? d.notifyingOrganisationType,
+          countryOfIdentification: d.countryOfIdentification,
+          countryOfExploitation: d.countryOfExploitation,
+          identificationDate: d.identificationDate,
+          traffickedAcrossBorders: d.traffickedAcrossBorders,
+          recruiterRelation: d.recruiterRelation,
+          county: d.county ?? null,
+        },
+        citizenships: citizenshipsOf(d),
+        notifiedAt: d.notifiedAt,
         acknowledgementDueAt: d.acknowledgementDueAt,
         participants: [
           { organisationId: d.notifyingOrganisationId, purpose: 'notifier' },
@@ -203,8 +254,71 @@ export function evolve(state: CaseState, event: EvolveEvent<ReferralsEvent>): Ca
         participants: [...state.participants, { organisationId: event.data.regionalCentreId, purpose: 'regional_centre' }],
         deadlines: setDeadline(state, ACKNOWLEDGEMENT_DEADLINE_ID, { met: true }),
       };
-    case 'ParticipantAdded':
-      return { ...state, participants: [...state.participants, { organisationId: event.data.organisationId, purpose: event.data.purpose }] };
+    case 'ParticipantAdded': {
+      const participants = [...state.participants, { organisationId: event.data.organisationId, purpose: event.data.purpose }];
+      // Child protection chosen by the contact point owns the open deadline to join.
+      const cp = state.deadlines[CHILD_PROTECTION_DEADLINE_ID];
+      if (event.data.purpose === 'child_protection' && cp && !cp.met && !cp.owners.includes(event.data.organisationId)) {
+        return { ...state, participants, deadlines: setDeadline(state, CHILD_PROTECTION_DEADLINE_ID, { owners: [...cp.owners, event.data.organisationId] }) };
+      }
+      return { ...state, participants };
+    }
+    case 'ChildProtectionRequested': {
+      const d = event.data;
+      return {
+        ...state,
+        childProtectionRequest: { childProtectionOrgId: d.childProtectionOrgId, requestedAt: d.requestedAt, dueAt: d.dueAt, acknowledgedBy: null },
+        deadlines: {
+          ...state.deadlines,
+          [CHILD_PROTECTION_DEADLINE_ID]: {
+            kind: 'child_protection',
+            dueAt: d.dueAt,
+            owners: d.childProtectionOrgId ? [d.childProtectionOrgId] : coordinatorsOf(state),
+            met: false,
+            missed: false,
+          },
+        },
+      };
+    }
+    case 'ChildProtectionAcknowledged':
+      return {
+        ...state,
+        childProtectionRequest: state.childProtectionRequest ? { ...state.childProtectionRequest, acknowledgedBy: event.data.acknowledgedBy } : null,
+        deadlines: setDeadline(state, CHILD_PROTECTION_DEADLINE_ID, { met: true }),
+      };
+    case 'AgeAssessed':
+      return {
+        ...state,
+        minor: event.data.minor,
+        minorBasis: event.data.minor ? 'assessed' : null,
+        assessedAdult: !event.data.minor,
+        ageBand: event.data.ageBand ?? state.ageBand,
+      };
+    case 'AttributesCorrected': {
+      const d = event.data;
+      const attributes = { ...state.attributes };
+      for (const c of d.changes) attributes[c.attribute] = c.to;
+      const ageFacts: AgeFacts | null = state.ageFacts && {
+        ageAtIdentification: (attributes.ageAtIdentification as number | null | undefined) ?? null,
+        ageApproximate: Boolean(attributes.ageApproximate),
+        birthYear: (attributes.birthYear as number | null | undefined) ?? null,
+        identificationDate: String(attributes.identificationDate ?? state.ageFacts.identificationDate),
+      };
+      const citizenships = Array.isArray(attributes.citizenship) ? (attributes.citizenship as string[]) : state.citizenships;
+      return {
+        ...state,
+        attributes,
+        ageFacts,
+        citizenships,
+        citizenship: citizenships[0] ?? state.citizenship,
+        minor: d.minor,
+        minorBasis: d.minorBasis,
+        ageBand: d.ageBand,
+        assessedAdult: state.assessedAdult && !d.minor,
+        presentItems: [...new Set([...state.presentItems, ...d.personalDataFields])].sort(),
+        collectedBy: collectedAfterAnswer(state.collectedBy, d.personalDataFields, [], d.correctedBy),
+      };
+    }
     case 'ParticipantRemoved': {
       const { organisationId, purpose } = event.data;
       const participants = state.participants.filter((p) => !(p.organisationId === organisationId && p.purpose === purpose));
@@ -259,6 +373,8 @@ export function evolve(state: CaseState, event: EvolveEvent<ReferralsEvent>): Ca
           ? { ...state.informationRequests, [d.informationRequestId]: { ...req, providedItems: d.items, providedAt: d.providedAt } }
           : state.informationRequests,
         deadlines: setDeadline(state, informationDeadlineId(d.informationRequestId), { met: true }),
+        ...(d.birthYear !== undefined && state.ageFacts ? { ageFacts: { ...state.ageFacts, birthYear: d.birthYear }, attributes: { ...state.attributes, birthYear: d.birthYear } } : {}),
+        ...(d.minor !== undefined ? { minor: d.minor, minorBasis: d.minorBasis ?? null, assessedAdult: state.assessedAdult && !d.minor, ageBand: d.ageBand ?? state.ageBand } : {}),
       };
     }
     case 'VictimStatusDetermined':

@@ -25,6 +25,8 @@ export interface RoutingFacts {
   situation: ReferralSituation;
   /** A country code, or a value that names no country (`stateless`, `unknown`). */
   citizenship: string;
+  /** Every citizenship, the primary (`citizenship`) first (RO + MD); absent: only `citizenship`. */
+  citizenships?: readonly string[] | undefined;
   countryOfIdentification: string;
   internationalProtectionSought: boolean;
   fearsAuthoritiesOf: readonly string[];
@@ -39,10 +41,15 @@ export interface RoutingFacts {
  * country of citizenship, is never routed there: the country of identification coordinates.
  */
 export function defaultAddresseeCountry(f: RoutingFacts): string {
-  if (f.situation === 'foreign_victim' || f.citizenship === f.countryOfIdentification) return f.countryOfIdentification;
+  const all = allCitizenships(f);
+  if (f.situation === 'foreign_victim' || all.includes(f.countryOfIdentification)) return f.countryOfIdentification;
   if (NO_COUNTRY.has(f.citizenship)) return f.countryOfIdentification;
-  if (f.internationalProtectionSought || f.fearsAuthoritiesOf.includes(f.citizenship)) return f.countryOfIdentification;
+  if (f.internationalProtectionSought || all.some((c) => f.fearsAuthoritiesOf.includes(c))) return f.countryOfIdentification;
   return f.citizenship;
+}
+
+function allCitizenships(f: Pick<RoutingFacts, 'citizenship' | 'citizenships'>): readonly string[] {
+  return f.citizenships && f.citizenships.length > 0 ? f.citizenships : [f.citizenship];
 }
 
 /** What stops `cp` from coordinating a case with these facts (empty: it may). */
@@ -56,10 +63,10 @@ export function addresseeUnmet(f: RoutingFacts, cp: ContactPointRef): string[] {
 }
 
 /** The contact points of a feared country never take part; neither does the citizenship's while international protection is sought. */
-function protectionUnmet(f: Pick<RoutingFacts, 'citizenship' | 'internationalProtectionSought' | 'fearsAuthoritiesOf'>, country: string): string[] {
+function protectionUnmet(f: Pick<RoutingFacts, 'citizenship' | 'citizenships' | 'internationalProtectionSought' | 'fearsAuthoritiesOf'>, country: string): string[] {
   const unmet: string[] = [];
   if (f.fearsAuthoritiesOf.includes(country)) unmet.push('victim-fears-authorities-of-country');
-  if (f.internationalProtectionSought && country === f.citizenship) unmet.push('international-protection-sought');
+  if (f.internationalProtectionSought && allCitizenships(f).includes(country)) unmet.push('international-protection-sought');
   return unmet;
 }
 

@@ -94,6 +94,15 @@ export async function projectCaseEvents(tx: DbOrTx, schema: string, events: Reco
           .values({ case_id: caseId, organisation_id: event.data.organisationId, purpose: event.data.purpose, added_at: at })
           .onConflict((oc) => oc.doNothing())
           .execute();
+        if (event.data.purpose === 'child_protection') {
+          // Child protection chosen by the contact point owns the open deadline to join.
+          const orgId = event.data.organisationId;
+          await deadline('child-protection')
+            .set({ owner_org_ids: sql`array_append(owner_org_ids, ${orgId})` })
+            .where('met', '=', false)
+            .where(sql<boolean>`not (${orgId} = any(owner_org_ids))`)
+            .execute();
+        }
         break;
       case 'ParticipantRemoved': {
         const orgId = event.data.organisationId;
@@ -127,8 +136,37 @@ export async function projectCaseEvents(tx: DbOrTx, schema: string, events: Reco
           })
           .execute();
         break;
-      case 'InformationProvided':
+      case 'InformationProvided': {
         await deadline(`information-request:${event.data.informationRequestId}`).set({ met: true }).execute();
+        const change = caseRowChange(event);
+        if (change) await db.updateTable('cases').set(caseRowSet(change)).where('case_id', '=', caseId).execute();
+        break;
+      }
+      case 'AgeAssessed':
+      case 'AttributesCorrected': {
+        const change = caseRowChange(event)!;
+        await db.updateTable('cases').set(caseRowSet(change)).where('case_id', '=', caseId).execute();
+        break;
+      }
+      case 'ChildProtectionRequested': {
+        const owners = event.data.childProtectionOrgId
+          ? [event.data.childProtectionOrgId]
+          : (
+              await db
+                .selectFrom('case_participants')
+                .select('organisation_id')
+                .where('case_id', '=', caseId)
+                .where('purpose', 'in', ['national_contact_point', 'regional_centre'])
+                .execute()
+            ).map((c) => c.organisation_id);
+        await db
+          .insertInto('case_deadlines')
+          .values({ case_id: caseId, deadline_id: 'child-protection', kind: 'child_protection', due_at: event.data.dueAt, owner_org_ids: sql`${sql.val(owners)}::text[]` })
+          .execute();
+        break;
+      }
+      case 'ChildProtectionAcknowledged':
+        await deadline('child-protection').set({ met: true }).execute();
         break;
       case 'ReflectionPeriodGranted': {
         const coordinators = await db
@@ -192,6 +230,57 @@ export async function projectCaseEvents(tx: DbOrTx, schema: string, events: Reco
 
 type Json = Record<string, unknown>;
 
+/** How an answer, an assessment or a correction changes a case's row: minority, situation, attributes. */
+interface CaseRowChange {
+  minor?: boolean;
+  situation?: string;
+  attributes: Json;
+}
+
+function caseRowChange(event: ReferralsEvent): CaseRowChange | undefined {
+  switch (event.type) {
+    case 'InformationProvided': {
+      const d = event.data;
+      const attributes: Json = {};
+      if (d.birthYear !== undefined) attributes.birthYear = d.birthYear;
+      if (d.minor !== undefined) Object.assign(attributes, { minorBasis: d.minorBasis ?? null, ageBand: d.ageBand ?? null });
+      if (Object.keys(attributes).length === 0) return undefined;
+      return { ...(d.minor !== undefined ? { minor: d.minor } : {}), attributes };
+    }
+    case 'AgeAssessed':
+      return { minor: event.data.minor, attributes: { minorBasis: event.data.minor ? 'assessed' : null, ...(event.data.ageBand ? { ageBand: event.data.ageBand } : {}) } };
+    case 'AttributesCorrected': {
+      const d = event.data;
+      const attributes: Json = { minorBasis: d.minorBasis, ageBand: d.ageBand };
+      let situation: string | undefined;
+      for (const c of d.changes) {
+        if (c.attribute === 'situation') situation = String(c.to);
+        else if (c.attribute === 'citizenship') Object.assign(attributes, { citizenship: (c.to as string[])[0], citizenships: c.to });
+        else attributes[c.attribute] = c.to;
+      }
+      return { minor: d.minor, ...(situation ? { situation } : {}), attributes };
+    }
+    default:
+      return undefined;
+  }
+}
+
+function caseRowSet(change: CaseRowChange) {
+  return {
+    ...(change.minor !== undefined ? { minor: change.minor } : {}),
+    ...(change.situation !== undefined ? { situation: change.situation } : {}),
+    attributes: sql`attributes || ${JSON.stringify(change.attributes)}::jsonb`,
+  };
+}
+
+function caseRowSetJson(row: Json | null, change: CaseRowChange): Json {
+  return {
+    ...(change.minor !== undefined ? { minor: change.minor } : {}),
+    ...(change.situation !== undefined ? { situation: change.situation } : {}),
+    attributes: { ...((row?.attributes as Json | undefined) ?? {}), ...change.attributes },
+  };
+}
+
 /** The rows of one case, as `to_jsonb` gives them (so they go back through json_populate_recordset unchanged). */
 interface CaseRows {
   existed: boolean;
@@ -203,7 +292,7 @@ interface CaseRows {
 const participantKey = (organisationId: unknown, purpose: unknown) => `${String(organisationId)}\u0000${String(purpose)}`;
 
 /** Event types whose effect on a case depends on rows read in no defined order: projected one at a time. */
-const UNBATCHED = new Set(['ReflectionPeriodGranted']);
+const UNBATCHED = new Set(['ReflectionPeriodGranted', 'ChildProtectionRequested']);
 
 /**
  * The same projection for a rebuild: a page of events in a few set-based statements instead of
@@ -328,9 +417,26 @@ function foldCaseEvent(r: CaseRows, caseId: string, recorded: RecordedEvent): vo
       updateDeadline('acknowledgement', { met: true });
       break;
     }
-    case 'ParticipantAdded':
+    case 'ParticipantAdded': {
       addParticipant(event.data.organisationId, event.data.purpose);
+      const cp = r.deadlines.get('child-protection');
+      const owners = (cp?.owner_org_ids as string[] | undefined) ?? [];
+      if (event.data.purpose === 'child_protection' && cp && cp.met === false && !owners.includes(event.data.organisationId)) {
+        cp.owner_org_ids = [...owners, event.data.organisationId];
+      }
       break;
+    }
+    case 'ChildProtectionRequested':
+      throw new Error('batched projection: ChildProtectionRequested is projected one event at a time');
+    case 'ChildProtectionAcknowledged':
+      updateDeadline('child-protection', { met: true });
+      break;
+    case 'AgeAssessed':
+    case 'AttributesCorrected': {
+      const change = caseRowChange(event)!;
+      updateCase(caseRowSetJson(r.case, change));
+      break;
+    }
     case 'ParticipantRemoved': {
       const orgId = event.data.organisationId;
       r.participants.delete(participantKey(orgId, event.data.purpose));
@@ -350,9 +456,12 @@ function foldCaseEvent(r: CaseRows, caseId: string, recorded: RecordedEvent): vo
         owner_org_ids: [event.data.requestedFrom],
       });
       break;
-    case 'InformationProvided':
+    case 'InformationProvided': {
       updateDeadline(`information-request:${event.data.informationRequestId}`, { met: true });
+      const change = caseRowChange(event);
+      if (change) updateCase(caseRowSetJson(r.case, change));
       break;
+    }
     case 'ReflectionPeriodGranted':
       throw new Error('batched projection: ReflectionPeriodGranted is projected one event at a time');
     case 'ReflectionPeriodEnded':
