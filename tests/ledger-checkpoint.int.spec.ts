@@ -23,8 +23,12 @@ interface Vkey {
 }
 
 function parseVkey(text: string): Vkey {
-  const [name, idHex, b64, ...rest] = text.trim().split('+');
-  if (!name || !idHex || !b64 || rest.length > 0) throw new Error('vkey: not name+id+key');
+  // name+id+key: the key is base64, which may itself hold '+', so cut at the first two only.
+  const trimmed = text.trim();
+  const a = trimmed.indexOf('+');
+  const b = trimmed.indexOf('+', a + 1);
+  const [name, idHex, b64] = a < 0 || b < 0 ? [] : [trimmed.slice(0, a), trimmed.slice(a + 1, b), trimmed.slice(b + 1)];
+  if (!name || !idHex || !b64) throw new Error('vkey: not name+id+key');
   const key = Buffer.from(b64, 'base64');
   if (key.length !== 33 || key[0] !== 0x01) throw new Error('vkey: not an Ed25519 key (type 0x01, 32 bytes)');
   const publicKey = key.subarray(1);

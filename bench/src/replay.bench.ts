@@ -291,7 +291,7 @@ async function recordAndVerifyLedger(
   const m0 = performance.now();
   const tree = new ledger.TreeCache(db, LEDGER_SCHEMA);
   const size = await tree.sync();
-  tree.tree.root(size);
+  await tree.root(size);
   const merkleMs = performance.now() - m0;
   return {
     entries,

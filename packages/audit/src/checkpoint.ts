@@ -53,9 +53,12 @@ export interface ParsedVkey {
 }
 
 export function parseVkey(vkey: string): ParsedVkey | null {
-  const parts = vkey.trim().split('+');
-  if (parts.length !== 3) return null;
-  const [name, idHex, b64] = parts as [string, string, string];
+  // The key is base64, which may hold '+': cut at the first two only.
+  const text = vkey.trim();
+  const a = text.indexOf('+');
+  const b = text.indexOf('+', a + 1);
+  if (a < 0 || b < 0) return null;
+  const [name, idHex, b64] = [text.slice(0, a), text.slice(a + 1, b), text.slice(b + 1)];
   const key = Buffer.from(b64, 'base64');
   if (!isKeyName(name) || key.length !== 33 || key[0] !== ED25519) return null;
   const publicKey = key.subarray(1);

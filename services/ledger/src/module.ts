@@ -7,7 +7,7 @@ import { registerLedgerProblems } from './problems.js';
 import { ledgerSettings } from './settings.js';
 import { keyFileFor, loadKeyring, loadOrCreateKeyring } from './signing/signing-keys.js';
 import { startTreeHeadSigner } from './signing/tree-head.signer.js';
-import { TreeCache } from './tree/tree-cache.js';
+import { TreeCache, backfillTreeNodes } from './tree/tree-cache.js';
 
 export const ledgerModule: ServiceModule = {
   name: 'ledger',
@@ -18,6 +18,9 @@ export const ledgerModule: ServiceModule = {
     const keyFile = keyFileFor(settings, host.mode);
     const keys = host.mode === 'embedded' && !settings.LEDGER_SIGNING_KEY_FILE ? await loadOrCreateKeyring(keyFile) : await loadKeyring(keyFile);
     const tree = new TreeCache(host.db, LEDGER_SCHEMA);
+    // Once, for a ledger older than tree_nodes; a no-op afterwards (start-up reads nothing else).
+    const backfilled = await backfillTreeNodes(host.db, LEDGER_SCHEMA);
+    if (backfilled > 0) host.app.log.info({ leaves: backfilled }, 'ledger: stored the subtree hashes of the existing leaves');
     const consumer = await startLedgerConsumer({
       db: host.db,
       schema: LEDGER_SCHEMA,

@@ -176,13 +176,12 @@ export async function ledgerRoutes(app: FastifyInstance, ctx: LedgerContext): Pr
       }
       const level = Number(m[1]) * 8;
       const width = at.width ?? TILE_WIDTH;
-      await tree.sync();
       const start = at.index * TILE_WIDTH;
-      if (start + width > tree.tree.levelSize(level)) throw new ProblemError(404, 'ledger-entry-not-found', 'This tile does not exist (yet) at this width.');
+      if (start + width > (await tree.levelSize(level))) throw new ProblemError(404, 'ledger-entry-not-found', 'This tile does not exist (yet) at this width.');
       reply.type('application/octet-stream');
       // A tile never changes once it exists (a partial one is named by its width).
       reply.header('cache-control', 'private, max-age=31536000, immutable');
-      return reply.send(tree.tree.levelHashes(level, start, width));
+      return reply.send(await tree.levelHashes(level, start, width));
     },
   );
 
@@ -306,8 +305,8 @@ export async function ledgerRoutes(app: FastifyInstance, ctx: LedgerContext): Pr
         index,
         treeSize,
         leafHash: entry.leafHash,
-        auditPath: tree.tree.inclusionProof(index, treeSize).map((h) => h.toString('hex')),
-        rootHash: tree.tree.root(treeSize).toString('hex'),
+        auditPath: (await tree.inclusionProof(index, treeSize)).map((h) => h.toString('hex')),
+        rootHash: (await tree.root(treeSize)).toString('hex'),
         // The structure only: a participant takes the event from its case's history.
         entry: null,
         head: (await headAt(db, schema, treeSize)) ?? null,
@@ -337,9 +336,9 @@ export async function ledgerRoutes(app: FastifyInstance, ctx: LedgerContext): Pr
       return {
         firstTreeSize: first,
         secondTreeSize: second,
-        firstRootHash: tree.tree.root(first).toString('hex'),
-        secondRootHash: tree.tree.root(second).toString('hex'),
-        proof: tree.tree.consistencyProof(first, second).map((h) => h.toString('hex')),
+        firstRootHash: (await tree.root(first)).toString('hex'),
+        secondRootHash: (await tree.root(second)).toString('hex'),
+        proof: (await tree.consistencyProof(first, second)).map((h) => h.toString('hex')),
         firstHead: (await headAt(db, schema, first)) ?? null,
         secondHead: (await headAt(db, schema, second)) ?? null,
       };

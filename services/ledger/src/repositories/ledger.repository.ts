@@ -3,6 +3,7 @@ import type { DbOrTx } from '@trm/event-store';
 import { canonicalJson, computeEventHash } from '@trm/event-store';
 import { entryLeafHash, type SignedTreeHead } from '@trm/audit';
 import { sql } from 'kysely';
+import { extendTreeNodes } from '../tree/tree-cache.js';
 
 export interface StoredEntry {
   index: number;
@@ -55,6 +56,8 @@ export async function appendEntries(tx: DbOrTx, schema: string, envelopes: reado
     select ledger_index, event_id, service, stream_id, stream_version, event_type, case_id, recorded_at, event, leaf_hash
     from json_populate_recordset(null::${table}, ${JSON.stringify(entries)}::json)
     order by ledger_index`.execute(tx);
+  // The subtree hashes these leaves complete, in the same transaction (issue 15, finding 4).
+  await extendTreeNodes(tx, schema, first, first + n);
   return first;
 }
 
