@@ -182,8 +182,14 @@ describe('routing: one contact point coordinates; the foreign victim’s own cou
     await ok(call('anitp', 'POST', `/v1/cases/${caseId}/participants`, { organisationId: 'ncp-md', purpose: 'national_contact_point' }));
     const read = await ok(personalData('ncpMd', caseId));
     expect(read.json().legalBases).toEqual([{ basis: 'consent', fields: ['familyName', 'givenName', 'narrative'] }]);
-    // It does not coordinate: it cannot act for the case.
+    // It does not coordinate: it cannot act for the case, sees the participant view, not the coordinator's timeline.
     expect((await call('ncpMd', 'POST', `/v1/cases/${caseId}/victim-status`, { status: 'actual', deciderBodyType: 'prosecutor', determinedOn: '2026-11-20' })).statusCode).toBe(403);
+    await ok(personalData('anitp', caseId));
+    expect((await ok(call('ncpMd', 'GET', `/v1/cases/${caseId}`))).json().view).toBe('participant');
+    const timeline = (await ok(call('ncpMd', 'GET', `/v1/cases/${caseId}/timeline`))).json();
+    const readsSeen = timeline.entries.filter((e: { type: string; organisationId?: string }) => e.type === 'PersonalDataAccessed' && e.organisationId !== 'ncp-md');
+    expect(readsSeen).toEqual([]);
+    expect(timeline.entries.every((e: object) => !('actor' in e))).toBe(true);
 
     await withdraw(caseId, 'ncp-md');
     expect((await personalData('ncpMd', caseId)).statusCode).toBe(404);

@@ -94,6 +94,10 @@ export async function timelineViewerOf(
 ): Promise<TimelineViewer> {
   const notifyingOrganisationType = (record.attributes as { notifyingOrganisationType?: string } | null)?.notifyingOrganisationType ?? null;
   const purposes = purposesIn({ participants: record.participants, notifyingOrganisationType }, orgId);
+  // A further contact point (joined on the person's consent, purpose national_contact_point) does
+  // not coordinate: only the contact points the case was notified to, and the regional centre, do.
+  const coordinating = (record.attributes as { nationalContactPointIds?: string[] } | null)?.nationalContactPointIds ?? [];
+  if (!coordinating.includes(orgId) && !record.participants.some((p) => p.organisationId === orgId && p.purpose === 'regional_centre')) purposes.delete('coordination');
   const full = purposes.has('coordination');
   const relations = full ? undefined : await timelineRelations(db, schema, record.caseId, orgId);
   const together = relations ? worksWithIn({ participants: record.participants, referrals: relations.referrals, notifyingOrganisationType }, orgId) : undefined;
