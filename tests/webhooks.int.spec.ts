@@ -94,7 +94,7 @@ beforeAll(async () => {
 
   stack = await startStack({
     modules: [referralsModule, repatriationModule],
-    env: { TRM_WEBHOOK_RETRY_BASE_MS: '200', TRM_WEBHOOK_POLL_MS: '100', TRM_WEBHOOK_TIMEOUT_MS: '2000', TRM_WEBHOOK_MAX_ATTEMPTS: '3' },
+    env: { TRM_WEBHOOK_RETRY_BASE_MS: '200', TRM_WEBHOOK_POLL_MS: '100', TRM_WEBHOOK_TIMEOUT_MS: '2000', TRM_WEBHOOK_MAX_ATTEMPTS: '3', TRM_WEBHOOK_ALLOWED_HOSTS: '127.0.0.1' },
   });
   t.ngo = await stack.token('ngo-it', ['notifier', 'case_officer']);
   t.anitp = await stack.token('anitp', ['case_officer']);
@@ -264,6 +264,13 @@ describe('subscriptions', () => {
       [{ url: 'ftp://partner.example.org/hook' }, 422, 'webhook-url-refused'],
       [{ url: 'https://user:secret@partner.example.org/hook' }, 422, 'webhook-url-refused'],
       [{ url: 'not a url' }, 422, 'webhook-url-refused'],
+      // SSRF: private, loopback, link-local and mapped addresses (127.0.0.1 alone is allowed here, TRM_WEBHOOK_ALLOWED_HOSTS).
+      [{ url: 'http://127.0.0.2:8080/hook' }, 422, 'webhook-url-refused'],
+      [{ url: 'https://10.1.2.3/hook' }, 422, 'webhook-url-refused'],
+      [{ url: 'https://169.254.169.254/latest/meta-data' }, 422, 'webhook-url-refused'],
+      [{ url: 'https://[::ffff:127.0.0.1]/hook' }, 422, 'webhook-url-refused'],
+      [{ url: 'https://[fd00::1]/hook' }, 422, 'webhook-url-refused'],
+      [{ url: 'http://localhost:8080/hook' }, 422, 'webhook-url-refused'],
       [{ url: 'https://partner.example.org/hook', events: ['NoSuchEvent'] }, 400],
       [{ url: 'https://partner.example.org/hook', events: [] }, 400],
       [{ url: 'https://partner.example.org/hook', secret: 'hunter2' }, 400],
@@ -310,5 +317,38 @@ describe('subscriptions', () => {
     expect(keys).toHaveLength(1);
     expect(keys[0]).toMatchObject({ kty: 'OKP', crv: 'Ed25519', alg: 'EdDSA', use: 'sig' });
     expect(keys[0]).not.toHaveProperty('d');
+  });
+});
+
+describe('repatriation events', () => {
+  it('reach the parties whose purposes see the entry on the return timeline, with the return to read', async () => {
+    await subscribe(t['ngo-it/admin']!, '/ngo'); // deleted by the test above
+    await ok(t.ngo!, `/v1/cases/${caseId}/consents`, { purpose: 'return', givenOn: '2026-11-19' });
+    const requested = await eventually('repatriation to learn the case', async () => {
+      const res = await post(t.ngo!, '/v1/returns', { caseId, plannedDepartureDate: '2027-01-20', needs: ['shelter'], escortRequired: false, travelDocumentNeeded: true });
+      return res.statusCode === 201 ? (res.json() as { returnId: string }) : undefined;
+    });
+    const { returnId } = requested;
+    await ok(t.anitp!, `/v1/returns/${returnId}/acknowledgement`, { keyContactId: 'officer-ionescu', alternateContactId: 'officer-popa' });
+    await quiescent();
+    const ofReturns = (path: string) => at(path).filter((r) => r.json.service === 'repatriation');
+
+    const ngo = ofReturns('/ngo');
+    const acknowledged = ngo.find((r) => r.json.type === 'ReturnRequestAcknowledged');
+    expect(acknowledged?.json, JSON.stringify(ngo.map((r) => r.json))).toMatchObject({ service: 'repatriation', caseId, returnId });
+    expect(await verifiedByPartner(acknowledged!)).toBe(true);
+    expect(ngo.map((r) => r.json.type)).not.toContain('ReturnRequested'); // its own act
+
+    const consulate = ofReturns('/consulate').map((r) => String(r.json.type));
+    expect(consulate).toContain('ReturnRequested');
+    expect(consulate).not.toContain('ReturnRequestAcknowledged');
+    const asConsulate = await get(await stack.token('consulate-ro-it', ['consular_officer']), `/v1/returns/${returnId}`);
+    expect(asConsulate.statusCode).toBe(200);
+    const shown = new Set((asConsulate.json().timeline as Array<{ type: string }>).map((e) => e.type));
+    for (const type of consulate) expect(shown.has(type), type).toBe(true);
+
+    expect(ofReturns('/iom')).toEqual([]);
+    expect(ofReturns('/stranger')).toEqual([]);
+    for (const r of [...ngo, ...ofReturns('/consulate')]) expect(Object.keys(r.json).sort()).toEqual(['caseId', 'id', 'occurredAt', 'returnId', 'service', 'type']);
   });
 });

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import type { LookupFunction } from 'node:net';
 import https from 'node:https';
 import { type ConsumerSubscription, startConsumer } from '@trm/bus';
 import type { EventEnvelope, ServiceName } from '@trm/contracts';
@@ -8,6 +9,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { ServiceHost } from '../service-module.js';
 import { retryDelayMs, type WebhookSettings, webhookSettings } from './settings.js';
 import { loadWebhookSigningKey, signWebhook, type WebhookSigningKey } from './signing.js';
+import { allowedHosts, guardedLookup } from './ssrf.js';
 
 /** What a notification is about: where the partner reads what happened. */
 export interface WebhookAbout {
@@ -130,6 +132,7 @@ export async function startWebhookOutbox(
   });
 
   const leaseMs = settings.TRM_WEBHOOK_TIMEOUT_MS + 30_000;
+  const allowed = allowedHosts(host.env);
   const claim = async (limit: number): Promise<DueRow[]> => {
     const { rows } = await sql<DueRow>`
       with due as (
@@ -183,7 +186,8 @@ export async function startWebhookOutbox(
       return finish(row, { ok: false, cancel: 'the organisation no longer takes part in the case' });
     }
     const headers = signWebhook(key, `msg_${row.id.replace(/-/g, '')}`, Math.floor(Date.now() / 1000), row.payload);
-    const answer = await postJson(new URL(row.url), headers, row.payload, settings.TRM_WEBHOOK_TIMEOUT_MS);
+    const url = new URL(row.url);
+    const answer = await postJson(url, headers, row.payload, settings.TRM_WEBHOOK_TIMEOUT_MS, guardedLookup(url, allowed));
     const ok = answer.statusCode !== undefined && answer.statusCode >= 200 && answer.statusCode < 300;
     await finish(row, { ok, ...answer, gone: answer.statusCode === 410 });
   };
@@ -253,7 +257,7 @@ export async function startWebhookOutbox(
 }
 
 /** One POST, redirects not followed (a 3xx is a failure), the whole attempt bounded by `timeoutMs`. */
-export function postJson(url: URL, headers: Record<string, string>, body: string, timeoutMs: number): Promise<{ statusCode?: number; error?: string }> {
+export function postJson(url: URL, headers: Record<string, string>, body: string, timeoutMs: number, lookup?: LookupFunction): Promise<{ statusCode?: number; error?: string }> {
   return new Promise((resolve) => {
     const client = url.protocol === 'https:' ? https : http;
     let settled = false;
@@ -265,6 +269,7 @@ export function postJson(url: URL, headers: Record<string, string>, body: string
     };
     const req = client.request(url, {
       method: 'POST',
+      ...(lookup ? { lookup } : {}),
       headers: { ...headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'user-agent': 'TRM-Webhooks/1' },
     });
     const timer = setTimeout(() => {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { serviceSettings } from '../config.js';
+import { ConfigError, serviceSettings } from '../config.js';
+import { allowedHosts, literalAddressRefusal } from './ssrf.js';
 
 /** Policy settings of webhook delivery (every service that notifies reads the same variables). */
 export const WebhookEnv = z.object({
@@ -18,11 +19,20 @@ export const WebhookEnv = z.object({
   TRM_WEBHOOK_POLL_MS: z.coerce.number().int().min(10).default(1_000),
   /** Subscriptions one organisation may hold. */
   TRM_WEBHOOK_MAX_SUBSCRIPTIONS: z.coerce.number().int().min(1).default(10),
+  /**
+   * Development only (refused with NODE_ENV=production): hosts exempt from the SSRF guard, e.g.
+   * `127.0.0.1` for a receiver on this machine. Comma-separated.
+   */
+  TRM_WEBHOOK_ALLOWED_HOSTS: z.string().optional(),
 });
 export type WebhookSettings = z.output<typeof WebhookEnv>;
 
 export function webhookSettings(env: NodeJS.ProcessEnv): WebhookSettings {
-  return serviceSettings('webhooks', WebhookEnv, env);
+  const settings = serviceSettings('webhooks', WebhookEnv, env);
+  if (env.NODE_ENV === 'production' && settings.TRM_WEBHOOK_ALLOWED_HOSTS?.trim()) {
+    throw new ConfigError('NODE_ENV=production refuses to start with:\n  - TRM_WEBHOOK_ALLOWED_HOSTS: webhooks to private or loopback addresses are for development only');
+  }
+  return settings;
 }
 
 /** When the next attempt is due after `attempts` failed ones: exponential (×4) from the base, capped, ±20 % jitter. */
@@ -48,5 +58,5 @@ export function urlRefusal(raw: string, env: NodeJS.ProcessEnv): string | undefi
   if (url.username || url.password) return 'a URL with credentials: authenticate TRM by its signature instead';
   if (url.hash) return 'a URL with a fragment';
   if (!url.hostname) return 'a URL without a host';
-  return undefined;
+  return literalAddressRefusal(url, allowedHosts(env));
 }

@@ -3,7 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { retryDelayMs, urlRefusal } from './settings.js';
+import { retryDelayMs, urlRefusal, webhookSettings } from './settings.js';
+import { guardedLookup, isBlockedAddress } from './ssrf.js';
 import { generateWebhookSigningJwk, loadWebhookSigningKey, signWebhook } from './signing.js';
 
 describe('webhook signing key', () => {
@@ -53,7 +54,8 @@ describe('webhook signing key', () => {
 describe('webhook policy', () => {
   it('refuses URLs that are not http(s), http in production, credentials and fragments', () => {
     expect(urlRefusal('https://partner.example.org/hook', { NODE_ENV: 'production' })).toBeUndefined();
-    expect(urlRefusal('http://127.0.0.1:9999/hook', {})).toBeUndefined();
+    expect(urlRefusal('http://127.0.0.1:9999/hook', { TRM_WEBHOOK_ALLOWED_HOSTS: '127.0.0.1' })).toBeUndefined();
+    expect(urlRefusal('http://127.0.0.1:9999/hook', {})).toMatch(/private, loopback/);
     expect(urlRefusal('http://partner.example.org/hook', { NODE_ENV: 'production' })).toMatch(/https/);
     expect(urlRefusal('ftp://partner.example.org/hook', {})).toMatch(/https/);
     expect(urlRefusal('https://u:p@partner.example.org/hook', {})).toMatch(/credentials/);
@@ -69,5 +71,29 @@ describe('webhook policy', () => {
     expect(retryDelayMs(s, 12, () => 0.5)).toBe(6 * 3_600_000);
     expect(retryDelayMs(s, 1, () => 0)).toBe(24_000);
     expect(retryDelayMs(s, 1, () => 1)).toBe(36_000);
+  });
+});
+
+describe('SSRF guard', () => {
+  it('blocks loopback, private, link-local, CGNAT, unique-local and IPv4-mapped addresses, not public ones', () => {
+    for (const a of ['127.0.0.1', '10.0.0.1', '172.16.5.4', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '::1', 'fd12::1', 'fe80::1', '::ffff:127.0.0.1', '::ffff:8.8.8.8']) {
+      expect(isBlockedAddress(a), a).toBe(true);
+    }
+    for (const a of ['8.8.8.8', '93.184.216.34', '2606:4700::1111']) expect(isBlockedAddress(a), a).toBe(false);
+  });
+
+  it('resolves once and refuses a name that resolves to a blocked address, unless the host is allowed', async () => {
+    const lookup = guardedLookup(new URL('http://localhost:9/x'), new Set())!;
+    const err = await new Promise<NodeJS.ErrnoException | null>((resolve) => lookup('localhost', {}, (e) => resolve(e)));
+    expect(err?.code).toBe('EWEBHOOKBLOCKED');
+    expect(guardedLookup(new URL('http://localhost:9/x'), new Set(['localhost']))).toBeUndefined();
+    const literal = guardedLookup(new URL('http://127.0.0.1:9/x'), new Set())!;
+    const err2 = await new Promise<NodeJS.ErrnoException | null>((resolve) => literal('127.0.0.1', {}, (e) => resolve(e)));
+    expect(err2?.code).toBe('EWEBHOOKBLOCKED');
+  });
+
+  it('TRM_WEBHOOK_ALLOWED_HOSTS is refused with NODE_ENV=production', () => {
+    expect(() => webhookSettings({ NODE_ENV: 'production', TRM_WEBHOOK_ALLOWED_HOSTS: '127.0.0.1' })).toThrow(/development only/);
+    expect(webhookSettings({ TRM_WEBHOOK_ALLOWED_HOSTS: '127.0.0.1' }).TRM_WEBHOOK_ALLOWED_HOSTS).toBe('127.0.0.1');
   });
 });
