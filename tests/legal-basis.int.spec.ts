@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createEventStore } from '@trm/event-store';
 import { proceedingsModule } from '@trm/proceedings';
 import { projectCaseEvents, referralsModule } from '@trm/referrals';
+import { repatriationModule } from '@trm/repatriation';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, notification, startStack } from './support/stack.js';
@@ -21,7 +22,7 @@ const t = {} as Record<Who, string>;
 const tag = randomUUID().slice(0, 8);
 
 beforeAll(async () => {
-  stack = await startStack({ modules: [referralsModule, proceedingsModule], now: new Date('2026-11-20T10:00:00.000Z'), env: { TRM_DEADLINE_SCAN_SECONDS: '3600', TRM_ACCESS_COALESCE_SECONDS: '0' } });
+  stack = await startStack({ modules: [referralsModule, repatriationModule, proceedingsModule], now: new Date('2026-11-20T10:00:00.000Z'), env: { TRM_DEADLINE_SCAN_SECONDS: '3600', TRM_ACCESS_COALESCE_SECONDS: '0' } });
   t.ngo = await stack.token('ngo-it', ['notifier', 'case_officer']);
   t.ngoCoordinator = await stack.token('ngo-it', ['proceedings_coordinator']);
   t.anitp = await stack.token('anitp', ['case_officer']);
@@ -72,6 +73,15 @@ async function accessEvents(caseId: string, orgId: string) {
     select data, schema_version as v from referrals.events
     where stream_id = ${`case-access-${caseId}`} and data->>'organisationId' = ${orgId} order by global_position`.execute(stack.db);
   return rows;
+}
+/** Waits until a consumer of referrals' events has applied every event of the case stream. */
+async function applied(schema: 'repatriation' | 'proceedings', consumer: string, caseId: string): Promise<void> {
+  await until(`${consumer} to apply the case`, async () => {
+    const { rows } = await sql<{ behind: boolean }>`
+      select coalesce((select max(stream_version) from referrals.events where stream_id = ${`case-${caseId}`}), 0)
+           > coalesce((select version from ${sql.table(`${schema}.consumer_streams`)} where consumer = ${consumer} and source = 'referrals' and stream_id = ${`case-${caseId}`}), 0) as behind`.execute(stack.db);
+    return rows[0]!.behind === false;
+  });
 }
 async function caseNotified(caseId: string) {
   const { rows } = await sql<{ data: Record<string, unknown>; v: number }>`
@@ -190,6 +200,14 @@ describe('routing: one contact point coordinates; the foreign victim’s own cou
     const readsSeen = timeline.entries.filter((e: { type: string; organisationId?: string }) => e.type === 'PersonalDataAccessed' && e.organisationId !== 'ncp-md');
     expect(readsSeen).toEqual([]);
     expect(timeline.entries.every((e: object) => !('actor' in e))).toBe(true);
+
+    // It takes no part in the case's returns or proceedings (they are the coordinating contact point's).
+    await applied('repatriation', 'repatriation-case-facts', caseId);
+    await applied('proceedings', 'proceedings-case-facts', caseId);
+    const { rows: elsewhere } = await sql<{ n: string }>`
+      select (select count(*) from repatriation.case_participants where case_id = ${caseId} and organisation_id = 'ncp-md')
+           + (select count(*) from proceedings.case_parties where case_id = ${caseId} and organisation_id = 'ncp-md') as n`.execute(stack.db);
+    expect(Number(elsewhere[0]!.n)).toBe(0);
 
     await withdraw(caseId, 'ncp-md');
     expect((await personalData('ncpMd', caseId)).statusCode).toBe(404);

@@ -99,11 +99,16 @@ export async function applyReferralsEvent(
     }
     case 'ParticipantAdded': {
       const d = ParticipantAddedData.parse(envelope.data);
+      // A further contact point (joined on the person's consent to share with it) does not
+      // coordinate the case and takes no part in its returns (yet): only the contact points the
+      // case was notified to are the origin side.
+      if (d.purpose === 'national_contact_point') return;
       await addParticipants(tx, schema, d.caseId, [{ organisationId: d.organisationId, purpose: d.purpose }]);
       return;
     }
     case 'ParticipantRemoved': {
       const d = ParticipantRemovedData.parse(envelope.data);
+      if (d.purpose === 'national_contact_point') return;
       await removeParticipant(tx, schema, d.caseId, d.organisationId, d.purpose);
       return;
     }
