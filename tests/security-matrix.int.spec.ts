@@ -204,6 +204,7 @@ describe('mass assignment', () => {
 const VAULTED = [/ \/person\//, /^POST \/v1\/proceedings\/\{caseId\}\/criminal-cases \/reference$/];
 const REVIEWED_FREE_TEXT: Record<string, string> = {
   'POST /v1/organisations /name': 'the name of an organisation, public',
+  'POST /v1/webhooks /url': "a partner's endpoint for notifications (https, no credentials, SSRF-guarded), never about a victim",
   'PATCH /v1/organisations/{orgId} /name': 'the name of an organisation, public',
   'POST /v1/cases/{caseId}/acknowledgement /keyContactId': 'a staff user id (token subject), not the victim',
   'POST /v1/cases/{caseId}/acknowledgement /alternateContactId': 'a staff user id (token subject), not the victim',

@@ -110,6 +110,9 @@ export function concreteUrl(route: ApiRoute, world: World): string {
     figure: 'victims-notified',
     year: '2026',
     table: 'registered-victims-by-sex-and-age',
+    // A webhook subscription and delivery are the caller's organisation's own (another's: 404).
+    webhookId: randomUUID(),
+    deliveryId: randomUUID(),
   };
   const path = route.url.replace(/:([A-Za-z0-9_]+)/g, (_m, name: string) => {
     const value = values[name];
