@@ -12,93 +12,10 @@ export interface paths {
             cookie?: never;
         };
         /** List registered organisations */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            items: {
-                                id: string;
-                                /** @enum {string} */
-                                type: "national_contact_point" | "consulate" | "law_enforcement" | "international_organisation" | "ngo" | "child_protection" | "service_provider" | "auditor" | "statistics_consumer";
-                                country: string;
-                                name: string;
-                                parentId: string | null;
-                                active: boolean;
-                                createdAt: string;
-                                updatedAt: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listOrganisations"];
         put?: never;
         /** Register an organisation */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    /**
-                     * @example {
-                     *       "id": "anitp-rc-iasi",
-                     *       "type": "national_contact_point",
-                     *       "country": "RO",
-                     *       "name": "ANITP Regional Centre Iași",
-                     *       "parentId": "anitp"
-                     *     }
-                     */
-                    "application/json": {
-                        /** @description Stable lower-kebab identifier, used as `org` in tokens */
-                        id: string;
-                        /** @enum {string} */
-                        type: "national_contact_point" | "consulate" | "law_enforcement" | "international_organisation" | "ngo" | "child_protection" | "service_provider" | "auditor" | "statistics_consumer";
-                        /** @description ISO 3166-1 alpha-2 */
-                        country: string;
-                        name: string;
-                        /** @description e.g. the central contact point of a regional centre */
-                        parentId?: string | null;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            id: string;
-                            /** @enum {string} */
-                            type: "national_contact_point" | "consulate" | "law_enforcement" | "international_organisation" | "ngo" | "child_protection" | "service_provider" | "auditor" | "statistics_consumer";
-                            country: string;
-                            name: string;
-                            parentId: string | null;
-                            active: boolean;
-                            createdAt: string;
-                            updatedAt: string;
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["registerOrganisation"];
         delete?: never;
         options?: never;
         head?: never;
@@ -113,89 +30,14 @@ export interface paths {
             cookie?: never;
         };
         /** One organisation */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    orgId: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            id: string;
-                            /** @enum {string} */
-                            type: "national_contact_point" | "consulate" | "law_enforcement" | "international_organisation" | "ngo" | "child_protection" | "service_provider" | "auditor" | "statistics_consumer";
-                            country: string;
-                            name: string;
-                            parentId: string | null;
-                            active: boolean;
-                            createdAt: string;
-                            updatedAt: string;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getOrganisation"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
         /** Rename, deactivate or reactivate an organisation */
-        patch: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    orgId: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    /**
-                     * @example {
-                     *       "active": false
-                     *     }
-                     */
-                    "application/json": {
-                        name?: string;
-                        /** @description false refuses the organisation's tokens (within the directory cache TTL) */
-                        active?: boolean;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            id: string;
-                            /** @enum {string} */
-                            type: "national_contact_point" | "consulate" | "law_enforcement" | "international_organisation" | "ngo" | "child_protection" | "service_provider" | "auditor" | "statistics_consumer";
-                            country: string;
-                            name: string;
-                            parentId: string | null;
-                            active: boolean;
-                            createdAt: string;
-                            updatedAt: string;
-                        };
-                    };
-                };
-            };
-        };
+        patch: operations["updateOrganisation"];
         trace?: never;
     };
     "/v1/cases": {
@@ -209,149 +51,13 @@ export interface paths {
          * List the cases your organisation takes part in
          * @description Newest first. Pass `nextCursor` back as `cursor` for the next page.
          */
-        get: {
-            parameters: {
-                query?: {
-                    status?: "notified" | "acknowledged" | "closed";
-                    situation?: "identified_by_law_enforcement" | "referred_and_returned_by_iom" | "identified_by_international_ngo" | "identified_by_consulate" | "foreign_victim" | "child_victim" | "indefinite_case";
-                    /** @description Acknowledgement overdue (policy: 2 days after notification). */
-                    overdue?: "true" | "false";
-                    limit?: number;
-                    cursor?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            items: {
-                                /** Format: uuid */
-                                caseId: string;
-                                version: number;
-                                /** @enum {string} */
-                                status: "notified" | "acknowledged" | "closed";
-                                minor: boolean;
-                                notifiedAt: string;
-                                acknowledgementDueAt: string;
-                                acknowledgementOverdue: boolean;
-                                /** @description Why your organisation takes part. */
-                                purposes: string[];
-                            }[];
-                            nextCursor: string | null;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listCases"];
         put?: never;
         /**
          * Notify a case
-         * @description Records `CaseNotified`. Personal data under `person` is encrypted into the vault; the event carries only non-identifying attributes. Send `Idempotency-Key` so a retry returns the first answer.
+         * @description Records `CaseNotified` (schema version 2). Personal data under `person` is encrypted into the vault; the event carries only non-identifying attributes. The case is addressed to one central national contact point, which coordinates it (`addressedTo`, or the default described there); no other contact point is added: a further one (the victim’s own country’s, for a foreign victim) joins only with the victim’s consent to share with it (`POST …/participants`, purpose `national_contact_point`), never while international protection is sought nor one of a country the victim fears. 422 `invalid-addressee` (nothing written) when the addressee may not coordinate. Send `Idempotency-Key` so a retry returns the first answer.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    /**
-                     * @example {
-                     *       "situation": "identified_by_international_ngo",
-                     *       "countryOfIdentification": "IT",
-                     *       "countryOfExploitation": "IT",
-                     *       "identificationDate": "2026-11-18",
-                     *       "formsOfExploitation": [
-                     *         "forced_labour"
-                     *       ],
-                     *       "sex": "female",
-                     *       "age": 24,
-                     *       "citizenship": "RO",
-                     *       "traffickedAcrossBorders": true,
-                     *       "recruiterRelation": "friend_or_acquaintance",
-                     *       "returnWanted": true,
-                     *       "plannedReturnDate": "2026-12-10",
-                     *       "person": {
-                     *         "givenName": "Ana",
-                     *         "familyName": "Example",
-                     *         "birthDate": "2002-03-14",
-                     *         "contacts": {
-                     *           "phone": "+39 333 000 0000"
-                     *         },
-                     *         "narrative": "Recruited with a promise of farm work."
-                     *       }
-                     *     }
-                     */
-                    "application/json": {
-                        /** @enum {string} */
-                        situation: "identified_by_law_enforcement" | "referred_and_returned_by_iom" | "identified_by_international_ngo" | "identified_by_consulate" | "foreign_victim" | "child_victim" | "indefinite_case";
-                        countryOfIdentification: components["schemas"]["CountryCodeInput"];
-                        countryOfExploitation: components["schemas"]["CountryCodeInput"];
-                        identificationDate: string;
-                        formsOfExploitation: ("sexual_exploitation" | "forced_labour" | "forced_begging" | "forced_criminality" | "child_labour" | "forced_marriage" | "servitude" | "slavery" | "organ_removal" | "illegal_adoption" | "surrogacy" | "other")[];
-                        /** @enum {string} */
-                        sex: "female" | "male" | "other" | "unknown";
-                        /** @description Age at identification, when known. */
-                        age?: number;
-                        /** @description When the exact age is not known. */
-                        birthYear?: number;
-                        citizenship: components["schemas"]["CountryCodeInput"];
-                        traffickedAcrossBorders: boolean;
-                        /** @enum {string} */
-                        recruiterRelation: "intimate_partner" | "family_member" | "friend_or_acquaintance" | "employer" | "stranger" | "other" | "unknown";
-                        returnWanted: boolean;
-                        plannedReturnDate?: string;
-                        /**
-                         * @description Personal data: stored encrypted in the vault, never in events.
-                         * @default {}
-                         */
-                        person?: {
-                            givenName?: string;
-                            familyName?: string;
-                            otherNames?: string[];
-                            birthDate?: string;
-                            birthPlace?: string;
-                            contacts?: {
-                                phone?: string;
-                                /** Format: email */
-                                email?: string;
-                                address?: string;
-                            };
-                            documents?: {
-                                /** @enum {string} */
-                                kind: "passport" | "identity_card" | "birth_certificate" | "residence_permit" | "other";
-                                number: string;
-                                issuingCountry: components["schemas"]["CountryCodeInput"];
-                                expiryDate?: string;
-                            }[];
-                            narrative?: string;
-                            health?: string;
-                        };
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["CaseView"];
-                    };
-                };
-            };
-        };
+        post: operations["notifyCase"];
         delete?: never;
         options?: never;
         head?: never;
@@ -369,28 +75,7 @@ export interface paths {
          * Read a case (the view your purpose allows)
          * @description One schema per purpose, told apart by `view`: the national contact point and its regional centre see the whole file, the notifying partner what it follows, a service provider its own referrals, child protection the child’s situation; fields outside the purpose are absent.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    caseId: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["CaseView"];
-                    };
-                };
-            };
-        };
+        get: operations["getCase"];
         put?: never;
         post?: never;
         delete?: never;
@@ -412,44 +97,7 @@ export interface paths {
          * Acknowledge a notification (national contact point)
          * @description Records `NotificationAcknowledged`. Send `If-Match` with the case ETag to act only on the version you read.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    caseId: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    /**
-                     * @example {
-                     *       "keyContactId": "officer-ionescu",
-                     *       "alternateContactId": "officer-popa",
-                     *       "regionalCentreId": "anitp-rc-bucharest"
-                     *     }
-                     */
-                    "application/json": {
-                        /** @description User id (token subject) of the key contact at the contact point. */
-                        keyContactId: string;
-                        alternateContactId: string;
-                        regionalCentreId: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["CaseView"];
-                    };
-                };
-            };
-        };
+        post: operations["acknowledgeNotification"];
         delete?: never;
         options?: never;
         head?: never;
@@ -465,62 +113,9 @@ export interface paths {
         };
         /**
          * Read the personal data of a case (recorded)
-         * @description Decrypts the fields your purpose needs: everything for the notifying organisation and the contact points; for other participants only their fields, and only while the person’s consent to share with them stands (a provider: the contact data of its own open referral). Law enforcement, even as the notifying organisation, reads only the items it submitted itself unless the person consented to share with it. Every read is recorded (who, which case, which purpose, which fields) before the data is returned: the first read of a window as `PersonalDataAccessed` at once, the repeats by the same user within *policy* TRM_ACCESS_COALESCE_SECONDS (300) as one later `PersonalDataAccessed` with their `count`, `firstReadAt` and `lastReadAt`. After erasure the answer is `erased`.
+         * @description Decrypts the fields you have a legal basis for, decided by the service from the case (never declared by you) and returned in `legalBases`: `collected_by_reader` (items your organisation put in the file itself that hold nobody else’s values), `statutory_coordination` (the contact point the case is addressed to and its regional centre: names, other names, birth date and place, contacts, documents, narrative; health only with consent), `statutory_child_protection` (child protection on a child’s case: what child protection needs), `consent` (the person’s consent to share with your organisation stands: what your purpose needs; a provider only the contact data of its own open referral). Items in the file you have no basis for are not returned and are named in `withheld`; with no basis for any item, 403 (`consent-required` or `purpose-not-allowed`). A consent withdrawal takes effect on the next request. Law enforcement reads only what it submitted itself unless the person consented to share with it, never on a statutory basis. Every read is recorded with its bases and the withheld items (who, which case, which purpose, which fields) before the data is returned: the first read of a window as `PersonalDataAccessed` at once, the repeats by the same user within *policy* TRM_ACCESS_COALESCE_SECONDS (300) as one later `PersonalDataAccessed` with their `count`, `firstReadAt` and `lastReadAt`. After erasure the answer is `erased`.
          */
-        get: {
-            parameters: {
-                query: {
-                    /** @description Why the data is read; the read is recorded. */
-                    purpose: "case_management" | "assistance" | "return" | "child_protection" | "travel_documents";
-                };
-                header?: never;
-                path: {
-                    caseId: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** Format: uuid */
-                            caseId: string;
-                            /** @enum {string} */
-                            status: "present" | "erased" | "absent";
-                            /** @description Personal data: stored encrypted in the vault, never in events. */
-                            data?: {
-                                givenName?: string;
-                                familyName?: string;
-                                otherNames?: string[];
-                                birthDate?: string;
-                                birthPlace?: string;
-                                contacts?: {
-                                    phone?: string;
-                                    /** Format: email */
-                                    email?: string;
-                                    address?: string;
-                                };
-                                documents?: {
-                                    /** @enum {string} */
-                                    kind: "passport" | "identity_card" | "birth_certificate" | "residence_permit" | "other";
-                                    number: string;
-                                    issuingCountry: components["schemas"]["CountryCode"];
-                                    expiryDate?: string;
-                                }[];
-                                narrative?: string;
-                                health?: string;
-                            };
-                            erasedAt?: string;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["readPersonalData"];
         put?: never;
         post?: never;
         delete?: never;
@@ -542,50 +137,7 @@ export interface paths {
          * Request missing information
          * @description Records `InformationRequested` (national contact point). The organisation asked has *policy* 7 days to answer, else the request shows as overdue in GET /v1/deadlines. Send `If-Match` with the case ETag to act only on the version you read, and `Idempotency-Key` to retry safely.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    caseId: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    /**
-                     * @example {
-                     *       "requestedFrom": "ngo-it",
-                     *       "items": [
-                     *         "birthDate",
-                     *         "documents",
-                     *         "contacts"
-                     *       ]
-                     *     }
-                     */
-                    "application/json": {
-                        /** @description A participant of the case, usually the notifying organisation. */
-                        requestedFrom: string;
-                        items: ("givenName" | "familyName" | "otherNames" | "birthDate" | "birthPlace" | "contacts" | "documents" | "narrative" | "health")[];
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description Id of what the command created. */
-                            id: string;
-                            case: components["schemas"]["CaseView"];
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["requestInformation"];
         delete?: never;
         options?: never;
         head?: never;
@@ -605,74 +157,7 @@ export interface paths {
          * Provide the information requested
          * @description Records `InformationProvided` with the names of the items given, the required items still missing and the completeness score. The values go to the vault, encrypted, never into the event. Only the items requested: any other is refused with 422 `information-not-requested` (a pointer per item, never its value) and nothing is written. An item already in the file that your organisation cannot read is never written over: a list (`documents`, `otherNames`) is added to (`appendedItems` in the event), any other such item is refused with 409 `information-overwrite-refused`. Send `If-Match` with the case ETag to act only on the version you read, and `Idempotency-Key` to retry safely.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    caseId: string;
-                    informationRequestId: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    /**
-                     * @example {
-                     *       "person": {
-                     *         "birthDate": "2002-03-14",
-                     *         "contacts": {
-                     *           "phone": "+39 333 000 0000"
-                     *         },
-                     *         "documents": [
-                     *           {
-                     *             "kind": "passport",
-                     *             "number": "X1234567",
-                     *             "issuingCountry": "RO"
-                     *           }
-                     *         ]
-                     *       }
-                     *     }
-                     */
-                    "application/json": {
-                        /** @description The items asked for; stored encrypted in the vault, never in events. */
-                        person: {
-                            givenName?: string;
-                            familyName?: string;
-                            otherNames?: string[];
-                            birthDate?: string;
-                            birthPlace?: string;
-                            contacts?: {
-                                phone?: string;
-                                /** Format: email */
-                                email?: string;
-                                address?: string;
-                            };
-                            documents?: {
-                                /** @enum {string} */
-                                kind: "passport" | "identity_card" | "birth_certificate" | "residence_permit" | "other";
-                                number: string;
-                                issuingCountry: components["schemas"]["CountryCodeInput"];
-                                expiryDate?: string;
-                            }[];
-                            narrative?: string;
-                            health?: string;
-                        };
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["CaseView"];
-                    };
-                };
-            };
-        };
+        post: operations["provideInformation"];
         delete?: never;
         options?: never;
         head?: never;
@@ -692,45 +177,7 @@ export interface paths {
          * Record the victim status determined
          * @description Records `VictimStatusDetermined` (possible / actual / not_a_victim) and the type of body that decided. Send `If-Match` with the case ETag to act only on the version you read, and `Idempotency-Key` to retry safely.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    caseId: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    /**
-                     * @example {
-                     *       "status": "actual",
-                     *       "deciderBodyType": "prosecutor",
-                     *       "determinedOn": "2026-11-20"
-                     *     }
-                     */
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "possible" | "actual" | "not_a_victim";
-                        /** @enum {string} */
-                        deciderBodyType: "law_enforcement" | "prosecutor" | "court" | "ngo" | "national_contact_point" | "labour_inspectorate" | "other";
-                        determinedOn: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["CaseView"];
-                    };
-                };
-            };
-        };
+        post: operations["recordVictimStatus"];
         delete?: never;
         options?: never;
         head?: never;
@@ -750,42 +197,7 @@ export interface paths {
          * Grant a reflection period
          * @description Records `ReflectionPeriodGranted`: at least 30 days (Council of Europe Convention Art. 13), at most *policy* 90 days. Send `If-Match` with the case ETag to act only on the version you read, and `Idempotency-Key` to retry safely.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    caseId: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    /**
-                     * @example {
-                     *       "startsOn": "2026-11-21",
-                     *       "days": 30
-                     *     }
-                     */
-                    "application/json": {
-                        startsOn: string;
-                        /** @description At least 30 (Convention Art. 13); at most the policy maximum (90). */
-                        days: number;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["CaseView"];
-                    };
-                };
-            };
-        };
+        post: operations["grantReflectionPeriod"];
         delete?: never;
         options?: never;
         head?: never;
@@ -805,42 +217,7 @@ export interface paths {
          * End the reflection period
          * @description Records `ReflectionPeriodEnded`. Send `If-Match` with the case ETag to act only on the version you read, and `Idempotency-Key` to retry safely.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    caseId: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    /**
-                     * @example {
-                     *       "endedOn": "2026-12-20",
-                     *       "reason": "victim_decided"
-                     *     }
-                     */
-                    "application/json": {
-                        endedOn: string;
-                        /** @enum {string} */
-                        reason: "expired" | "victim_decided" | "status_determined";
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["CaseView"];
-                    };
-                };
-            };
-        };
+        post: operations["endReflectionPeriod"];
         delete?: never;
         options?: never;
         head?: never;
@@ -860,45 +237,7 @@ export interface paths {
          * Record informed consent for a purpose
          * @description Records `ConsentRecorded`. `sharing` names the organisation the data may be shared with. Notification never implies consent to cooperate with law enforcement. Send `If-Match` with the case ETag to act only on the version you read, and `Idempotency-Key` to retry safely.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    caseId: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    /**
-                     * @example {
-                     *       "purpose": "sharing",
-                     *       "sharingWith": "provider-shelter",
-                     *       "givenOn": "2026-11-20"
-                     *     }
-                     */
-                    "application/json": {
-                        /** @enum {string} */
-                        purpose: "assistance" | "sharing" | "return" | "research" | "proceedings";
-                        /** @description Only for `sharing`: the organisation the data may be shared with. */
-                        sharingWith?: string;
-                        givenOn: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["CaseView"];
-                    };
-                };
-            };
-        };
+        post: operations["recordConsent"];
         delete?: never;
         options?: never;
         head?: never;
@@ -916,46 +255,9 @@ export interface paths {
         put?: never;
         /**
          * Withdraw consent (takes effect at once)
-         * @description Records `ConsentWithdrawn` and, in the same transaction, `ServiceReferralClosed` for every open referral that relied on it. The next personal-data read by an organisation that relied on the consent is refused. Send `If-Match` with the case ETag to act only on the version you read, and `Idempotency-Key` to retry safely.
+         * @description Records `ConsentWithdrawn` and, in the same transaction, `ServiceReferralClosed` for every open referral that relied on it (and `ParticipantRemoved` for a further contact point that took part on it). From the next request, no organisation reads personal data on that consent: what it read on it is withheld (403 when it has no other basis). Send `If-Match` with the case ETag to act only on the version you read, and `Idempotency-Key` to retry safely.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    caseId: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    /**
-                     * @example {
-                     *       "purpose": "sharing",
-                     *       "sharingWith": "provider-shelter",
-                     *       "withdrawnOn": "2026-11-25"
-                     *     }
-                     */
-                    "application/json": {
-                        /** @enum {string} */
-                        purpose: "assistance" | "sharing" | "return" | "research" | "proceedings";
-                        sharingWith?: string;
-                        withdrawnOn: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["CaseView"];
-                    };
-                };
-            };
-        };
+        post: operations["withdrawConsent"];
         delete?: never;
         options?: never;
         head?: never;
@@ -973,44 +275,9 @@ export interface paths {
         put?: never;
         /**
          * Add a participant with a purpose
-         * @description Records `ParticipantAdded`. The organisation then sees the view of the case its purpose needs. Send `If-Match` with the case ETag to act only on the version you read, and `Idempotency-Key` to retry safely.
+         * @description Records `ParticipantAdded`. The organisation then sees the view of the case its purpose needs. Purpose `national_contact_point` adds a further central contact point (the case is coordinated by the one it was addressed to), notably the one of a foreign victim’s own country: only with the person’s consent to share with it, never while the case records that international protection is sought, never one of a country whose authorities the person fears (409 `contact-point-refused` naming each unmet condition); it leaves the case when that consent is withdrawn. Send `If-Match` with the case ETag to act only on the version you read, and `Idempotency-Key` to retry safely.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    caseId: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    /**
-                     * @example {
-                     *       "organisationId": "dgaspc-bucharest",
-                     *       "purpose": "child_protection"
-                     *     }
-                     */
-                    "application/json": {
-                        organisationId: string;
-                        /** @enum {string} */
-                        purpose: "notifier" | "national_contact_point" | "regional_centre" | "travel_documents" | "service_provision" | "child_protection" | "return" | "proceedings_support" | "law_enforcement";
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["CaseView"];
-                    };
-                };
-            };
-        };
+        post: operations["addParticipant"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1030,42 +297,7 @@ export interface paths {
          * Remove a participant
          * @description Records `ParticipantRemoved`. A child case keeps at least one child protection participant. Send `If-Match` with the case ETag to act only on the version you read, and `Idempotency-Key` to retry safely.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    caseId: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    /**
-                     * @example {
-                     *       "organisationId": "consulate-ro-it",
-                     *       "purpose": "travel_documents"
-                     *     }
-                     */
-                    "application/json": {
-                        organisationId: string;
-                        /** @enum {string} */
-                        purpose: "notifier" | "national_contact_point" | "regional_centre" | "travel_documents" | "service_provision" | "child_protection" | "return" | "proceedings_support" | "law_enforcement";
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["CaseView"];
-                    };
-                };
-            };
-        };
+        post: operations["removeParticipant"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1085,46 +317,7 @@ export interface paths {
          * Refer the person to a service provider
          * @description Records `ServiceReferralMade` (and `ParticipantAdded` for the provider). Refused with 409 `service-referral-refused` naming every unmet gate: consent for assistance, consent for sharing with that provider, child protection as participant for a child, a provider able to provide services, an open case. Send `If-Match` with the case ETag to act only on the version you read, and `Idempotency-Key` to retry safely.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    caseId: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    /**
-                     * @example {
-                     *       "service": "shelter",
-                     *       "providerOrganisationId": "provider-shelter"
-                     *     }
-                     */
-                    "application/json": {
-                        /** @enum {string} */
-                        service: "shelter" | "basic_needs" | "medical" | "psychological" | "legal" | "financial_material" | "vocational" | "educational" | "interpretation";
-                        providerOrganisationId: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description Id of what the command created. */
-                            id: string;
-                            case: components["schemas"]["CaseView"];
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["makeServiceReferral"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1144,40 +337,7 @@ export interface paths {
          * Assign a provider to a referral created from a hand-over
          * @description Records `ServiceReferralAssigned`; the same gates as making a referral apply. Send `If-Match` with the case ETag to act only on the version you read, and `Idempotency-Key` to retry safely.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    caseId: string;
-                    referralId: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    /**
-                     * @example {
-                     *       "providerOrganisationId": "provider-shelter"
-                     *     }
-                     */
-                    "application/json": {
-                        providerOrganisationId: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["CaseView"];
-                    };
-                };
-            };
-        };
+        post: operations["assignServiceReferral"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1197,34 +357,7 @@ export interface paths {
          * Accept a referral (its provider)
          * @description Records `ServiceReferralAccepted`. Send `If-Match` with the case ETag to act only on the version you read, and `Idempotency-Key` to retry safely.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    caseId: string;
-                    referralId: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    /** @example {} */
-                    "application/json": Record<string, never>;
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["CaseView"];
-                    };
-                };
-            };
-        };
+        post: operations["acceptServiceReferral"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1244,41 +377,7 @@ export interface paths {
          * Decline a referral (its provider)
          * @description Records `ServiceReferralDeclined` with the reason. Send `If-Match` with the case ETag to act only on the version you read, and `Idempotency-Key` to retry safely.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    caseId: string;
-                    referralId: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    /**
-                     * @example {
-                     *       "reason": "no_capacity"
-                     *     }
-                     */
-                    "application/json": {
-                        /** @enum {string} */
-                        reason: "no_capacity" | "not_eligible" | "service_not_offered" | "unreachable" | "other";
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["CaseView"];
-                    };
-                };
-            };
-        };
+        post: operations["declineServiceReferral"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1298,50 +397,7 @@ export interface paths {
          * Record assistance delivered and its cost
          * @description Records `AssistanceDelivered`: period, cost and ISO 4217 currency (amount as a decimal string). Send `If-Match` with the case ETag to act only on the version you read, and `Idempotency-Key` to retry safely.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    caseId: string;
-                    referralId: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    /**
-                     * @example {
-                     *       "periodFrom": "2026-11-21",
-                     *       "periodTo": "2026-11-30",
-                     *       "cost": {
-                     *         "amount": "1250.00",
-                     *         "currency": "RON"
-                     *       }
-                     *     }
-                     */
-                    "application/json": {
-                        periodFrom: string;
-                        periodTo: string;
-                        cost: {
-                            amount: string;
-                            currency: components["schemas"]["CurrencyCodeInput"];
-                        };
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["CaseView"];
-                    };
-                };
-            };
-        };
+        post: operations["recordAssistanceDelivered"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1361,41 +417,7 @@ export interface paths {
          * Close a referral
          * @description Records `ServiceReferralClosed`: `completed` by its provider after acceptance, or `cancelled`. Send `If-Match` with the case ETag to act only on the version you read, and `Idempotency-Key` to retry safely.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    caseId: string;
-                    referralId: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    /**
-                     * @example {
-                     *       "reason": "completed"
-                     *     }
-                     */
-                    "application/json": {
-                        /** @enum {string} */
-                        reason: "completed" | "cancelled";
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["CaseView"];
-                    };
-                };
-            };
-        };
+        post: operations["closeServiceReferral"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1415,45 +437,7 @@ export interface paths {
          * Record a monitoring contact
          * @description Records `MonitoringContactRecorded` (no free text: it would invite personal data into an event). Send `If-Match` with the case ETag to act only on the version you read, and `Idempotency-Key` to retry safely.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    caseId: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    /**
-                     * @example {
-                     *       "contactedOn": "2026-12-15",
-                     *       "channel": "phone",
-                     *       "wellbeing": "stable"
-                     *     }
-                     */
-                    "application/json": {
-                        contactedOn: string;
-                        /** @enum {string} */
-                        channel: "in_person" | "phone" | "video" | "message";
-                        /** @enum {string} */
-                        wellbeing: "stable" | "concern" | "crisis";
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["CaseView"];
-                    };
-                };
-            };
-        };
+        post: operations["recordMonitoringContact"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1473,43 +457,7 @@ export interface paths {
          * Raise a risk flag
          * @description Records `RiskFlagRaised` (re-trafficking, lost contact, threat). Any participant may raise one, and it is never refused on an open case. A flag identical (kind and level) to the latest one of that kind your organisation raised since the case was last opened coalesces into it: 200, no new event, `Risk-Flag-Coalesced: true` (else `false`). Send `If-Match` with the case ETag to act only on the version you read, and `Idempotency-Key` to retry safely.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    caseId: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    /**
-                     * @example {
-                     *       "kind": "threat",
-                     *       "level": "high"
-                     *     }
-                     */
-                    "application/json": {
-                        /** @enum {string} */
-                        kind: "re_trafficking" | "lost_contact" | "threat";
-                        /** @enum {string} */
-                        level: "low" | "medium" | "high";
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["CaseView"];
-                    };
-                };
-            };
-        };
+        post: operations["raiseRiskFlag"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1529,40 +477,7 @@ export interface paths {
          * Close the case
          * @description Records `CaseClosed`; open referrals close with it. A closed case refuses changes (409 `case-closed`) until reopened. Send `If-Match` with the case ETag to act only on the version you read, and `Idempotency-Key` to retry safely.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    caseId: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    /**
-                     * @example {
-                     *       "reason": "reintegrated"
-                     *     }
-                     */
-                    "application/json": {
-                        /** @enum {string} */
-                        reason: "reintegrated" | "referred_on" | "lost_contact" | "declined_assistance" | "not_a_victim";
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["CaseView"];
-                    };
-                };
-            };
-        };
+        post: operations["closeCase"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1582,40 +497,7 @@ export interface paths {
          * Reopen a closed case
          * @description Records `CaseReopened`. Send `If-Match` with the case ETag to act only on the version you read, and `Idempotency-Key` to retry safely.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    caseId: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    /**
-                     * @example {
-                     *       "reason": "new_needs"
-                     *     }
-                     */
-                    "application/json": {
-                        /** @enum {string} */
-                        reason: "new_needs" | "re_trafficking" | "closed_in_error" | "proceedings";
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["CaseView"];
-                    };
-                };
-            };
-        };
+        post: operations["reopenCase"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1635,40 +517,7 @@ export interface paths {
          * Erase the personal data (crypto-shredding)
          * @description Destroys the case’s vault key and records `PersonalDataErased`. The events stay; reads of personal data then answer `erased`. Send `If-Match` with the case ETag to act only on the version you read, and `Idempotency-Key` to retry safely.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    caseId: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    /**
-                     * @example {
-                     *       "reason": "subject_request"
-                     *     }
-                     */
-                    "application/json": {
-                        /** @enum {string} */
-                        reason: "subject_request" | "retention_expired" | "unlawful_processing";
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["CaseView"];
-                    };
-                };
-            };
-        };
+        post: operations["erasePersonalData"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1686,49 +535,7 @@ export interface paths {
          * The events of the case your purpose may see, in order, a page at a time
          * @description The coordinating contact point sees every event with its details, the user who acted and every recorded read of personal data. Any other participant sees its own acts and the entries the access matrix gives its purpose (docs/ACCESS.md, referrals: timeline), with details only where its purpose needs them, and the acting organisation only when it works with it. Pass `nextCursor` back as `cursor` for the next page; a page may hold fewer entries than `limit` (even none) while `nextCursor` is set, because at most a bounded number of events is read per page. `nextCursor` is null at the end.
          */
-        get: {
-            parameters: {
-                query?: {
-                    limit?: number;
-                    cursor?: string;
-                };
-                header?: never;
-                path: {
-                    caseId: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** Format: uuid */
-                            caseId: string;
-                            entries: {
-                                /** @description Global position: entries are in the order they were recorded. */
-                                position: string;
-                                type: string;
-                                recordedAt: string;
-                                /** @description Who did it: present when your organisation works with it (docs/ACCESS.md). */
-                                organisationId?: string;
-                                /** @description The user, for the coordinating contact point only. */
-                                actor?: string;
-                                /** @description Present when your purpose allows the event’s details. */
-                                data?: {
-                                    [key: string]: unknown;
-                                };
-                            }[];
-                            nextCursor: string | null;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getCaseTimeline"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1748,45 +555,104 @@ export interface paths {
          * Your due and overdue items
          * @description Open deadlines your organisation must act on (the contact points: every deadline of their cases), soonest first: acknowledgement (*policy* 2 days), answers to requests for information (*policy* 7 days), reflection periods (`ending_soon` within *policy* 5 days, `overdue` once ended without a decision). `missedRecorded` says the scheduler recorded `DeadlineMissed`.
          */
-        get: {
-            parameters: {
-                query?: {
-                    state?: "due" | "ending_soon" | "overdue";
-                    limit?: number;
-                    cursor?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            items: {
-                                /** Format: uuid */
-                                caseId: string;
-                                deadlineId: string;
-                                /** @enum {string} */
-                                kind: "acknowledgement" | "information_request" | "reflection_period";
-                                dueAt: string;
-                                /** @enum {string} */
-                                state: "due" | "ending_soon" | "overdue";
-                                missedRecorded: boolean;
-                            }[];
-                            nextCursor: string | null;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listDeadlines"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The public keys webhook notifications are signed with (JWKS, Ed25519)
+         * @description Every notification carries Standard Webhooks headers: `webhook-id` (the same on every retry), `webhook-timestamp` (Unix seconds of the attempt) and `webhook-signature: v1a,<base64 Ed25519 signature of "{webhook-id}.{webhook-timestamp}.{raw body}">`. Verify it with one of these keys (try each during a rotation); refuse timestamps far from your clock.
+         */
+        get: operations["getWebhookSigningKeys"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Your organisation's webhook subscriptions */
+        get: operations["listWebhookSubscriptions"];
+        put?: never;
+        /**
+         * Subscribe your organisation to signed notifications of its cases
+         * @description TRM then POSTs a thin, signed notification (`{id, type, service, caseId, returnId?, occurredAt}`, never data) for each event of the cases your organisation takes part in that your purposes see on the case or return timeline (docs/ACCESS.md, webhooks), except your own acts. Read what happened through the API. Failed deliveries are retried with exponential backoff (GET /v1/webhooks/{webhookId}/deliveries).
+         */
+        post: operations["createWebhookSubscription"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{webhookId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Stop a webhook subscription (pending deliveries are cancelled) */
+        delete: operations["deleteWebhookSubscription"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{webhookId}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The notifications of a subscription: status, attempts, last answer, next attempt */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{webhookId}/deliveries/{deliveryId}/redelivery": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a notification again (same webhook-id), with a fresh retry policy
+         * @description Any delivery, whatever its status: it becomes pending and is attempted at once; the attempts and hours of the retry policy count from now.
+         */
+        post: operations["redeliverWebhook"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1804,50 +670,7 @@ export interface paths {
          * Duties to inform victims (for the proceedings coordinator)
          * @description Every stage change, hearing and outcome must be followed by `VictimInformed` within the policy (PROCEEDINGS_INFORM_DAYS, 5 days). Lists the duties of the cases where your organisation is on the victim’s side, soonest due first; `status=overdue` shows only those past due.
          */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description `overdue`: open and past its deadline. */
-                    status?: "open" | "overdue" | "fulfilled" | "lapsed";
-                    caseId?: string;
-                    limit?: number;
-                    cursor?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            items: {
-                                dutyId: string;
-                                caseId: string;
-                                criminalCaseId: string;
-                                /** @enum {string} */
-                                kind: "stage_change" | "hearing" | "outcome";
-                                arisenAt: string;
-                                dueAt: string;
-                                /** @enum {string} */
-                                status: "open" | "fulfilled" | "lapsed";
-                                /** @description Open and past its deadline (policy PROCEEDINGS_INFORM_DAYS, 5 days). */
-                                overdue: boolean;
-                                informedAt: string | null;
-                                /** @description Fulfilled after its deadline. */
-                                late: boolean;
-                            }[];
-                            nextCursor: string | null;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listInformationDuties"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1867,131 +690,7 @@ export interface paths {
          * Read the proceedings of a case
          * @description For the national contact point, the organisation supporting the victim and the law-enforcement participant; 404 for everyone else. Readable after withdrawal (the history stays). `participation: none` until consent is recorded. Criminal case references are not included.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    caseId: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** Format: uuid */
-                            caseId: string;
-                            version: number;
-                            /** @enum {string} */
-                            participation: "none" | "consented" | "withdrawn";
-                            consentedOn: string | null;
-                            withdrawnOn: string | null;
-                            criminalCases: {
-                                criminalCaseId: string;
-                                country: components["schemas"]["CountryCode"];
-                                /** @enum {string} */
-                                authorityType: "police" | "prosecutor" | "investigating_judge" | "court" | "other";
-                                /** @enum {string} */
-                                offence: "trafficking_in_persons" | "trafficking_in_minors" | "pimping" | "forced_labour" | "slavery" | "money_laundering" | "organised_crime_group" | "other";
-                                referenceKept: boolean;
-                                linkedAt: string;
-                                /** @enum {string} */
-                                stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
-                                closed: boolean;
-                                hearings: {
-                                    hearingId: string;
-                                    date: string;
-                                    country: components["schemas"]["CountryCode"];
-                                    remoteTestimonyPossible: boolean;
-                                    victimToTestify: boolean;
-                                }[];
-                                outcomes: {
-                                    outcomeId: string;
-                                    /** @enum {string} */
-                                    stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
-                                    outcome: {
-                                        /** @enum {string} */
-                                        kind: "conviction";
-                                        /** @enum {string} */
-                                        sentence: "custodial" | "suspended";
-                                        lengthMonths: number;
-                                    } | {
-                                        /** @enum {string} */
-                                        kind: "acquittal";
-                                    } | {
-                                        /** @enum {string} */
-                                        kind: "dismissed";
-                                    } | {
-                                        /** @enum {string} */
-                                        kind: "statute_of_limitations_expired";
-                                    };
-                                    decidedOn: string;
-                                }[];
-                                protectionMeasures: {
-                                    /** @enum {string} */
-                                    measure: "anonymity" | "video_testimony" | "witness_protection" | "testimony_without_defendant_present" | "closed_hearing" | "restraining_order";
-                                    grantedOn: string;
-                                }[];
-                            }[];
-                            duties: {
-                                dutyId: string;
-                                caseId: string;
-                                criminalCaseId: string;
-                                /** @enum {string} */
-                                kind: "stage_change" | "hearing" | "outcome";
-                                arisenAt: string;
-                                dueAt: string;
-                                /** @enum {string} */
-                                status: "open" | "fulfilled" | "lapsed";
-                                /** @description Open and past its deadline (policy PROCEEDINGS_INFORM_DAYS, 5 days). */
-                                overdue: boolean;
-                                informedAt: string | null;
-                                /** @description Fulfilled after its deadline. */
-                                late: boolean;
-                            }[];
-                            claims: {
-                                claimId: string;
-                                criminalCaseId: string;
-                                claimed: {
-                                    amount: string;
-                                    currency: components["schemas"]["CurrencyCode"];
-                                };
-                                /** @enum {string} */
-                                against: "offender" | "state_fund";
-                                claimedOn: string;
-                                decision: {
-                                    /** @enum {string} */
-                                    decision: "awarded" | "rejected";
-                                    awarded: {
-                                        amount: string;
-                                        currency: components["schemas"]["CurrencyCode"];
-                                    };
-                                    paid: boolean;
-                                    decidedOn: string;
-                                } | null;
-                            }[];
-                            legalCounsel: {
-                                criminalCaseId: string | null;
-                                counselOrganisationId: string | null;
-                                freeOfCharge: boolean;
-                                assignedOn: string;
-                            }[];
-                            interpreters: {
-                                criminalCaseId: string | null;
-                                language: string;
-                                assignedOn: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getProceedings"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2011,278 +710,9 @@ export interface paths {
         put?: never;
         /**
          * Record the victim’s consent to take part in proceedings
-         * @description Records `ParticipationConsented`. Needs the victim’s participation consent (else 409 `proceedings-conditions-unmet` with `participation-consent-missing`; after withdrawal, `participation-withdrawn`). Send `Idempotency-Key` so a retry returns the first answer, and `If-Match` with the proceedings ETag to act only on the version you read. By the national contact point or the organisation supporting the victim. A notification never implies it.
+         * @description Records `ParticipationConsented`. Needs the victim’s participation consent (else 409 `proceedings-conditions-unmet` with `participation-consent-missing`; after withdrawal the victim side’s own acts are refused with `participation-withdrawn`, while stages, hearings, outcomes, an offender’s release, payments and informing the victim go on). Send `Idempotency-Key` so a retry returns the first answer, and `If-Match` with the proceedings ETag to act only on the version you read. By the national contact point or the organisation supporting the victim. A notification never implies it. It can be given again after a withdrawal (not dated before it).
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    caseId: string;
-                };
-                cookie?: never;
-            };
-            /** @description Consent of the victim to take part in criminal proceedings, recorded on their behalf. */
-            requestBody: {
-                content: {
-                    /**
-                     * @example {
-                     *       "consentedOn": "2026-11-20"
-                     *     }
-                     */
-                    "application/json": {
-                        /** @description Date the victim consented to take part in the proceedings. */
-                        consentedOn: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description Ids minted by this command (and the information duty it opened, if any). */
-                            created: {
-                                criminalCaseId?: string;
-                                hearingId?: string;
-                                outcomeId?: string;
-                                claimId?: string;
-                                dutyId?: string;
-                            };
-                            proceedings: {
-                                /** Format: uuid */
-                                caseId: string;
-                                version: number;
-                                /** @enum {string} */
-                                participation: "none" | "consented" | "withdrawn";
-                                consentedOn: string | null;
-                                withdrawnOn: string | null;
-                                criminalCases: {
-                                    criminalCaseId: string;
-                                    country: components["schemas"]["CountryCode"];
-                                    /** @enum {string} */
-                                    authorityType: "police" | "prosecutor" | "investigating_judge" | "court" | "other";
-                                    /** @enum {string} */
-                                    offence: "trafficking_in_persons" | "trafficking_in_minors" | "pimping" | "forced_labour" | "slavery" | "money_laundering" | "organised_crime_group" | "other";
-                                    referenceKept: boolean;
-                                    linkedAt: string;
-                                    /** @enum {string} */
-                                    stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
-                                    closed: boolean;
-                                    hearings: {
-                                        hearingId: string;
-                                        date: string;
-                                        country: components["schemas"]["CountryCode"];
-                                        remoteTestimonyPossible: boolean;
-                                        victimToTestify: boolean;
-                                    }[];
-                                    outcomes: {
-                                        outcomeId: string;
-                                        /** @enum {string} */
-                                        stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
-                                        outcome: {
-                                            /** @enum {string} */
-                                            kind: "conviction";
-                                            /** @enum {string} */
-                                            sentence: "custodial" | "suspended";
-                                            lengthMonths: number;
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "acquittal";
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "dismissed";
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "statute_of_limitations_expired";
-                                        };
-                                        decidedOn: string;
-                                    }[];
-                                    protectionMeasures: {
-                                        /** @enum {string} */
-                                        measure: "anonymity" | "video_testimony" | "witness_protection" | "testimony_without_defendant_present" | "closed_hearing" | "restraining_order";
-                                        grantedOn: string;
-                                    }[];
-                                }[];
-                                duties: {
-                                    dutyId: string;
-                                    caseId: string;
-                                    criminalCaseId: string;
-                                    /** @enum {string} */
-                                    kind: "stage_change" | "hearing" | "outcome";
-                                    arisenAt: string;
-                                    dueAt: string;
-                                    /** @enum {string} */
-                                    status: "open" | "fulfilled" | "lapsed";
-                                    /** @description Open and past its deadline (policy PROCEEDINGS_INFORM_DAYS, 5 days). */
-                                    overdue: boolean;
-                                    informedAt: string | null;
-                                    /** @description Fulfilled after its deadline. */
-                                    late: boolean;
-                                }[];
-                                claims: {
-                                    claimId: string;
-                                    criminalCaseId: string;
-                                    claimed: {
-                                        amount: string;
-                                        currency: components["schemas"]["CurrencyCode"];
-                                    };
-                                    /** @enum {string} */
-                                    against: "offender" | "state_fund";
-                                    claimedOn: string;
-                                    decision: {
-                                        /** @enum {string} */
-                                        decision: "awarded" | "rejected";
-                                        awarded: {
-                                            amount: string;
-                                            currency: components["schemas"]["CurrencyCode"];
-                                        };
-                                        paid: boolean;
-                                        decidedOn: string;
-                                    } | null;
-                                }[];
-                                legalCounsel: {
-                                    criminalCaseId: string | null;
-                                    counselOrganisationId: string | null;
-                                    freeOfCharge: boolean;
-                                    assignedOn: string;
-                                }[];
-                                interpreters: {
-                                    criminalCaseId: string | null;
-                                    language: string;
-                                    assignedOn: string;
-                                }[];
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description Ids minted by this command (and the information duty it opened, if any). */
-                            created: {
-                                criminalCaseId?: string;
-                                hearingId?: string;
-                                outcomeId?: string;
-                                claimId?: string;
-                                dutyId?: string;
-                            };
-                            proceedings: {
-                                /** Format: uuid */
-                                caseId: string;
-                                version: number;
-                                /** @enum {string} */
-                                participation: "none" | "consented" | "withdrawn";
-                                consentedOn: string | null;
-                                withdrawnOn: string | null;
-                                criminalCases: {
-                                    criminalCaseId: string;
-                                    country: components["schemas"]["CountryCode"];
-                                    /** @enum {string} */
-                                    authorityType: "police" | "prosecutor" | "investigating_judge" | "court" | "other";
-                                    /** @enum {string} */
-                                    offence: "trafficking_in_persons" | "trafficking_in_minors" | "pimping" | "forced_labour" | "slavery" | "money_laundering" | "organised_crime_group" | "other";
-                                    referenceKept: boolean;
-                                    linkedAt: string;
-                                    /** @enum {string} */
-                                    stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
-                                    closed: boolean;
-                                    hearings: {
-                                        hearingId: string;
-                                        date: string;
-                                        country: components["schemas"]["CountryCode"];
-                                        remoteTestimonyPossible: boolean;
-                                        victimToTestify: boolean;
-                                    }[];
-                                    outcomes: {
-                                        outcomeId: string;
-                                        /** @enum {string} */
-                                        stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
-                                        outcome: {
-                                            /** @enum {string} */
-                                            kind: "conviction";
-                                            /** @enum {string} */
-                                            sentence: "custodial" | "suspended";
-                                            lengthMonths: number;
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "acquittal";
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "dismissed";
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "statute_of_limitations_expired";
-                                        };
-                                        decidedOn: string;
-                                    }[];
-                                    protectionMeasures: {
-                                        /** @enum {string} */
-                                        measure: "anonymity" | "video_testimony" | "witness_protection" | "testimony_without_defendant_present" | "closed_hearing" | "restraining_order";
-                                        grantedOn: string;
-                                    }[];
-                                }[];
-                                duties: {
-                                    dutyId: string;
-                                    caseId: string;
-                                    criminalCaseId: string;
-                                    /** @enum {string} */
-                                    kind: "stage_change" | "hearing" | "outcome";
-                                    arisenAt: string;
-                                    dueAt: string;
-                                    /** @enum {string} */
-                                    status: "open" | "fulfilled" | "lapsed";
-                                    /** @description Open and past its deadline (policy PROCEEDINGS_INFORM_DAYS, 5 days). */
-                                    overdue: boolean;
-                                    informedAt: string | null;
-                                    /** @description Fulfilled after its deadline. */
-                                    late: boolean;
-                                }[];
-                                claims: {
-                                    claimId: string;
-                                    criminalCaseId: string;
-                                    claimed: {
-                                        amount: string;
-                                        currency: components["schemas"]["CurrencyCode"];
-                                    };
-                                    /** @enum {string} */
-                                    against: "offender" | "state_fund";
-                                    claimedOn: string;
-                                    decision: {
-                                        /** @enum {string} */
-                                        decision: "awarded" | "rejected";
-                                        awarded: {
-                                            amount: string;
-                                            currency: components["schemas"]["CurrencyCode"];
-                                        };
-                                        paid: boolean;
-                                        decidedOn: string;
-                                    } | null;
-                                }[];
-                                legalCounsel: {
-                                    criminalCaseId: string | null;
-                                    counselOrganisationId: string | null;
-                                    freeOfCharge: boolean;
-                                    assignedOn: string;
-                                }[];
-                                interpreters: {
-                                    criminalCaseId: string | null;
-                                    language: string;
-                                    assignedOn: string;
-                                }[];
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["recordParticipationConsent"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2300,276 +730,9 @@ export interface paths {
         put?: never;
         /**
          * Record that the victim withdrew from the proceedings
-         * @description Records `ParticipationWithdrawn`. Needs the victim’s participation consent (else 409 `proceedings-conditions-unmet` with `participation-consent-missing`; after withdrawal, `participation-withdrawn`). Send `Idempotency-Key` so a retry returns the first answer, and `If-Match` with the proceedings ETag to act only on the version you read. Every further command is refused; open information duties lapse; the history stays readable.
+         * @description Records `ParticipationWithdrawn`. Needs the victim’s participation consent (else 409 `proceedings-conditions-unmet` with `participation-consent-missing`; after withdrawal the victim side’s own acts are refused with `participation-withdrawn`, while stages, hearings, outcomes, an offender’s release, payments and informing the victim go on). Send `Idempotency-Key` so a retry returns the first answer, and `If-Match` with the proceedings ETag to act only on the version you read. The victim side’s further commands are refused; the victim is still informed of stages, hearings, outcomes and an offender’s release or escape, unless they asked not to be (`informationDeclined: true`: open duties lapse and no new one arises). The history stays readable.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    caseId: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    /**
-                     * @example {
-                     *       "withdrawnOn": "2026-12-01"
-                     *     }
-                     */
-                    "application/json": {
-                        withdrawnOn: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description Ids minted by this command (and the information duty it opened, if any). */
-                            created: {
-                                criminalCaseId?: string;
-                                hearingId?: string;
-                                outcomeId?: string;
-                                claimId?: string;
-                                dutyId?: string;
-                            };
-                            proceedings: {
-                                /** Format: uuid */
-                                caseId: string;
-                                version: number;
-                                /** @enum {string} */
-                                participation: "none" | "consented" | "withdrawn";
-                                consentedOn: string | null;
-                                withdrawnOn: string | null;
-                                criminalCases: {
-                                    criminalCaseId: string;
-                                    country: components["schemas"]["CountryCode"];
-                                    /** @enum {string} */
-                                    authorityType: "police" | "prosecutor" | "investigating_judge" | "court" | "other";
-                                    /** @enum {string} */
-                                    offence: "trafficking_in_persons" | "trafficking_in_minors" | "pimping" | "forced_labour" | "slavery" | "money_laundering" | "organised_crime_group" | "other";
-                                    referenceKept: boolean;
-                                    linkedAt: string;
-                                    /** @enum {string} */
-                                    stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
-                                    closed: boolean;
-                                    hearings: {
-                                        hearingId: string;
-                                        date: string;
-                                        country: components["schemas"]["CountryCode"];
-                                        remoteTestimonyPossible: boolean;
-                                        victimToTestify: boolean;
-                                    }[];
-                                    outcomes: {
-                                        outcomeId: string;
-                                        /** @enum {string} */
-                                        stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
-                                        outcome: {
-                                            /** @enum {string} */
-                                            kind: "conviction";
-                                            /** @enum {string} */
-                                            sentence: "custodial" | "suspended";
-                                            lengthMonths: number;
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "acquittal";
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "dismissed";
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "statute_of_limitations_expired";
-                                        };
-                                        decidedOn: string;
-                                    }[];
-                                    protectionMeasures: {
-                                        /** @enum {string} */
-                                        measure: "anonymity" | "video_testimony" | "witness_protection" | "testimony_without_defendant_present" | "closed_hearing" | "restraining_order";
-                                        grantedOn: string;
-                                    }[];
-                                }[];
-                                duties: {
-                                    dutyId: string;
-                                    caseId: string;
-                                    criminalCaseId: string;
-                                    /** @enum {string} */
-                                    kind: "stage_change" | "hearing" | "outcome";
-                                    arisenAt: string;
-                                    dueAt: string;
-                                    /** @enum {string} */
-                                    status: "open" | "fulfilled" | "lapsed";
-                                    /** @description Open and past its deadline (policy PROCEEDINGS_INFORM_DAYS, 5 days). */
-                                    overdue: boolean;
-                                    informedAt: string | null;
-                                    /** @description Fulfilled after its deadline. */
-                                    late: boolean;
-                                }[];
-                                claims: {
-                                    claimId: string;
-                                    criminalCaseId: string;
-                                    claimed: {
-                                        amount: string;
-                                        currency: components["schemas"]["CurrencyCode"];
-                                    };
-                                    /** @enum {string} */
-                                    against: "offender" | "state_fund";
-                                    claimedOn: string;
-                                    decision: {
-                                        /** @enum {string} */
-                                        decision: "awarded" | "rejected";
-                                        awarded: {
-                                            amount: string;
-                                            currency: components["schemas"]["CurrencyCode"];
-                                        };
-                                        paid: boolean;
-                                        decidedOn: string;
-                                    } | null;
-                                }[];
-                                legalCounsel: {
-                                    criminalCaseId: string | null;
-                                    counselOrganisationId: string | null;
-                                    freeOfCharge: boolean;
-                                    assignedOn: string;
-                                }[];
-                                interpreters: {
-                                    criminalCaseId: string | null;
-                                    language: string;
-                                    assignedOn: string;
-                                }[];
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description Ids minted by this command (and the information duty it opened, if any). */
-                            created: {
-                                criminalCaseId?: string;
-                                hearingId?: string;
-                                outcomeId?: string;
-                                claimId?: string;
-                                dutyId?: string;
-                            };
-                            proceedings: {
-                                /** Format: uuid */
-                                caseId: string;
-                                version: number;
-                                /** @enum {string} */
-                                participation: "none" | "consented" | "withdrawn";
-                                consentedOn: string | null;
-                                withdrawnOn: string | null;
-                                criminalCases: {
-                                    criminalCaseId: string;
-                                    country: components["schemas"]["CountryCode"];
-                                    /** @enum {string} */
-                                    authorityType: "police" | "prosecutor" | "investigating_judge" | "court" | "other";
-                                    /** @enum {string} */
-                                    offence: "trafficking_in_persons" | "trafficking_in_minors" | "pimping" | "forced_labour" | "slavery" | "money_laundering" | "organised_crime_group" | "other";
-                                    referenceKept: boolean;
-                                    linkedAt: string;
-                                    /** @enum {string} */
-                                    stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
-                                    closed: boolean;
-                                    hearings: {
-                                        hearingId: string;
-                                        date: string;
-                                        country: components["schemas"]["CountryCode"];
-                                        remoteTestimonyPossible: boolean;
-                                        victimToTestify: boolean;
-                                    }[];
-                                    outcomes: {
-                                        outcomeId: string;
-                                        /** @enum {string} */
-                                        stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
-                                        outcome: {
-                                            /** @enum {string} */
-                                            kind: "conviction";
-                                            /** @enum {string} */
-                                            sentence: "custodial" | "suspended";
-                                            lengthMonths: number;
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "acquittal";
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "dismissed";
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "statute_of_limitations_expired";
-                                        };
-                                        decidedOn: string;
-                                    }[];
-                                    protectionMeasures: {
-                                        /** @enum {string} */
-                                        measure: "anonymity" | "video_testimony" | "witness_protection" | "testimony_without_defendant_present" | "closed_hearing" | "restraining_order";
-                                        grantedOn: string;
-                                    }[];
-                                }[];
-                                duties: {
-                                    dutyId: string;
-                                    caseId: string;
-                                    criminalCaseId: string;
-                                    /** @enum {string} */
-                                    kind: "stage_change" | "hearing" | "outcome";
-                                    arisenAt: string;
-                                    dueAt: string;
-                                    /** @enum {string} */
-                                    status: "open" | "fulfilled" | "lapsed";
-                                    /** @description Open and past its deadline (policy PROCEEDINGS_INFORM_DAYS, 5 days). */
-                                    overdue: boolean;
-                                    informedAt: string | null;
-                                    /** @description Fulfilled after its deadline. */
-                                    late: boolean;
-                                }[];
-                                claims: {
-                                    claimId: string;
-                                    criminalCaseId: string;
-                                    claimed: {
-                                        amount: string;
-                                        currency: components["schemas"]["CurrencyCode"];
-                                    };
-                                    /** @enum {string} */
-                                    against: "offender" | "state_fund";
-                                    claimedOn: string;
-                                    decision: {
-                                        /** @enum {string} */
-                                        decision: "awarded" | "rejected";
-                                        awarded: {
-                                            amount: string;
-                                            currency: components["schemas"]["CurrencyCode"];
-                                        };
-                                        paid: boolean;
-                                        decidedOn: string;
-                                    } | null;
-                                }[];
-                                legalCounsel: {
-                                    criminalCaseId: string | null;
-                                    counselOrganisationId: string | null;
-                                    freeOfCharge: boolean;
-                                    assignedOn: string;
-                                }[];
-                                interpreters: {
-                                    criminalCaseId: string | null;
-                                    language: string;
-                                    assignedOn: string;
-                                }[];
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["withdrawParticipation"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2587,291 +750,9 @@ export interface paths {
         put?: never;
         /**
          * Link a criminal case (any country)
-         * @description Records `CriminalCaseLinked`. Needs the victim’s participation consent (else 409 `proceedings-conditions-unmet` with `participation-consent-missing`; after withdrawal, `participation-withdrawn`). Send `Idempotency-Key` so a retry returns the first answer, and `If-Match` with the proceedings ETag to act only on the version you read. The authority’s reference is encrypted in the vault; events carry only `criminalCaseId`.
+         * @description Records `CriminalCaseLinked`. Needs the victim’s participation consent (else 409 `proceedings-conditions-unmet` with `participation-consent-missing`; after withdrawal the victim side’s own acts are refused with `participation-withdrawn`, while stages, hearings, outcomes, an offender’s release, payments and informing the victim go on). Send `Idempotency-Key` so a retry returns the first answer, and `If-Match` with the proceedings ETag to act only on the version you read. The authority’s reference is encrypted in the vault; events carry only `criminalCaseId`.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    caseId: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    /**
-                     * @example {
-                     *       "country": "IT",
-                     *       "authorityType": "prosecutor",
-                     *       "offence": "trafficking_in_persons",
-                     *       "stage": "investigation",
-                     *       "reference": "RGNR 1234/2026"
-                     *     }
-                     */
-                    "application/json": {
-                        country: components["schemas"]["CountryCodeInput"];
-                        /** @enum {string} */
-                        authorityType: "police" | "prosecutor" | "investigating_judge" | "court" | "other";
-                        /** @enum {string} */
-                        offence: "trafficking_in_persons" | "trafficking_in_minors" | "pimping" | "forced_labour" | "slavery" | "money_laundering" | "organised_crime_group" | "other";
-                        /**
-                         * @default investigation
-                         * @enum {string}
-                         */
-                        stage?: "investigation" | "prosecution" | "trial" | "appeal" | "final";
-                        /** @description The authority’s own file number. It may identify the victim: stored encrypted, never in events or listings. */
-                        reference?: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description Ids minted by this command (and the information duty it opened, if any). */
-                            created: {
-                                criminalCaseId?: string;
-                                hearingId?: string;
-                                outcomeId?: string;
-                                claimId?: string;
-                                dutyId?: string;
-                            };
-                            proceedings: {
-                                /** Format: uuid */
-                                caseId: string;
-                                version: number;
-                                /** @enum {string} */
-                                participation: "none" | "consented" | "withdrawn";
-                                consentedOn: string | null;
-                                withdrawnOn: string | null;
-                                criminalCases: {
-                                    criminalCaseId: string;
-                                    country: components["schemas"]["CountryCode"];
-                                    /** @enum {string} */
-                                    authorityType: "police" | "prosecutor" | "investigating_judge" | "court" | "other";
-                                    /** @enum {string} */
-                                    offence: "trafficking_in_persons" | "trafficking_in_minors" | "pimping" | "forced_labour" | "slavery" | "money_laundering" | "organised_crime_group" | "other";
-                                    referenceKept: boolean;
-                                    linkedAt: string;
-                                    /** @enum {string} */
-                                    stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
-                                    closed: boolean;
-                                    hearings: {
-                                        hearingId: string;
-                                        date: string;
-                                        country: components["schemas"]["CountryCode"];
-                                        remoteTestimonyPossible: boolean;
-                                        victimToTestify: boolean;
-                                    }[];
-                                    outcomes: {
-                                        outcomeId: string;
-                                        /** @enum {string} */
-                                        stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
-                                        outcome: {
-                                            /** @enum {string} */
-                                            kind: "conviction";
-                                            /** @enum {string} */
-                                            sentence: "custodial" | "suspended";
-                                            lengthMonths: number;
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "acquittal";
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "dismissed";
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "statute_of_limitations_expired";
-                                        };
-                                        decidedOn: string;
-                                    }[];
-                                    protectionMeasures: {
-                                        /** @enum {string} */
-                                        measure: "anonymity" | "video_testimony" | "witness_protection" | "testimony_without_defendant_present" | "closed_hearing" | "restraining_order";
-                                        grantedOn: string;
-                                    }[];
-                                }[];
-                                duties: {
-                                    dutyId: string;
-                                    caseId: string;
-                                    criminalCaseId: string;
-                                    /** @enum {string} */
-                                    kind: "stage_change" | "hearing" | "outcome";
-                                    arisenAt: string;
-                                    dueAt: string;
-                                    /** @enum {string} */
-                                    status: "open" | "fulfilled" | "lapsed";
-                                    /** @description Open and past its deadline (policy PROCEEDINGS_INFORM_DAYS, 5 days). */
-                                    overdue: boolean;
-                                    informedAt: string | null;
-                                    /** @description Fulfilled after its deadline. */
-                                    late: boolean;
-                                }[];
-                                claims: {
-                                    claimId: string;
-                                    criminalCaseId: string;
-                                    claimed: {
-                                        amount: string;
-                                        currency: components["schemas"]["CurrencyCode"];
-                                    };
-                                    /** @enum {string} */
-                                    against: "offender" | "state_fund";
-                                    claimedOn: string;
-                                    decision: {
-                                        /** @enum {string} */
-                                        decision: "awarded" | "rejected";
-                                        awarded: {
-                                            amount: string;
-                                            currency: components["schemas"]["CurrencyCode"];
-                                        };
-                                        paid: boolean;
-                                        decidedOn: string;
-                                    } | null;
-                                }[];
-                                legalCounsel: {
-                                    criminalCaseId: string | null;
-                                    counselOrganisationId: string | null;
-                                    freeOfCharge: boolean;
-                                    assignedOn: string;
-                                }[];
-                                interpreters: {
-                                    criminalCaseId: string | null;
-                                    language: string;
-                                    assignedOn: string;
-                                }[];
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description Ids minted by this command (and the information duty it opened, if any). */
-                            created: {
-                                criminalCaseId?: string;
-                                hearingId?: string;
-                                outcomeId?: string;
-                                claimId?: string;
-                                dutyId?: string;
-                            };
-                            proceedings: {
-                                /** Format: uuid */
-                                caseId: string;
-                                version: number;
-                                /** @enum {string} */
-                                participation: "none" | "consented" | "withdrawn";
-                                consentedOn: string | null;
-                                withdrawnOn: string | null;
-                                criminalCases: {
-                                    criminalCaseId: string;
-                                    country: components["schemas"]["CountryCode"];
-                                    /** @enum {string} */
-                                    authorityType: "police" | "prosecutor" | "investigating_judge" | "court" | "other";
-                                    /** @enum {string} */
-                                    offence: "trafficking_in_persons" | "trafficking_in_minors" | "pimping" | "forced_labour" | "slavery" | "money_laundering" | "organised_crime_group" | "other";
-                                    referenceKept: boolean;
-                                    linkedAt: string;
-                                    /** @enum {string} */
-                                    stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
-                                    closed: boolean;
-                                    hearings: {
-                                        hearingId: string;
-                                        date: string;
-                                        country: components["schemas"]["CountryCode"];
-                                        remoteTestimonyPossible: boolean;
-                                        victimToTestify: boolean;
-                                    }[];
-                                    outcomes: {
-                                        outcomeId: string;
-                                        /** @enum {string} */
-                                        stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
-                                        outcome: {
-                                            /** @enum {string} */
-                                            kind: "conviction";
-                                            /** @enum {string} */
-                                            sentence: "custodial" | "suspended";
-                                            lengthMonths: number;
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "acquittal";
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "dismissed";
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "statute_of_limitations_expired";
-                                        };
-                                        decidedOn: string;
-                                    }[];
-                                    protectionMeasures: {
-                                        /** @enum {string} */
-                                        measure: "anonymity" | "video_testimony" | "witness_protection" | "testimony_without_defendant_present" | "closed_hearing" | "restraining_order";
-                                        grantedOn: string;
-                                    }[];
-                                }[];
-                                duties: {
-                                    dutyId: string;
-                                    caseId: string;
-                                    criminalCaseId: string;
-                                    /** @enum {string} */
-                                    kind: "stage_change" | "hearing" | "outcome";
-                                    arisenAt: string;
-                                    dueAt: string;
-                                    /** @enum {string} */
-                                    status: "open" | "fulfilled" | "lapsed";
-                                    /** @description Open and past its deadline (policy PROCEEDINGS_INFORM_DAYS, 5 days). */
-                                    overdue: boolean;
-                                    informedAt: string | null;
-                                    /** @description Fulfilled after its deadline. */
-                                    late: boolean;
-                                }[];
-                                claims: {
-                                    claimId: string;
-                                    criminalCaseId: string;
-                                    claimed: {
-                                        amount: string;
-                                        currency: components["schemas"]["CurrencyCode"];
-                                    };
-                                    /** @enum {string} */
-                                    against: "offender" | "state_fund";
-                                    claimedOn: string;
-                                    decision: {
-                                        /** @enum {string} */
-                                        decision: "awarded" | "rejected";
-                                        awarded: {
-                                            amount: string;
-                                            currency: components["schemas"]["CurrencyCode"];
-                                        };
-                                        paid: boolean;
-                                        decidedOn: string;
-                                    } | null;
-                                }[];
-                                legalCounsel: {
-                                    criminalCaseId: string | null;
-                                    counselOrganisationId: string | null;
-                                    freeOfCharge: boolean;
-                                    assignedOn: string;
-                                }[];
-                                interpreters: {
-                                    criminalCaseId: string | null;
-                                    language: string;
-                                    assignedOn: string;
-                                }[];
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["linkCriminalCase"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2887,42 +768,9 @@ export interface paths {
         };
         /**
          * Read a criminal case’s reference (recorded)
-         * @description Decrypts the authority’s reference. Every read is recorded as `CriminalCaseReferenceRead` (who, which case, why) before it is returned.
+         * @description Decrypts the authority’s reference. Every read is recorded as `CriminalCaseReferenceRead` (who, which case, why) before it is returned. Who may read it is learnt from referrals’ events: while proceedings has not yet applied every change referrals committed to the case (a removal, an erasure), the read is refused with 503 `case-facts-behind` and `Retry-After` (it waits up to 2 s first).
          */
-        get: {
-            parameters: {
-                query: {
-                    /** @description Why the reference is read; the read is recorded. */
-                    purpose: "contact_authority" | "legal_counsel" | "case_management";
-                };
-                header?: never;
-                path: {
-                    caseId: string;
-                    criminalCaseId: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** Format: uuid */
-                            caseId: string;
-                            /** Format: uuid */
-                            criminalCaseId: string;
-                            /** @enum {string} */
-                            status: "present" | "erased" | "absent";
-                            reference?: string;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["readCriminalCaseReference"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2941,281 +789,10 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Record a stage change (law enforcement)
-         * @description Records `StageChanged`. Needs the victim’s participation consent (else 409 `proceedings-conditions-unmet` with `participation-consent-missing`; after withdrawal, `participation-withdrawn`). Send `Idempotency-Key` so a retry returns the first answer, and `If-Match` with the proceedings ETag to act only on the version you read. Stages only move forward (investigation, prosecution, trial, appeal, final). Opens a duty to inform the victim.
+         * Record a stage change (law enforcement; the coordinator for a trial abroad)
+         * @description Records `StageChanged`. Needs the victim’s participation consent (else 409 `proceedings-conditions-unmet` with `participation-consent-missing`; after withdrawal the victim side’s own acts are refused with `participation-withdrawn`, while stages, hearings, outcomes, an offender’s release, payments and informing the victim go on). Send `Idempotency-Key` so a retry returns the first answer, and `If-Match` with the proceedings ETag to act only on the version you read. Stages only move forward (investigation, prosecution, trial, appeal, final). The proceedings coordinator may record the stages of a criminal case in another country than its own, naming the `source` (`lawyer` or `foreign_authority`). Opens a duty to inform the victim, due within the policy days of `changedOn`.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    caseId: string;
-                    criminalCaseId: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    /**
-                     * @example {
-                     *       "stage": "trial",
-                     *       "changedOn": "2026-11-20"
-                     *     }
-                     */
-                    "application/json": {
-                        /** @enum {string} */
-                        stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
-                        changedOn: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description Ids minted by this command (and the information duty it opened, if any). */
-                            created: {
-                                criminalCaseId?: string;
-                                hearingId?: string;
-                                outcomeId?: string;
-                                claimId?: string;
-                                dutyId?: string;
-                            };
-                            proceedings: {
-                                /** Format: uuid */
-                                caseId: string;
-                                version: number;
-                                /** @enum {string} */
-                                participation: "none" | "consented" | "withdrawn";
-                                consentedOn: string | null;
-                                withdrawnOn: string | null;
-                                criminalCases: {
-                                    criminalCaseId: string;
-                                    country: components["schemas"]["CountryCode"];
-                                    /** @enum {string} */
-                                    authorityType: "police" | "prosecutor" | "investigating_judge" | "court" | "other";
-                                    /** @enum {string} */
-                                    offence: "trafficking_in_persons" | "trafficking_in_minors" | "pimping" | "forced_labour" | "slavery" | "money_laundering" | "organised_crime_group" | "other";
-                                    referenceKept: boolean;
-                                    linkedAt: string;
-                                    /** @enum {string} */
-                                    stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
-                                    closed: boolean;
-                                    hearings: {
-                                        hearingId: string;
-                                        date: string;
-                                        country: components["schemas"]["CountryCode"];
-                                        remoteTestimonyPossible: boolean;
-                                        victimToTestify: boolean;
-                                    }[];
-                                    outcomes: {
-                                        outcomeId: string;
-                                        /** @enum {string} */
-                                        stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
-                                        outcome: {
-                                            /** @enum {string} */
-                                            kind: "conviction";
-                                            /** @enum {string} */
-                                            sentence: "custodial" | "suspended";
-                                            lengthMonths: number;
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "acquittal";
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "dismissed";
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "statute_of_limitations_expired";
-                                        };
-                                        decidedOn: string;
-                                    }[];
-                                    protectionMeasures: {
-                                        /** @enum {string} */
-                                        measure: "anonymity" | "video_testimony" | "witness_protection" | "testimony_without_defendant_present" | "closed_hearing" | "restraining_order";
-                                        grantedOn: string;
-                                    }[];
-                                }[];
-                                duties: {
-                                    dutyId: string;
-                                    caseId: string;
-                                    criminalCaseId: string;
-                                    /** @enum {string} */
-                                    kind: "stage_change" | "hearing" | "outcome";
-                                    arisenAt: string;
-                                    dueAt: string;
-                                    /** @enum {string} */
-                                    status: "open" | "fulfilled" | "lapsed";
-                                    /** @description Open and past its deadline (policy PROCEEDINGS_INFORM_DAYS, 5 days). */
-                                    overdue: boolean;
-                                    informedAt: string | null;
-                                    /** @description Fulfilled after its deadline. */
-                                    late: boolean;
-                                }[];
-                                claims: {
-                                    claimId: string;
-                                    criminalCaseId: string;
-                                    claimed: {
-                                        amount: string;
-                                        currency: components["schemas"]["CurrencyCode"];
-                                    };
-                                    /** @enum {string} */
-                                    against: "offender" | "state_fund";
-                                    claimedOn: string;
-                                    decision: {
-                                        /** @enum {string} */
-                                        decision: "awarded" | "rejected";
-                                        awarded: {
-                                            amount: string;
-                                            currency: components["schemas"]["CurrencyCode"];
-                                        };
-                                        paid: boolean;
-                                        decidedOn: string;
-                                    } | null;
-                                }[];
-                                legalCounsel: {
-                                    criminalCaseId: string | null;
-                                    counselOrganisationId: string | null;
-                                    freeOfCharge: boolean;
-                                    assignedOn: string;
-                                }[];
-                                interpreters: {
-                                    criminalCaseId: string | null;
-                                    language: string;
-                                    assignedOn: string;
-                                }[];
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description Ids minted by this command (and the information duty it opened, if any). */
-                            created: {
-                                criminalCaseId?: string;
-                                hearingId?: string;
-                                outcomeId?: string;
-                                claimId?: string;
-                                dutyId?: string;
-                            };
-                            proceedings: {
-                                /** Format: uuid */
-                                caseId: string;
-                                version: number;
-                                /** @enum {string} */
-                                participation: "none" | "consented" | "withdrawn";
-                                consentedOn: string | null;
-                                withdrawnOn: string | null;
-                                criminalCases: {
-                                    criminalCaseId: string;
-                                    country: components["schemas"]["CountryCode"];
-                                    /** @enum {string} */
-                                    authorityType: "police" | "prosecutor" | "investigating_judge" | "court" | "other";
-                                    /** @enum {string} */
-                                    offence: "trafficking_in_persons" | "trafficking_in_minors" | "pimping" | "forced_labour" | "slavery" | "money_laundering" | "organised_crime_group" | "other";
-                                    referenceKept: boolean;
-                                    linkedAt: string;
-                                    /** @enum {string} */
-                                    stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
-                                    closed: boolean;
-                                    hearings: {
-                                        hearingId: string;
-                                        date: string;
-                                        country: components["schemas"]["CountryCode"];
-                                        remoteTestimonyPossible: boolean;
-                                        victimToTestify: boolean;
-                                    }[];
-                                    outcomes: {
-                                        outcomeId: string;
-                                        /** @enum {string} */
-                                        stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
-                                        outcome: {
-                                            /** @enum {string} */
-                                            kind: "conviction";
-                                            /** @enum {string} */
-                                            sentence: "custodial" | "suspended";
-                                            lengthMonths: number;
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "acquittal";
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "dismissed";
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "statute_of_limitations_expired";
-                                        };
-                                        decidedOn: string;
-                                    }[];
-                                    protectionMeasures: {
-                                        /** @enum {string} */
-                                        measure: "anonymity" | "video_testimony" | "witness_protection" | "testimony_without_defendant_present" | "closed_hearing" | "restraining_order";
-                                        grantedOn: string;
-                                    }[];
-                                }[];
-                                duties: {
-                                    dutyId: string;
-                                    caseId: string;
-                                    criminalCaseId: string;
-                                    /** @enum {string} */
-                                    kind: "stage_change" | "hearing" | "outcome";
-                                    arisenAt: string;
-                                    dueAt: string;
-                                    /** @enum {string} */
-                                    status: "open" | "fulfilled" | "lapsed";
-                                    /** @description Open and past its deadline (policy PROCEEDINGS_INFORM_DAYS, 5 days). */
-                                    overdue: boolean;
-                                    informedAt: string | null;
-                                    /** @description Fulfilled after its deadline. */
-                                    late: boolean;
-                                }[];
-                                claims: {
-                                    claimId: string;
-                                    criminalCaseId: string;
-                                    claimed: {
-                                        amount: string;
-                                        currency: components["schemas"]["CurrencyCode"];
-                                    };
-                                    /** @enum {string} */
-                                    against: "offender" | "state_fund";
-                                    claimedOn: string;
-                                    decision: {
-                                        /** @enum {string} */
-                                        decision: "awarded" | "rejected";
-                                        awarded: {
-                                            amount: string;
-                                            currency: components["schemas"]["CurrencyCode"];
-                                        };
-                                        paid: boolean;
-                                        decidedOn: string;
-                                    } | null;
-                                }[];
-                                legalCounsel: {
-                                    criminalCaseId: string | null;
-                                    counselOrganisationId: string | null;
-                                    freeOfCharge: boolean;
-                                    assignedOn: string;
-                                }[];
-                                interpreters: {
-                                    criminalCaseId: string | null;
-                                    language: string;
-                                    assignedOn: string;
-                                }[];
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["recordCriminalCaseStage"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3233,285 +810,9 @@ export interface paths {
         put?: never;
         /**
          * Schedule a hearing (law enforcement)
-         * @description Records `HearingScheduled`. Needs the victim’s participation consent (else 409 `proceedings-conditions-unmet` with `participation-consent-missing`; after withdrawal, `participation-withdrawn`). Send `Idempotency-Key` so a retry returns the first answer, and `If-Match` with the proceedings ETag to act only on the version you read. Opens a duty to inform the victim.
+         * @description Records `HearingScheduled`. Needs the victim’s participation consent (else 409 `proceedings-conditions-unmet` with `participation-consent-missing`; after withdrawal the victim side’s own acts are refused with `participation-withdrawn`, while stages, hearings, outcomes, an offender’s release, payments and informing the victim go on). Send `Idempotency-Key` so a retry returns the first answer, and `If-Match` with the proceedings ETag to act only on the version you read. Opens a duty to inform the victim, due within the policy days of `scheduledOn` and no later than the day before the hearing.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    caseId: string;
-                    criminalCaseId: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    /**
-                     * @example {
-                     *       "date": "2027-01-15",
-                     *       "country": "IT",
-                     *       "remoteTestimonyPossible": true,
-                     *       "victimToTestify": true
-                     *     }
-                     */
-                    "application/json": {
-                        date: string;
-                        country: components["schemas"]["CountryCodeInput"];
-                        /** @description The victim may testify by video link from another country. */
-                        remoteTestimonyPossible: boolean;
-                        /** @default false */
-                        victimToTestify?: boolean;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description Ids minted by this command (and the information duty it opened, if any). */
-                            created: {
-                                criminalCaseId?: string;
-                                hearingId?: string;
-                                outcomeId?: string;
-                                claimId?: string;
-                                dutyId?: string;
-                            };
-                            proceedings: {
-                                /** Format: uuid */
-                                caseId: string;
-                                version: number;
-                                /** @enum {string} */
-                                participation: "none" | "consented" | "withdrawn";
-                                consentedOn: string | null;
-                                withdrawnOn: string | null;
-                                criminalCases: {
-                                    criminalCaseId: string;
-                                    country: components["schemas"]["CountryCode"];
-                                    /** @enum {string} */
-                                    authorityType: "police" | "prosecutor" | "investigating_judge" | "court" | "other";
-                                    /** @enum {string} */
-                                    offence: "trafficking_in_persons" | "trafficking_in_minors" | "pimping" | "forced_labour" | "slavery" | "money_laundering" | "organised_crime_group" | "other";
-                                    referenceKept: boolean;
-                                    linkedAt: string;
-                                    /** @enum {string} */
-                                    stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
-                                    closed: boolean;
-                                    hearings: {
-                                        hearingId: string;
-                                        date: string;
-                                        country: components["schemas"]["CountryCode"];
-                                        remoteTestimonyPossible: boolean;
-                                        victimToTestify: boolean;
-                                    }[];
-                                    outcomes: {
-                                        outcomeId: string;
-                                        /** @enum {string} */
-                                        stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
-                                        outcome: {
-                                            /** @enum {string} */
-                                            kind: "conviction";
-                                            /** @enum {string} */
-                                            sentence: "custodial" | "suspended";
-                                            lengthMonths: number;
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "acquittal";
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "dismissed";
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "statute_of_limitations_expired";
-                                        };
-                                        decidedOn: string;
-                                    }[];
-                                    protectionMeasures: {
-                                        /** @enum {string} */
-                                        measure: "anonymity" | "video_testimony" | "witness_protection" | "testimony_without_defendant_present" | "closed_hearing" | "restraining_order";
-                                        grantedOn: string;
-                                    }[];
-                                }[];
-                                duties: {
-                                    dutyId: string;
-                                    caseId: string;
-                                    criminalCaseId: string;
-                                    /** @enum {string} */
-                                    kind: "stage_change" | "hearing" | "outcome";
-                                    arisenAt: string;
-                                    dueAt: string;
-                                    /** @enum {string} */
-                                    status: "open" | "fulfilled" | "lapsed";
-                                    /** @description Open and past its deadline (policy PROCEEDINGS_INFORM_DAYS, 5 days). */
-                                    overdue: boolean;
-                                    informedAt: string | null;
-                                    /** @description Fulfilled after its deadline. */
-                                    late: boolean;
-                                }[];
-                                claims: {
-                                    claimId: string;
-                                    criminalCaseId: string;
-                                    claimed: {
-                                        amount: string;
-                                        currency: components["schemas"]["CurrencyCode"];
-                                    };
-                                    /** @enum {string} */
-                                    against: "offender" | "state_fund";
-                                    claimedOn: string;
-                                    decision: {
-                                        /** @enum {string} */
-                                        decision: "awarded" | "rejected";
-                                        awarded: {
-                                            amount: string;
-                                            currency: components["schemas"]["CurrencyCode"];
-                                        };
-                                        paid: boolean;
-                                        decidedOn: string;
-                                    } | null;
-                                }[];
-                                legalCounsel: {
-                                    criminalCaseId: string | null;
-                                    counselOrganisationId: string | null;
-                                    freeOfCharge: boolean;
-                                    assignedOn: string;
-                                }[];
-                                interpreters: {
-                                    criminalCaseId: string | null;
-                                    language: string;
-                                    assignedOn: string;
-                                }[];
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description Ids minted by this command (and the information duty it opened, if any). */
-                            created: {
-                                criminalCaseId?: string;
-                                hearingId?: string;
-                                outcomeId?: string;
-                                claimId?: string;
-                                dutyId?: string;
-                            };
-                            proceedings: {
-                                /** Format: uuid */
-                                caseId: string;
-                                version: number;
-                                /** @enum {string} */
-                                participation: "none" | "consented" | "withdrawn";
-                                consentedOn: string | null;
-                                withdrawnOn: string | null;
-                                criminalCases: {
-                                    criminalCaseId: string;
-                                    country: components["schemas"]["CountryCode"];
-                                    /** @enum {string} */
-                                    authorityType: "police" | "prosecutor" | "investigating_judge" | "court" | "other";
-                                    /** @enum {string} */
-                                    offence: "trafficking_in_persons" | "trafficking_in_minors" | "pimping" | "forced_labour" | "slavery" | "money_laundering" | "organised_crime_group" | "other";
-                                    referenceKept: boolean;
-                                    linkedAt: string;
-                                    /** @enum {string} */
-                                    stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
-                                    closed: boolean;
-                                    hearings: {
-                                        hearingId: string;
-                                        date: string;
-                                        country: components["schemas"]["CountryCode"];
-                                        remoteTestimonyPossible: boolean;
-                                        victimToTestify: boolean;
-                                    }[];
-                                    outcomes: {
-                                        outcomeId: string;
-                                        /** @enum {string} */
-                                        stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
-                                        outcome: {
-                                            /** @enum {string} */
-                                            kind: "conviction";
-                                            /** @enum {string} */
-                                            sentence: "custodial" | "suspended";
-                                            lengthMonths: number;
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "acquittal";
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "dismissed";
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "statute_of_limitations_expired";
-                                        };
-                                        decidedOn: string;
-                                    }[];
-                                    protectionMeasures: {
-                                        /** @enum {string} */
-                                        measure: "anonymity" | "video_testimony" | "witness_protection" | "testimony_without_defendant_present" | "closed_hearing" | "restraining_order";
-                                        grantedOn: string;
-                                    }[];
-                                }[];
-                                duties: {
-                                    dutyId: string;
-                                    caseId: string;
-                                    criminalCaseId: string;
-                                    /** @enum {string} */
-                                    kind: "stage_change" | "hearing" | "outcome";
-                                    arisenAt: string;
-                                    dueAt: string;
-                                    /** @enum {string} */
-                                    status: "open" | "fulfilled" | "lapsed";
-                                    /** @description Open and past its deadline (policy PROCEEDINGS_INFORM_DAYS, 5 days). */
-                                    overdue: boolean;
-                                    informedAt: string | null;
-                                    /** @description Fulfilled after its deadline. */
-                                    late: boolean;
-                                }[];
-                                claims: {
-                                    claimId: string;
-                                    criminalCaseId: string;
-                                    claimed: {
-                                        amount: string;
-                                        currency: components["schemas"]["CurrencyCode"];
-                                    };
-                                    /** @enum {string} */
-                                    against: "offender" | "state_fund";
-                                    claimedOn: string;
-                                    decision: {
-                                        /** @enum {string} */
-                                        decision: "awarded" | "rejected";
-                                        awarded: {
-                                            amount: string;
-                                            currency: components["schemas"]["CurrencyCode"];
-                                        };
-                                        paid: boolean;
-                                        decidedOn: string;
-                                    } | null;
-                                }[];
-                                legalCounsel: {
-                                    criminalCaseId: string | null;
-                                    counselOrganisationId: string | null;
-                                    freeOfCharge: boolean;
-                                    assignedOn: string;
-                                }[];
-                                interpreters: {
-                                    criminalCaseId: string | null;
-                                    language: string;
-                                    assignedOn: string;
-                                }[];
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["scheduleHearing"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3529,299 +830,29 @@ export interface paths {
         put?: never;
         /**
          * Record an outcome (law enforcement)
-         * @description Records `OutcomeRecorded`. Needs the victim’s participation consent (else 409 `proceedings-conditions-unmet` with `participation-consent-missing`; after withdrawal, `participation-withdrawn`). Send `Idempotency-Key` so a retry returns the first answer, and `If-Match` with the proceedings ETag to act only on the version you read. Conviction (custodial or suspended, length in months) or acquittal at trial or appeal; dismissal or statute-of-limitations expiry at any stage (they close the criminal case). Opens a duty to inform the victim.
+         * @description Records `OutcomeRecorded`. Needs the victim’s participation consent (else 409 `proceedings-conditions-unmet` with `participation-consent-missing`; after withdrawal the victim side’s own acts are refused with `participation-withdrawn`, while stages, hearings, outcomes, an offender’s release, payments and informing the victim go on). Send `Idempotency-Key` so a retry returns the first answer, and `If-Match` with the proceedings ETag to act only on the version you read. Conviction (custodial or suspended, length in months) or acquittal at trial or appeal; dismissal or statute-of-limitations expiry at any stage (they close the criminal case). Opens a duty to inform the victim.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    caseId: string;
-                    criminalCaseId: string;
-                };
-                cookie?: never;
-            };
-            /** @description Other kinds: `{ "kind": "acquittal" }`, `{ "kind": "dismissed" }`, `{ "kind": "statute_of_limitations_expired" }`. */
-            requestBody: {
-                content: {
-                    /**
-                     * @example {
-                     *       "outcome": {
-                     *         "kind": "conviction",
-                     *         "sentence": "suspended",
-                     *         "lengthMonths": 24
-                     *       },
-                     *       "decidedOn": "2026-11-20"
-                     *     }
-                     */
-                    "application/json": {
-                        outcome: {
-                            /** @enum {string} */
-                            kind: "conviction";
-                            /** @enum {string} */
-                            sentence: "custodial" | "suspended";
-                            lengthMonths: number;
-                        } | {
-                            /** @enum {string} */
-                            kind: "acquittal";
-                        } | {
-                            /** @enum {string} */
-                            kind: "dismissed";
-                        } | {
-                            /** @enum {string} */
-                            kind: "statute_of_limitations_expired";
-                        };
-                        decidedOn: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description Ids minted by this command (and the information duty it opened, if any). */
-                            created: {
-                                criminalCaseId?: string;
-                                hearingId?: string;
-                                outcomeId?: string;
-                                claimId?: string;
-                                dutyId?: string;
-                            };
-                            proceedings: {
-                                /** Format: uuid */
-                                caseId: string;
-                                version: number;
-                                /** @enum {string} */
-                                participation: "none" | "consented" | "withdrawn";
-                                consentedOn: string | null;
-                                withdrawnOn: string | null;
-                                criminalCases: {
-                                    criminalCaseId: string;
-                                    country: components["schemas"]["CountryCode"];
-                                    /** @enum {string} */
-                                    authorityType: "police" | "prosecutor" | "investigating_judge" | "court" | "other";
-                                    /** @enum {string} */
-                                    offence: "trafficking_in_persons" | "trafficking_in_minors" | "pimping" | "forced_labour" | "slavery" | "money_laundering" | "organised_crime_group" | "other";
-                                    referenceKept: boolean;
-                                    linkedAt: string;
-                                    /** @enum {string} */
-                                    stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
-                                    closed: boolean;
-                                    hearings: {
-                                        hearingId: string;
-                                        date: string;
-                                        country: components["schemas"]["CountryCode"];
-                                        remoteTestimonyPossible: boolean;
-                                        victimToTestify: boolean;
-                                    }[];
-                                    outcomes: {
-                                        outcomeId: string;
-                                        /** @enum {string} */
-                                        stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
-                                        outcome: {
-                                            /** @enum {string} */
-                                            kind: "conviction";
-                                            /** @enum {string} */
-                                            sentence: "custodial" | "suspended";
-                                            lengthMonths: number;
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "acquittal";
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "dismissed";
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "statute_of_limitations_expired";
-                                        };
-                                        decidedOn: string;
-                                    }[];
-                                    protectionMeasures: {
-                                        /** @enum {string} */
-                                        measure: "anonymity" | "video_testimony" | "witness_protection" | "testimony_without_defendant_present" | "closed_hearing" | "restraining_order";
-                                        grantedOn: string;
-                                    }[];
-                                }[];
-                                duties: {
-                                    dutyId: string;
-                                    caseId: string;
-                                    criminalCaseId: string;
-                                    /** @enum {string} */
-                                    kind: "stage_change" | "hearing" | "outcome";
-                                    arisenAt: string;
-                                    dueAt: string;
-                                    /** @enum {string} */
-                                    status: "open" | "fulfilled" | "lapsed";
-                                    /** @description Open and past its deadline (policy PROCEEDINGS_INFORM_DAYS, 5 days). */
-                                    overdue: boolean;
-                                    informedAt: string | null;
-                                    /** @description Fulfilled after its deadline. */
-                                    late: boolean;
-                                }[];
-                                claims: {
-                                    claimId: string;
-                                    criminalCaseId: string;
-                                    claimed: {
-                                        amount: string;
-                                        currency: components["schemas"]["CurrencyCode"];
-                                    };
-                                    /** @enum {string} */
-                                    against: "offender" | "state_fund";
-                                    claimedOn: string;
-                                    decision: {
-                                        /** @enum {string} */
-                                        decision: "awarded" | "rejected";
-                                        awarded: {
-                                            amount: string;
-                                            currency: components["schemas"]["CurrencyCode"];
-                                        };
-                                        paid: boolean;
-                                        decidedOn: string;
-                                    } | null;
-                                }[];
-                                legalCounsel: {
-                                    criminalCaseId: string | null;
-                                    counselOrganisationId: string | null;
-                                    freeOfCharge: boolean;
-                                    assignedOn: string;
-                                }[];
-                                interpreters: {
-                                    criminalCaseId: string | null;
-                                    language: string;
-                                    assignedOn: string;
-                                }[];
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description Ids minted by this command (and the information duty it opened, if any). */
-                            created: {
-                                criminalCaseId?: string;
-                                hearingId?: string;
-                                outcomeId?: string;
-                                claimId?: string;
-                                dutyId?: string;
-                            };
-                            proceedings: {
-                                /** Format: uuid */
-                                caseId: string;
-                                version: number;
-                                /** @enum {string} */
-                                participation: "none" | "consented" | "withdrawn";
-                                consentedOn: string | null;
-                                withdrawnOn: string | null;
-                                criminalCases: {
-                                    criminalCaseId: string;
-                                    country: components["schemas"]["CountryCode"];
-                                    /** @enum {string} */
-                                    authorityType: "police" | "prosecutor" | "investigating_judge" | "court" | "other";
-                                    /** @enum {string} */
-                                    offence: "trafficking_in_persons" | "trafficking_in_minors" | "pimping" | "forced_labour" | "slavery" | "money_laundering" | "organised_crime_group" | "other";
-                                    referenceKept: boolean;
-                                    linkedAt: string;
-                                    /** @enum {string} */
-                                    stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
-                                    closed: boolean;
-                                    hearings: {
-                                        hearingId: string;
-                                        date: string;
-                                        country: components["schemas"]["CountryCode"];
-                                        remoteTestimonyPossible: boolean;
-                                        victimToTestify: boolean;
-                                    }[];
-                                    outcomes: {
-                                        outcomeId: string;
-                                        /** @enum {string} */
-                                        stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
-                                        outcome: {
-                                            /** @enum {string} */
-                                            kind: "conviction";
-                                            /** @enum {string} */
-                                            sentence: "custodial" | "suspended";
-                                            lengthMonths: number;
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "acquittal";
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "dismissed";
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "statute_of_limitations_expired";
-                                        };
-                                        decidedOn: string;
-                                    }[];
-                                    protectionMeasures: {
-                                        /** @enum {string} */
-                                        measure: "anonymity" | "video_testimony" | "witness_protection" | "testimony_without_defendant_present" | "closed_hearing" | "restraining_order";
-                                        grantedOn: string;
-                                    }[];
-                                }[];
-                                duties: {
-                                    dutyId: string;
-                                    caseId: string;
-                                    criminalCaseId: string;
-                                    /** @enum {string} */
-                                    kind: "stage_change" | "hearing" | "outcome";
-                                    arisenAt: string;
-                                    dueAt: string;
-                                    /** @enum {string} */
-                                    status: "open" | "fulfilled" | "lapsed";
-                                    /** @description Open and past its deadline (policy PROCEEDINGS_INFORM_DAYS, 5 days). */
-                                    overdue: boolean;
-                                    informedAt: string | null;
-                                    /** @description Fulfilled after its deadline. */
-                                    late: boolean;
-                                }[];
-                                claims: {
-                                    claimId: string;
-                                    criminalCaseId: string;
-                                    claimed: {
-                                        amount: string;
-                                        currency: components["schemas"]["CurrencyCode"];
-                                    };
-                                    /** @enum {string} */
-                                    against: "offender" | "state_fund";
-                                    claimedOn: string;
-                                    decision: {
-                                        /** @enum {string} */
-                                        decision: "awarded" | "rejected";
-                                        awarded: {
-                                            amount: string;
-                                            currency: components["schemas"]["CurrencyCode"];
-                                        };
-                                        paid: boolean;
-                                        decidedOn: string;
-                                    } | null;
-                                }[];
-                                legalCounsel: {
-                                    criminalCaseId: string | null;
-                                    counselOrganisationId: string | null;
-                                    freeOfCharge: boolean;
-                                    assignedOn: string;
-                                }[];
-                                interpreters: {
-                                    criminalCaseId: string | null;
-                                    language: string;
-                                    assignedOn: string;
-                                }[];
-                            };
-                        };
-                    };
-                };
-            };
+        post: operations["recordOutcome"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/proceedings/{caseId}/criminal-cases/{criminalCaseId}/offender-releases": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
+        get?: never;
+        put?: never;
+        /**
+         * Record an offender’s release or escape
+         * @description Records `OffenderReleased`. Needs the victim’s participation consent (else 409 `proceedings-conditions-unmet` with `participation-consent-missing`; after withdrawal the victim side’s own acts are refused with `participation-withdrawn`, while stages, hearings, outcomes, an offender’s release, payments and informing the victim go on). Send `Idempotency-Key` so a retry returns the first answer, and `If-Match` with the proceedings ETag to act only on the version you read. Opens a duty to inform the victim (Directive 2012/29/EU Art. 6(5)), due within the policy days of `releasedOn`, also after the victim withdrew from the proceedings.
+         */
+        post: operations["createProceedingsCriminalCasesOffenderReleases"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3839,280 +870,9 @@ export interface paths {
         put?: never;
         /**
          * Record a protection measure granted
-         * @description Records `ProtectionMeasureGranted`. Needs the victim’s participation consent (else 409 `proceedings-conditions-unmet` with `participation-consent-missing`; after withdrawal, `participation-withdrawn`). Send `Idempotency-Key` so a retry returns the first answer, and `If-Match` with the proceedings ETag to act only on the version you read.
+         * @description Records `ProtectionMeasureGranted`. Needs the victim’s participation consent (else 409 `proceedings-conditions-unmet` with `participation-consent-missing`; after withdrawal the victim side’s own acts are refused with `participation-withdrawn`, while stages, hearings, outcomes, an offender’s release, payments and informing the victim go on). Send `Idempotency-Key` so a retry returns the first answer, and `If-Match` with the proceedings ETag to act only on the version you read.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    caseId: string;
-                    criminalCaseId: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    /**
-                     * @example {
-                     *       "measure": "video_testimony",
-                     *       "grantedOn": "2026-11-20"
-                     *     }
-                     */
-                    "application/json": {
-                        /** @enum {string} */
-                        measure: "anonymity" | "video_testimony" | "witness_protection" | "testimony_without_defendant_present" | "closed_hearing" | "restraining_order";
-                        grantedOn: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description Ids minted by this command (and the information duty it opened, if any). */
-                            created: {
-                                criminalCaseId?: string;
-                                hearingId?: string;
-                                outcomeId?: string;
-                                claimId?: string;
-                                dutyId?: string;
-                            };
-                            proceedings: {
-                                /** Format: uuid */
-                                caseId: string;
-                                version: number;
-                                /** @enum {string} */
-                                participation: "none" | "consented" | "withdrawn";
-                                consentedOn: string | null;
-                                withdrawnOn: string | null;
-                                criminalCases: {
-                                    criminalCaseId: string;
-                                    country: components["schemas"]["CountryCode"];
-                                    /** @enum {string} */
-                                    authorityType: "police" | "prosecutor" | "investigating_judge" | "court" | "other";
-                                    /** @enum {string} */
-                                    offence: "trafficking_in_persons" | "trafficking_in_minors" | "pimping" | "forced_labour" | "slavery" | "money_laundering" | "organised_crime_group" | "other";
-                                    referenceKept: boolean;
-                                    linkedAt: string;
-                                    /** @enum {string} */
-                                    stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
-                                    closed: boolean;
-                                    hearings: {
-                                        hearingId: string;
-                                        date: string;
-                                        country: components["schemas"]["CountryCode"];
-                                        remoteTestimonyPossible: boolean;
-                                        victimToTestify: boolean;
-                                    }[];
-                                    outcomes: {
-                                        outcomeId: string;
-                                        /** @enum {string} */
-                                        stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
-                                        outcome: {
-                                            /** @enum {string} */
-                                            kind: "conviction";
-                                            /** @enum {string} */
-                                            sentence: "custodial" | "suspended";
-                                            lengthMonths: number;
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "acquittal";
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "dismissed";
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "statute_of_limitations_expired";
-                                        };
-                                        decidedOn: string;
-                                    }[];
-                                    protectionMeasures: {
-                                        /** @enum {string} */
-                                        measure: "anonymity" | "video_testimony" | "witness_protection" | "testimony_without_defendant_present" | "closed_hearing" | "restraining_order";
-                                        grantedOn: string;
-                                    }[];
-                                }[];
-                                duties: {
-                                    dutyId: string;
-                                    caseId: string;
-                                    criminalCaseId: string;
-                                    /** @enum {string} */
-                                    kind: "stage_change" | "hearing" | "outcome";
-                                    arisenAt: string;
-                                    dueAt: string;
-                                    /** @enum {string} */
-                                    status: "open" | "fulfilled" | "lapsed";
-                                    /** @description Open and past its deadline (policy PROCEEDINGS_INFORM_DAYS, 5 days). */
-                                    overdue: boolean;
-                                    informedAt: string | null;
-                                    /** @description Fulfilled after its deadline. */
-                                    late: boolean;
-                                }[];
-                                claims: {
-                                    claimId: string;
-                                    criminalCaseId: string;
-                                    claimed: {
-                                        amount: string;
-                                        currency: components["schemas"]["CurrencyCode"];
-                                    };
-                                    /** @enum {string} */
-                                    against: "offender" | "state_fund";
-                                    claimedOn: string;
-                                    decision: {
-                                        /** @enum {string} */
-                                        decision: "awarded" | "rejected";
-                                        awarded: {
-                                            amount: string;
-                                            currency: components["schemas"]["CurrencyCode"];
-                                        };
-                                        paid: boolean;
-                                        decidedOn: string;
-                                    } | null;
-                                }[];
-                                legalCounsel: {
-                                    criminalCaseId: string | null;
-                                    counselOrganisationId: string | null;
-                                    freeOfCharge: boolean;
-                                    assignedOn: string;
-                                }[];
-                                interpreters: {
-                                    criminalCaseId: string | null;
-                                    language: string;
-                                    assignedOn: string;
-                                }[];
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description Ids minted by this command (and the information duty it opened, if any). */
-                            created: {
-                                criminalCaseId?: string;
-                                hearingId?: string;
-                                outcomeId?: string;
-                                claimId?: string;
-                                dutyId?: string;
-                            };
-                            proceedings: {
-                                /** Format: uuid */
-                                caseId: string;
-                                version: number;
-                                /** @enum {string} */
-                                participation: "none" | "consented" | "withdrawn";
-                                consentedOn: string | null;
-                                withdrawnOn: string | null;
-                                criminalCases: {
-                                    criminalCaseId: string;
-                                    country: components["schemas"]["CountryCode"];
-                                    /** @enum {string} */
-                                    authorityType: "police" | "prosecutor" | "investigating_judge" | "court" | "other";
-                                    /** @enum {string} */
-                                    offence: "trafficking_in_persons" | "trafficking_in_minors" | "pimping" | "forced_labour" | "slavery" | "money_laundering" | "organised_crime_group" | "other";
-                                    referenceKept: boolean;
-                                    linkedAt: string;
-                                    /** @enum {string} */
-                                    stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
-                                    closed: boolean;
-                                    hearings: {
-                                        hearingId: string;
-                                        date: string;
-                                        country: components["schemas"]["CountryCode"];
-                                        remoteTestimonyPossible: boolean;
-                                        victimToTestify: boolean;
-                                    }[];
-                                    outcomes: {
-                                        outcomeId: string;
-                                        /** @enum {string} */
-                                        stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
-                                        outcome: {
-                                            /** @enum {string} */
-                                            kind: "conviction";
-                                            /** @enum {string} */
-                                            sentence: "custodial" | "suspended";
-                                            lengthMonths: number;
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "acquittal";
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "dismissed";
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "statute_of_limitations_expired";
-                                        };
-                                        decidedOn: string;
-                                    }[];
-                                    protectionMeasures: {
-                                        /** @enum {string} */
-                                        measure: "anonymity" | "video_testimony" | "witness_protection" | "testimony_without_defendant_present" | "closed_hearing" | "restraining_order";
-                                        grantedOn: string;
-                                    }[];
-                                }[];
-                                duties: {
-                                    dutyId: string;
-                                    caseId: string;
-                                    criminalCaseId: string;
-                                    /** @enum {string} */
-                                    kind: "stage_change" | "hearing" | "outcome";
-                                    arisenAt: string;
-                                    dueAt: string;
-                                    /** @enum {string} */
-                                    status: "open" | "fulfilled" | "lapsed";
-                                    /** @description Open and past its deadline (policy PROCEEDINGS_INFORM_DAYS, 5 days). */
-                                    overdue: boolean;
-                                    informedAt: string | null;
-                                    /** @description Fulfilled after its deadline. */
-                                    late: boolean;
-                                }[];
-                                claims: {
-                                    claimId: string;
-                                    criminalCaseId: string;
-                                    claimed: {
-                                        amount: string;
-                                        currency: components["schemas"]["CurrencyCode"];
-                                    };
-                                    /** @enum {string} */
-                                    against: "offender" | "state_fund";
-                                    claimedOn: string;
-                                    decision: {
-                                        /** @enum {string} */
-                                        decision: "awarded" | "rejected";
-                                        awarded: {
-                                            amount: string;
-                                            currency: components["schemas"]["CurrencyCode"];
-                                        };
-                                        paid: boolean;
-                                        decidedOn: string;
-                                    } | null;
-                                }[];
-                                legalCounsel: {
-                                    criminalCaseId: string | null;
-                                    counselOrganisationId: string | null;
-                                    freeOfCharge: boolean;
-                                    assignedOn: string;
-                                }[];
-                                interpreters: {
-                                    criminalCaseId: string | null;
-                                    language: string;
-                                    assignedOn: string;
-                                }[];
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["recordProtectionMeasure"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4130,288 +890,9 @@ export interface paths {
         put?: never;
         /**
          * Record a compensation claim
-         * @description Records `CompensationClaimed`. Needs the victim’s participation consent (else 409 `proceedings-conditions-unmet` with `participation-consent-missing`; after withdrawal, `participation-withdrawn`). Send `Idempotency-Key` so a retry returns the first answer, and `If-Match` with the proceedings ETag to act only on the version you read. Amounts are decimal strings with an ISO 4217 currency.
+         * @description Records `CompensationClaimed`. Needs the victim’s participation consent (else 409 `proceedings-conditions-unmet` with `participation-consent-missing`; after withdrawal the victim side’s own acts are refused with `participation-withdrawn`, while stages, hearings, outcomes, an offender’s release, payments and informing the victim go on). Send `Idempotency-Key` so a retry returns the first answer, and `If-Match` with the proceedings ETag to act only on the version you read. Amounts are decimal strings with an ISO 4217 currency.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    caseId: string;
-                    criminalCaseId: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    /**
-                     * @example {
-                     *       "claimed": {
-                     *         "amount": "25000.00",
-                     *         "currency": "EUR"
-                     *       },
-                     *       "against": "offender",
-                     *       "claimedOn": "2026-11-20"
-                     *     }
-                     */
-                    "application/json": {
-                        claimed: {
-                            amount: string;
-                            currency: components["schemas"]["CurrencyCodeInput"];
-                        };
-                        /** @enum {string} */
-                        against: "offender" | "state_fund";
-                        claimedOn: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description Ids minted by this command (and the information duty it opened, if any). */
-                            created: {
-                                criminalCaseId?: string;
-                                hearingId?: string;
-                                outcomeId?: string;
-                                claimId?: string;
-                                dutyId?: string;
-                            };
-                            proceedings: {
-                                /** Format: uuid */
-                                caseId: string;
-                                version: number;
-                                /** @enum {string} */
-                                participation: "none" | "consented" | "withdrawn";
-                                consentedOn: string | null;
-                                withdrawnOn: string | null;
-                                criminalCases: {
-                                    criminalCaseId: string;
-                                    country: components["schemas"]["CountryCode"];
-                                    /** @enum {string} */
-                                    authorityType: "police" | "prosecutor" | "investigating_judge" | "court" | "other";
-                                    /** @enum {string} */
-                                    offence: "trafficking_in_persons" | "trafficking_in_minors" | "pimping" | "forced_labour" | "slavery" | "money_laundering" | "organised_crime_group" | "other";
-                                    referenceKept: boolean;
-                                    linkedAt: string;
-                                    /** @enum {string} */
-                                    stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
-                                    closed: boolean;
-                                    hearings: {
-                                        hearingId: string;
-                                        date: string;
-                                        country: components["schemas"]["CountryCode"];
-                                        remoteTestimonyPossible: boolean;
-                                        victimToTestify: boolean;
-                                    }[];
-                                    outcomes: {
-                                        outcomeId: string;
-                                        /** @enum {string} */
-                                        stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
-                                        outcome: {
-                                            /** @enum {string} */
-                                            kind: "conviction";
-                                            /** @enum {string} */
-                                            sentence: "custodial" | "suspended";
-                                            lengthMonths: number;
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "acquittal";
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "dismissed";
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "statute_of_limitations_expired";
-                                        };
-                                        decidedOn: string;
-                                    }[];
-                                    protectionMeasures: {
-                                        /** @enum {string} */
-                                        measure: "anonymity" | "video_testimony" | "witness_protection" | "testimony_without_defendant_present" | "closed_hearing" | "restraining_order";
-                                        grantedOn: string;
-                                    }[];
-                                }[];
-                                duties: {
-                                    dutyId: string;
-                                    caseId: string;
-                                    criminalCaseId: string;
-                                    /** @enum {string} */
-                                    kind: "stage_change" | "hearing" | "outcome";
-                                    arisenAt: string;
-                                    dueAt: string;
-                                    /** @enum {string} */
-                                    status: "open" | "fulfilled" | "lapsed";
-                                    /** @description Open and past its deadline (policy PROCEEDINGS_INFORM_DAYS, 5 days). */
-                                    overdue: boolean;
-                                    informedAt: string | null;
-                                    /** @description Fulfilled after its deadline. */
-                                    late: boolean;
-                                }[];
-                                claims: {
-                                    claimId: string;
-                                    criminalCaseId: string;
-                                    claimed: {
-                                        amount: string;
-                                        currency: components["schemas"]["CurrencyCode"];
-                                    };
-                                    /** @enum {string} */
-                                    against: "offender" | "state_fund";
-                                    claimedOn: string;
-                                    decision: {
-                                        /** @enum {string} */
-                                        decision: "awarded" | "rejected";
-                                        awarded: {
-                                            amount: string;
-                                            currency: components["schemas"]["CurrencyCode"];
-                                        };
-                                        paid: boolean;
-                                        decidedOn: string;
-                                    } | null;
-                                }[];
-                                legalCounsel: {
-                                    criminalCaseId: string | null;
-                                    counselOrganisationId: string | null;
-                                    freeOfCharge: boolean;
-                                    assignedOn: string;
-                                }[];
-                                interpreters: {
-                                    criminalCaseId: string | null;
-                                    language: string;
-                                    assignedOn: string;
-                                }[];
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description Ids minted by this command (and the information duty it opened, if any). */
-                            created: {
-                                criminalCaseId?: string;
-                                hearingId?: string;
-                                outcomeId?: string;
-                                claimId?: string;
-                                dutyId?: string;
-                            };
-                            proceedings: {
-                                /** Format: uuid */
-                                caseId: string;
-                                version: number;
-                                /** @enum {string} */
-                                participation: "none" | "consented" | "withdrawn";
-                                consentedOn: string | null;
-                                withdrawnOn: string | null;
-                                criminalCases: {
-                                    criminalCaseId: string;
-                                    country: components["schemas"]["CountryCode"];
-                                    /** @enum {string} */
-                                    authorityType: "police" | "prosecutor" | "investigating_judge" | "court" | "other";
-                                    /** @enum {string} */
-                                    offence: "trafficking_in_persons" | "trafficking_in_minors" | "pimping" | "forced_labour" | "slavery" | "money_laundering" | "organised_crime_group" | "other";
-                                    referenceKept: boolean;
-                                    linkedAt: string;
-                                    /** @enum {string} */
-                                    stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
-                                    closed: boolean;
-                                    hearings: {
-                                        hearingId: string;
-                                        date: string;
-                                        country: components["schemas"]["CountryCode"];
-                                        remoteTestimonyPossible: boolean;
-                                        victimToTestify: boolean;
-                                    }[];
-                                    outcomes: {
-                                        outcomeId: string;
-                                        /** @enum {string} */
-                                        stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
-                                        outcome: {
-                                            /** @enum {string} */
-                                            kind: "conviction";
-                                            /** @enum {string} */
-                                            sentence: "custodial" | "suspended";
-                                            lengthMonths: number;
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "acquittal";
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "dismissed";
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "statute_of_limitations_expired";
-                                        };
-                                        decidedOn: string;
-                                    }[];
-                                    protectionMeasures: {
-                                        /** @enum {string} */
-                                        measure: "anonymity" | "video_testimony" | "witness_protection" | "testimony_without_defendant_present" | "closed_hearing" | "restraining_order";
-                                        grantedOn: string;
-                                    }[];
-                                }[];
-                                duties: {
-                                    dutyId: string;
-                                    caseId: string;
-                                    criminalCaseId: string;
-                                    /** @enum {string} */
-                                    kind: "stage_change" | "hearing" | "outcome";
-                                    arisenAt: string;
-                                    dueAt: string;
-                                    /** @enum {string} */
-                                    status: "open" | "fulfilled" | "lapsed";
-                                    /** @description Open and past its deadline (policy PROCEEDINGS_INFORM_DAYS, 5 days). */
-                                    overdue: boolean;
-                                    informedAt: string | null;
-                                    /** @description Fulfilled after its deadline. */
-                                    late: boolean;
-                                }[];
-                                claims: {
-                                    claimId: string;
-                                    criminalCaseId: string;
-                                    claimed: {
-                                        amount: string;
-                                        currency: components["schemas"]["CurrencyCode"];
-                                    };
-                                    /** @enum {string} */
-                                    against: "offender" | "state_fund";
-                                    claimedOn: string;
-                                    decision: {
-                                        /** @enum {string} */
-                                        decision: "awarded" | "rejected";
-                                        awarded: {
-                                            amount: string;
-                                            currency: components["schemas"]["CurrencyCode"];
-                                        };
-                                        paid: boolean;
-                                        decidedOn: string;
-                                    } | null;
-                                }[];
-                                legalCounsel: {
-                                    criminalCaseId: string | null;
-                                    counselOrganisationId: string | null;
-                                    freeOfCharge: boolean;
-                                    assignedOn: string;
-                                }[];
-                                interpreters: {
-                                    criminalCaseId: string | null;
-                                    language: string;
-                                    assignedOn: string;
-                                }[];
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["recordCompensationClaim"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4429,290 +910,29 @@ export interface paths {
         put?: never;
         /**
          * Record the decision on a compensation claim
-         * @description Records `CompensationDecided`. Needs the victim’s participation consent (else 409 `proceedings-conditions-unmet` with `participation-consent-missing`; after withdrawal, `participation-withdrawn`). Send `Idempotency-Key` so a retry returns the first answer, and `If-Match` with the proceedings ETag to act only on the version you read. The award is in the claim’s currency; a rejection awards 0.
+         * @description Records `CompensationDecided`. Needs the victim’s participation consent (else 409 `proceedings-conditions-unmet` with `participation-consent-missing`; after withdrawal the victim side’s own acts are refused with `participation-withdrawn`, while stages, hearings, outcomes, an offender’s release, payments and informing the victim go on). Send `Idempotency-Key` so a retry returns the first answer, and `If-Match` with the proceedings ETag to act only on the version you read. The award is in the claim’s currency; a rejection awards 0.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    caseId: string;
-                    claimId: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    /**
-                     * @example {
-                     *       "decision": "awarded",
-                     *       "awarded": {
-                     *         "amount": "15000.00",
-                     *         "currency": "EUR"
-                     *       },
-                     *       "paid": false,
-                     *       "decidedOn": "2026-11-20"
-                     *     }
-                     */
-                    "application/json": {
-                        /** @enum {string} */
-                        decision: "awarded" | "rejected";
-                        awarded: {
-                            amount: string;
-                            currency: components["schemas"]["CurrencyCodeInput"];
-                        };
-                        paid: boolean;
-                        decidedOn: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description Ids minted by this command (and the information duty it opened, if any). */
-                            created: {
-                                criminalCaseId?: string;
-                                hearingId?: string;
-                                outcomeId?: string;
-                                claimId?: string;
-                                dutyId?: string;
-                            };
-                            proceedings: {
-                                /** Format: uuid */
-                                caseId: string;
-                                version: number;
-                                /** @enum {string} */
-                                participation: "none" | "consented" | "withdrawn";
-                                consentedOn: string | null;
-                                withdrawnOn: string | null;
-                                criminalCases: {
-                                    criminalCaseId: string;
-                                    country: components["schemas"]["CountryCode"];
-                                    /** @enum {string} */
-                                    authorityType: "police" | "prosecutor" | "investigating_judge" | "court" | "other";
-                                    /** @enum {string} */
-                                    offence: "trafficking_in_persons" | "trafficking_in_minors" | "pimping" | "forced_labour" | "slavery" | "money_laundering" | "organised_crime_group" | "other";
-                                    referenceKept: boolean;
-                                    linkedAt: string;
-                                    /** @enum {string} */
-                                    stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
-                                    closed: boolean;
-                                    hearings: {
-                                        hearingId: string;
-                                        date: string;
-                                        country: components["schemas"]["CountryCode"];
-                                        remoteTestimonyPossible: boolean;
-                                        victimToTestify: boolean;
-                                    }[];
-                                    outcomes: {
-                                        outcomeId: string;
-                                        /** @enum {string} */
-                                        stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
-                                        outcome: {
-                                            /** @enum {string} */
-                                            kind: "conviction";
-                                            /** @enum {string} */
-                                            sentence: "custodial" | "suspended";
-                                            lengthMonths: number;
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "acquittal";
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "dismissed";
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "statute_of_limitations_expired";
-                                        };
-                                        decidedOn: string;
-                                    }[];
-                                    protectionMeasures: {
-                                        /** @enum {string} */
-                                        measure: "anonymity" | "video_testimony" | "witness_protection" | "testimony_without_defendant_present" | "closed_hearing" | "restraining_order";
-                                        grantedOn: string;
-                                    }[];
-                                }[];
-                                duties: {
-                                    dutyId: string;
-                                    caseId: string;
-                                    criminalCaseId: string;
-                                    /** @enum {string} */
-                                    kind: "stage_change" | "hearing" | "outcome";
-                                    arisenAt: string;
-                                    dueAt: string;
-                                    /** @enum {string} */
-                                    status: "open" | "fulfilled" | "lapsed";
-                                    /** @description Open and past its deadline (policy PROCEEDINGS_INFORM_DAYS, 5 days). */
-                                    overdue: boolean;
-                                    informedAt: string | null;
-                                    /** @description Fulfilled after its deadline. */
-                                    late: boolean;
-                                }[];
-                                claims: {
-                                    claimId: string;
-                                    criminalCaseId: string;
-                                    claimed: {
-                                        amount: string;
-                                        currency: components["schemas"]["CurrencyCode"];
-                                    };
-                                    /** @enum {string} */
-                                    against: "offender" | "state_fund";
-                                    claimedOn: string;
-                                    decision: {
-                                        /** @enum {string} */
-                                        decision: "awarded" | "rejected";
-                                        awarded: {
-                                            amount: string;
-                                            currency: components["schemas"]["CurrencyCode"];
-                                        };
-                                        paid: boolean;
-                                        decidedOn: string;
-                                    } | null;
-                                }[];
-                                legalCounsel: {
-                                    criminalCaseId: string | null;
-                                    counselOrganisationId: string | null;
-                                    freeOfCharge: boolean;
-                                    assignedOn: string;
-                                }[];
-                                interpreters: {
-                                    criminalCaseId: string | null;
-                                    language: string;
-                                    assignedOn: string;
-                                }[];
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description Ids minted by this command (and the information duty it opened, if any). */
-                            created: {
-                                criminalCaseId?: string;
-                                hearingId?: string;
-                                outcomeId?: string;
-                                claimId?: string;
-                                dutyId?: string;
-                            };
-                            proceedings: {
-                                /** Format: uuid */
-                                caseId: string;
-                                version: number;
-                                /** @enum {string} */
-                                participation: "none" | "consented" | "withdrawn";
-                                consentedOn: string | null;
-                                withdrawnOn: string | null;
-                                criminalCases: {
-                                    criminalCaseId: string;
-                                    country: components["schemas"]["CountryCode"];
-                                    /** @enum {string} */
-                                    authorityType: "police" | "prosecutor" | "investigating_judge" | "court" | "other";
-                                    /** @enum {string} */
-                                    offence: "trafficking_in_persons" | "trafficking_in_minors" | "pimping" | "forced_labour" | "slavery" | "money_laundering" | "organised_crime_group" | "other";
-                                    referenceKept: boolean;
-                                    linkedAt: string;
-                                    /** @enum {string} */
-                                    stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
-                                    closed: boolean;
-                                    hearings: {
-                                        hearingId: string;
-                                        date: string;
-                                        country: components["schemas"]["CountryCode"];
-                                        remoteTestimonyPossible: boolean;
-                                        victimToTestify: boolean;
-                                    }[];
-                                    outcomes: {
-                                        outcomeId: string;
-                                        /** @enum {string} */
-                                        stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
-                                        outcome: {
-                                            /** @enum {string} */
-                                            kind: "conviction";
-                                            /** @enum {string} */
-                                            sentence: "custodial" | "suspended";
-                                            lengthMonths: number;
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "acquittal";
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "dismissed";
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "statute_of_limitations_expired";
-                                        };
-                                        decidedOn: string;
-                                    }[];
-                                    protectionMeasures: {
-                                        /** @enum {string} */
-                                        measure: "anonymity" | "video_testimony" | "witness_protection" | "testimony_without_defendant_present" | "closed_hearing" | "restraining_order";
-                                        grantedOn: string;
-                                    }[];
-                                }[];
-                                duties: {
-                                    dutyId: string;
-                                    caseId: string;
-                                    criminalCaseId: string;
-                                    /** @enum {string} */
-                                    kind: "stage_change" | "hearing" | "outcome";
-                                    arisenAt: string;
-                                    dueAt: string;
-                                    /** @enum {string} */
-                                    status: "open" | "fulfilled" | "lapsed";
-                                    /** @description Open and past its deadline (policy PROCEEDINGS_INFORM_DAYS, 5 days). */
-                                    overdue: boolean;
-                                    informedAt: string | null;
-                                    /** @description Fulfilled after its deadline. */
-                                    late: boolean;
-                                }[];
-                                claims: {
-                                    claimId: string;
-                                    criminalCaseId: string;
-                                    claimed: {
-                                        amount: string;
-                                        currency: components["schemas"]["CurrencyCode"];
-                                    };
-                                    /** @enum {string} */
-                                    against: "offender" | "state_fund";
-                                    claimedOn: string;
-                                    decision: {
-                                        /** @enum {string} */
-                                        decision: "awarded" | "rejected";
-                                        awarded: {
-                                            amount: string;
-                                            currency: components["schemas"]["CurrencyCode"];
-                                        };
-                                        paid: boolean;
-                                        decidedOn: string;
-                                    } | null;
-                                }[];
-                                legalCounsel: {
-                                    criminalCaseId: string | null;
-                                    counselOrganisationId: string | null;
-                                    freeOfCharge: boolean;
-                                    assignedOn: string;
-                                }[];
-                                interpreters: {
-                                    criminalCaseId: string | null;
-                                    language: string;
-                                    assignedOn: string;
-                                }[];
-                            };
-                        };
-                    };
-                };
-            };
+        post: operations["recordCompensationDecision"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/proceedings/{caseId}/compensation-claims/{claimId}/payments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
+        get?: never;
+        put?: never;
+        /**
+         * Record compensation paid
+         * @description Records `CompensationPaid`. Needs the victim’s participation consent (else 409 `proceedings-conditions-unmet` with `participation-consent-missing`; after withdrawal the victim side’s own acts are refused with `participation-withdrawn`, while stages, hearings, outcomes, an offender’s release, payments and informing the victim go on). Send `Idempotency-Key` so a retry returns the first answer, and `If-Match` with the proceedings ETag to act only on the version you read. After an award (`CompensationDecided` awarded), in its currency; all payments together never exceed it.
+         */
+        post: operations["createProceedingsCompensationClaimsPayments"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4730,283 +950,9 @@ export interface paths {
         put?: never;
         /**
          * Record legal counsel assigned to the victim
-         * @description Records `LegalCounselAssigned`. Needs the victim’s participation consent (else 409 `proceedings-conditions-unmet` with `participation-consent-missing`; after withdrawal, `participation-withdrawn`). Send `Idempotency-Key` so a retry returns the first answer, and `If-Match` with the proceedings ETag to act only on the version you read.
+         * @description Records `LegalCounselAssigned`. Needs the victim’s participation consent (else 409 `proceedings-conditions-unmet` with `participation-consent-missing`; after withdrawal the victim side’s own acts are refused with `participation-withdrawn`, while stages, hearings, outcomes, an offender’s release, payments and informing the victim go on). Send `Idempotency-Key` so a retry returns the first answer, and `If-Match` with the proceedings ETag to act only on the version you read.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    caseId: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    /**
-                     * @example {
-                     *       "counselOrganisationId": "ngo-it",
-                     *       "freeOfCharge": true,
-                     *       "assignedOn": "2026-11-20"
-                     *     }
-                     */
-                    "application/json": {
-                        /** Format: uuid */
-                        criminalCaseId?: string;
-                        /** @description Registered organisation providing counsel; the lawyer’s name is not recorded. */
-                        counselOrganisationId?: string;
-                        freeOfCharge: boolean;
-                        assignedOn: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description Ids minted by this command (and the information duty it opened, if any). */
-                            created: {
-                                criminalCaseId?: string;
-                                hearingId?: string;
-                                outcomeId?: string;
-                                claimId?: string;
-                                dutyId?: string;
-                            };
-                            proceedings: {
-                                /** Format: uuid */
-                                caseId: string;
-                                version: number;
-                                /** @enum {string} */
-                                participation: "none" | "consented" | "withdrawn";
-                                consentedOn: string | null;
-                                withdrawnOn: string | null;
-                                criminalCases: {
-                                    criminalCaseId: string;
-                                    country: components["schemas"]["CountryCode"];
-                                    /** @enum {string} */
-                                    authorityType: "police" | "prosecutor" | "investigating_judge" | "court" | "other";
-                                    /** @enum {string} */
-                                    offence: "trafficking_in_persons" | "trafficking_in_minors" | "pimping" | "forced_labour" | "slavery" | "money_laundering" | "organised_crime_group" | "other";
-                                    referenceKept: boolean;
-                                    linkedAt: string;
-                                    /** @enum {string} */
-                                    stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
-                                    closed: boolean;
-                                    hearings: {
-                                        hearingId: string;
-                                        date: string;
-                                        country: components["schemas"]["CountryCode"];
-                                        remoteTestimonyPossible: boolean;
-                                        victimToTestify: boolean;
-                                    }[];
-                                    outcomes: {
-                                        outcomeId: string;
-                                        /** @enum {string} */
-                                        stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
-                                        outcome: {
-                                            /** @enum {string} */
-                                            kind: "conviction";
-                                            /** @enum {string} */
-                                            sentence: "custodial" | "suspended";
-                                            lengthMonths: number;
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "acquittal";
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "dismissed";
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "statute_of_limitations_expired";
-                                        };
-                                        decidedOn: string;
-                                    }[];
-                                    protectionMeasures: {
-                                        /** @enum {string} */
-                                        measure: "anonymity" | "video_testimony" | "witness_protection" | "testimony_without_defendant_present" | "closed_hearing" | "restraining_order";
-                                        grantedOn: string;
-                                    }[];
-                                }[];
-                                duties: {
-                                    dutyId: string;
-                                    caseId: string;
-                                    criminalCaseId: string;
-                                    /** @enum {string} */
-                                    kind: "stage_change" | "hearing" | "outcome";
-                                    arisenAt: string;
-                                    dueAt: string;
-                                    /** @enum {string} */
-                                    status: "open" | "fulfilled" | "lapsed";
-                                    /** @description Open and past its deadline (policy PROCEEDINGS_INFORM_DAYS, 5 days). */
-                                    overdue: boolean;
-                                    informedAt: string | null;
-                                    /** @description Fulfilled after its deadline. */
-                                    late: boolean;
-                                }[];
-                                claims: {
-                                    claimId: string;
-                                    criminalCaseId: string;
-                                    claimed: {
-                                        amount: string;
-                                        currency: components["schemas"]["CurrencyCode"];
-                                    };
-                                    /** @enum {string} */
-                                    against: "offender" | "state_fund";
-                                    claimedOn: string;
-                                    decision: {
-                                        /** @enum {string} */
-                                        decision: "awarded" | "rejected";
-                                        awarded: {
-                                            amount: string;
-                                            currency: components["schemas"]["CurrencyCode"];
-                                        };
-                                        paid: boolean;
-                                        decidedOn: string;
-                                    } | null;
-                                }[];
-                                legalCounsel: {
-                                    criminalCaseId: string | null;
-                                    counselOrganisationId: string | null;
-                                    freeOfCharge: boolean;
-                                    assignedOn: string;
-                                }[];
-                                interpreters: {
-                                    criminalCaseId: string | null;
-                                    language: string;
-                                    assignedOn: string;
-                                }[];
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description Ids minted by this command (and the information duty it opened, if any). */
-                            created: {
-                                criminalCaseId?: string;
-                                hearingId?: string;
-                                outcomeId?: string;
-                                claimId?: string;
-                                dutyId?: string;
-                            };
-                            proceedings: {
-                                /** Format: uuid */
-                                caseId: string;
-                                version: number;
-                                /** @enum {string} */
-                                participation: "none" | "consented" | "withdrawn";
-                                consentedOn: string | null;
-                                withdrawnOn: string | null;
-                                criminalCases: {
-                                    criminalCaseId: string;
-                                    country: components["schemas"]["CountryCode"];
-                                    /** @enum {string} */
-                                    authorityType: "police" | "prosecutor" | "investigating_judge" | "court" | "other";
-                                    /** @enum {string} */
-                                    offence: "trafficking_in_persons" | "trafficking_in_minors" | "pimping" | "forced_labour" | "slavery" | "money_laundering" | "organised_crime_group" | "other";
-                                    referenceKept: boolean;
-                                    linkedAt: string;
-                                    /** @enum {string} */
-                                    stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
-                                    closed: boolean;
-                                    hearings: {
-                                        hearingId: string;
-                                        date: string;
-                                        country: components["schemas"]["CountryCode"];
-                                        remoteTestimonyPossible: boolean;
-                                        victimToTestify: boolean;
-                                    }[];
-                                    outcomes: {
-                                        outcomeId: string;
-                                        /** @enum {string} */
-                                        stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
-                                        outcome: {
-                                            /** @enum {string} */
-                                            kind: "conviction";
-                                            /** @enum {string} */
-                                            sentence: "custodial" | "suspended";
-                                            lengthMonths: number;
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "acquittal";
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "dismissed";
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "statute_of_limitations_expired";
-                                        };
-                                        decidedOn: string;
-                                    }[];
-                                    protectionMeasures: {
-                                        /** @enum {string} */
-                                        measure: "anonymity" | "video_testimony" | "witness_protection" | "testimony_without_defendant_present" | "closed_hearing" | "restraining_order";
-                                        grantedOn: string;
-                                    }[];
-                                }[];
-                                duties: {
-                                    dutyId: string;
-                                    caseId: string;
-                                    criminalCaseId: string;
-                                    /** @enum {string} */
-                                    kind: "stage_change" | "hearing" | "outcome";
-                                    arisenAt: string;
-                                    dueAt: string;
-                                    /** @enum {string} */
-                                    status: "open" | "fulfilled" | "lapsed";
-                                    /** @description Open and past its deadline (policy PROCEEDINGS_INFORM_DAYS, 5 days). */
-                                    overdue: boolean;
-                                    informedAt: string | null;
-                                    /** @description Fulfilled after its deadline. */
-                                    late: boolean;
-                                }[];
-                                claims: {
-                                    claimId: string;
-                                    criminalCaseId: string;
-                                    claimed: {
-                                        amount: string;
-                                        currency: components["schemas"]["CurrencyCode"];
-                                    };
-                                    /** @enum {string} */
-                                    against: "offender" | "state_fund";
-                                    claimedOn: string;
-                                    decision: {
-                                        /** @enum {string} */
-                                        decision: "awarded" | "rejected";
-                                        awarded: {
-                                            amount: string;
-                                            currency: components["schemas"]["CurrencyCode"];
-                                        };
-                                        paid: boolean;
-                                        decidedOn: string;
-                                    } | null;
-                                }[];
-                                legalCounsel: {
-                                    criminalCaseId: string | null;
-                                    counselOrganisationId: string | null;
-                                    freeOfCharge: boolean;
-                                    assignedOn: string;
-                                }[];
-                                interpreters: {
-                                    criminalCaseId: string | null;
-                                    language: string;
-                                    assignedOn: string;
-                                }[];
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["assignLegalCounsel"];
         delete?: never;
         options?: never;
         head?: never;
@@ -5024,281 +970,9 @@ export interface paths {
         put?: never;
         /**
          * Record an interpreter assigned
-         * @description Records `InterpreterAssigned`. Needs the victim’s participation consent (else 409 `proceedings-conditions-unmet` with `participation-consent-missing`; after withdrawal, `participation-withdrawn`). Send `Idempotency-Key` so a retry returns the first answer, and `If-Match` with the proceedings ETag to act only on the version you read.
+         * @description Records `InterpreterAssigned`. Needs the victim’s participation consent (else 409 `proceedings-conditions-unmet` with `participation-consent-missing`; after withdrawal the victim side’s own acts are refused with `participation-withdrawn`, while stages, hearings, outcomes, an offender’s release, payments and informing the victim go on). Send `Idempotency-Key` so a retry returns the first answer, and `If-Match` with the proceedings ETag to act only on the version you read.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    caseId: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    /**
-                     * @example {
-                     *       "language": "ro",
-                     *       "assignedOn": "2026-11-20"
-                     *     }
-                     */
-                    "application/json": {
-                        /** Format: uuid */
-                        criminalCaseId?: string;
-                        /** @description ISO 639-1 (or 639-3) code. */
-                        language: string;
-                        assignedOn: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description Ids minted by this command (and the information duty it opened, if any). */
-                            created: {
-                                criminalCaseId?: string;
-                                hearingId?: string;
-                                outcomeId?: string;
-                                claimId?: string;
-                                dutyId?: string;
-                            };
-                            proceedings: {
-                                /** Format: uuid */
-                                caseId: string;
-                                version: number;
-                                /** @enum {string} */
-                                participation: "none" | "consented" | "withdrawn";
-                                consentedOn: string | null;
-                                withdrawnOn: string | null;
-                                criminalCases: {
-                                    criminalCaseId: string;
-                                    country: components["schemas"]["CountryCode"];
-                                    /** @enum {string} */
-                                    authorityType: "police" | "prosecutor" | "investigating_judge" | "court" | "other";
-                                    /** @enum {string} */
-                                    offence: "trafficking_in_persons" | "trafficking_in_minors" | "pimping" | "forced_labour" | "slavery" | "money_laundering" | "organised_crime_group" | "other";
-                                    referenceKept: boolean;
-                                    linkedAt: string;
-                                    /** @enum {string} */
-                                    stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
-                                    closed: boolean;
-                                    hearings: {
-                                        hearingId: string;
-                                        date: string;
-                                        country: components["schemas"]["CountryCode"];
-                                        remoteTestimonyPossible: boolean;
-                                        victimToTestify: boolean;
-                                    }[];
-                                    outcomes: {
-                                        outcomeId: string;
-                                        /** @enum {string} */
-                                        stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
-                                        outcome: {
-                                            /** @enum {string} */
-                                            kind: "conviction";
-                                            /** @enum {string} */
-                                            sentence: "custodial" | "suspended";
-                                            lengthMonths: number;
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "acquittal";
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "dismissed";
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "statute_of_limitations_expired";
-                                        };
-                                        decidedOn: string;
-                                    }[];
-                                    protectionMeasures: {
-                                        /** @enum {string} */
-                                        measure: "anonymity" | "video_testimony" | "witness_protection" | "testimony_without_defendant_present" | "closed_hearing" | "restraining_order";
-                                        grantedOn: string;
-                                    }[];
-                                }[];
-                                duties: {
-                                    dutyId: string;
-                                    caseId: string;
-                                    criminalCaseId: string;
-                                    /** @enum {string} */
-                                    kind: "stage_change" | "hearing" | "outcome";
-                                    arisenAt: string;
-                                    dueAt: string;
-                                    /** @enum {string} */
-                                    status: "open" | "fulfilled" | "lapsed";
-                                    /** @description Open and past its deadline (policy PROCEEDINGS_INFORM_DAYS, 5 days). */
-                                    overdue: boolean;
-                                    informedAt: string | null;
-                                    /** @description Fulfilled after its deadline. */
-                                    late: boolean;
-                                }[];
-                                claims: {
-                                    claimId: string;
-                                    criminalCaseId: string;
-                                    claimed: {
-                                        amount: string;
-                                        currency: components["schemas"]["CurrencyCode"];
-                                    };
-                                    /** @enum {string} */
-                                    against: "offender" | "state_fund";
-                                    claimedOn: string;
-                                    decision: {
-                                        /** @enum {string} */
-                                        decision: "awarded" | "rejected";
-                                        awarded: {
-                                            amount: string;
-                                            currency: components["schemas"]["CurrencyCode"];
-                                        };
-                                        paid: boolean;
-                                        decidedOn: string;
-                                    } | null;
-                                }[];
-                                legalCounsel: {
-                                    criminalCaseId: string | null;
-                                    counselOrganisationId: string | null;
-                                    freeOfCharge: boolean;
-                                    assignedOn: string;
-                                }[];
-                                interpreters: {
-                                    criminalCaseId: string | null;
-                                    language: string;
-                                    assignedOn: string;
-                                }[];
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description Ids minted by this command (and the information duty it opened, if any). */
-                            created: {
-                                criminalCaseId?: string;
-                                hearingId?: string;
-                                outcomeId?: string;
-                                claimId?: string;
-                                dutyId?: string;
-                            };
-                            proceedings: {
-                                /** Format: uuid */
-                                caseId: string;
-                                version: number;
-                                /** @enum {string} */
-                                participation: "none" | "consented" | "withdrawn";
-                                consentedOn: string | null;
-                                withdrawnOn: string | null;
-                                criminalCases: {
-                                    criminalCaseId: string;
-                                    country: components["schemas"]["CountryCode"];
-                                    /** @enum {string} */
-                                    authorityType: "police" | "prosecutor" | "investigating_judge" | "court" | "other";
-                                    /** @enum {string} */
-                                    offence: "trafficking_in_persons" | "trafficking_in_minors" | "pimping" | "forced_labour" | "slavery" | "money_laundering" | "organised_crime_group" | "other";
-                                    referenceKept: boolean;
-                                    linkedAt: string;
-                                    /** @enum {string} */
-                                    stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
-                                    closed: boolean;
-                                    hearings: {
-                                        hearingId: string;
-                                        date: string;
-                                        country: components["schemas"]["CountryCode"];
-                                        remoteTestimonyPossible: boolean;
-                                        victimToTestify: boolean;
-                                    }[];
-                                    outcomes: {
-                                        outcomeId: string;
-                                        /** @enum {string} */
-                                        stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
-                                        outcome: {
-                                            /** @enum {string} */
-                                            kind: "conviction";
-                                            /** @enum {string} */
-                                            sentence: "custodial" | "suspended";
-                                            lengthMonths: number;
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "acquittal";
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "dismissed";
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "statute_of_limitations_expired";
-                                        };
-                                        decidedOn: string;
-                                    }[];
-                                    protectionMeasures: {
-                                        /** @enum {string} */
-                                        measure: "anonymity" | "video_testimony" | "witness_protection" | "testimony_without_defendant_present" | "closed_hearing" | "restraining_order";
-                                        grantedOn: string;
-                                    }[];
-                                }[];
-                                duties: {
-                                    dutyId: string;
-                                    caseId: string;
-                                    criminalCaseId: string;
-                                    /** @enum {string} */
-                                    kind: "stage_change" | "hearing" | "outcome";
-                                    arisenAt: string;
-                                    dueAt: string;
-                                    /** @enum {string} */
-                                    status: "open" | "fulfilled" | "lapsed";
-                                    /** @description Open and past its deadline (policy PROCEEDINGS_INFORM_DAYS, 5 days). */
-                                    overdue: boolean;
-                                    informedAt: string | null;
-                                    /** @description Fulfilled after its deadline. */
-                                    late: boolean;
-                                }[];
-                                claims: {
-                                    claimId: string;
-                                    criminalCaseId: string;
-                                    claimed: {
-                                        amount: string;
-                                        currency: components["schemas"]["CurrencyCode"];
-                                    };
-                                    /** @enum {string} */
-                                    against: "offender" | "state_fund";
-                                    claimedOn: string;
-                                    decision: {
-                                        /** @enum {string} */
-                                        decision: "awarded" | "rejected";
-                                        awarded: {
-                                            amount: string;
-                                            currency: components["schemas"]["CurrencyCode"];
-                                        };
-                                        paid: boolean;
-                                        decidedOn: string;
-                                    } | null;
-                                }[];
-                                legalCounsel: {
-                                    criminalCaseId: string | null;
-                                    counselOrganisationId: string | null;
-                                    freeOfCharge: boolean;
-                                    assignedOn: string;
-                                }[];
-                                interpreters: {
-                                    criminalCaseId: string | null;
-                                    language: string;
-                                    assignedOn: string;
-                                }[];
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["assignInterpreter"];
         delete?: never;
         options?: never;
         head?: never;
@@ -5316,282 +990,9 @@ export interface paths {
         put?: never;
         /**
          * Record that the victim was informed
-         * @description Records `VictimInformed`. Needs the victim’s participation consent (else 409 `proceedings-conditions-unmet` with `participation-consent-missing`; after withdrawal, `participation-withdrawn`). Send `Idempotency-Key` so a retry returns the first answer, and `If-Match` with the proceedings ETag to act only on the version you read. Names the duties it fulfils; those past their deadline are recorded as late.
+         * @description Records `VictimInformed`. Needs the victim’s participation consent (else 409 `proceedings-conditions-unmet` with `participation-consent-missing`; after withdrawal the victim side’s own acts are refused with `participation-withdrawn`, while stages, hearings, outcomes, an offender’s release, payments and informing the victim go on). Send `Idempotency-Key` so a retry returns the first answer, and `If-Match` with the proceedings ETag to act only on the version you read. Names the duties it fulfils; those past their deadline are recorded as late.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    caseId: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    /**
-                     * @example {
-                     *       "dutyIds": [
-                     *         "019a0000-0000-7000-8000-000000000042"
-                     *       ],
-                     *       "channel": "through_legal_counsel"
-                     *     }
-                     */
-                    "application/json": {
-                        /** @description The information duties fulfilled (what changed), from the proceedings file or the duty list. */
-                        dutyIds: string[];
-                        /** @enum {string} */
-                        channel: "in_person" | "phone" | "video_call" | "letter" | "email" | "through_legal_counsel";
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description Ids minted by this command (and the information duty it opened, if any). */
-                            created: {
-                                criminalCaseId?: string;
-                                hearingId?: string;
-                                outcomeId?: string;
-                                claimId?: string;
-                                dutyId?: string;
-                            };
-                            proceedings: {
-                                /** Format: uuid */
-                                caseId: string;
-                                version: number;
-                                /** @enum {string} */
-                                participation: "none" | "consented" | "withdrawn";
-                                consentedOn: string | null;
-                                withdrawnOn: string | null;
-                                criminalCases: {
-                                    criminalCaseId: string;
-                                    country: components["schemas"]["CountryCode"];
-                                    /** @enum {string} */
-                                    authorityType: "police" | "prosecutor" | "investigating_judge" | "court" | "other";
-                                    /** @enum {string} */
-                                    offence: "trafficking_in_persons" | "trafficking_in_minors" | "pimping" | "forced_labour" | "slavery" | "money_laundering" | "organised_crime_group" | "other";
-                                    referenceKept: boolean;
-                                    linkedAt: string;
-                                    /** @enum {string} */
-                                    stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
-                                    closed: boolean;
-                                    hearings: {
-                                        hearingId: string;
-                                        date: string;
-                                        country: components["schemas"]["CountryCode"];
-                                        remoteTestimonyPossible: boolean;
-                                        victimToTestify: boolean;
-                                    }[];
-                                    outcomes: {
-                                        outcomeId: string;
-                                        /** @enum {string} */
-                                        stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
-                                        outcome: {
-                                            /** @enum {string} */
-                                            kind: "conviction";
-                                            /** @enum {string} */
-                                            sentence: "custodial" | "suspended";
-                                            lengthMonths: number;
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "acquittal";
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "dismissed";
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "statute_of_limitations_expired";
-                                        };
-                                        decidedOn: string;
-                                    }[];
-                                    protectionMeasures: {
-                                        /** @enum {string} */
-                                        measure: "anonymity" | "video_testimony" | "witness_protection" | "testimony_without_defendant_present" | "closed_hearing" | "restraining_order";
-                                        grantedOn: string;
-                                    }[];
-                                }[];
-                                duties: {
-                                    dutyId: string;
-                                    caseId: string;
-                                    criminalCaseId: string;
-                                    /** @enum {string} */
-                                    kind: "stage_change" | "hearing" | "outcome";
-                                    arisenAt: string;
-                                    dueAt: string;
-                                    /** @enum {string} */
-                                    status: "open" | "fulfilled" | "lapsed";
-                                    /** @description Open and past its deadline (policy PROCEEDINGS_INFORM_DAYS, 5 days). */
-                                    overdue: boolean;
-                                    informedAt: string | null;
-                                    /** @description Fulfilled after its deadline. */
-                                    late: boolean;
-                                }[];
-                                claims: {
-                                    claimId: string;
-                                    criminalCaseId: string;
-                                    claimed: {
-                                        amount: string;
-                                        currency: components["schemas"]["CurrencyCode"];
-                                    };
-                                    /** @enum {string} */
-                                    against: "offender" | "state_fund";
-                                    claimedOn: string;
-                                    decision: {
-                                        /** @enum {string} */
-                                        decision: "awarded" | "rejected";
-                                        awarded: {
-                                            amount: string;
-                                            currency: components["schemas"]["CurrencyCode"];
-                                        };
-                                        paid: boolean;
-                                        decidedOn: string;
-                                    } | null;
-                                }[];
-                                legalCounsel: {
-                                    criminalCaseId: string | null;
-                                    counselOrganisationId: string | null;
-                                    freeOfCharge: boolean;
-                                    assignedOn: string;
-                                }[];
-                                interpreters: {
-                                    criminalCaseId: string | null;
-                                    language: string;
-                                    assignedOn: string;
-                                }[];
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @description Ids minted by this command (and the information duty it opened, if any). */
-                            created: {
-                                criminalCaseId?: string;
-                                hearingId?: string;
-                                outcomeId?: string;
-                                claimId?: string;
-                                dutyId?: string;
-                            };
-                            proceedings: {
-                                /** Format: uuid */
-                                caseId: string;
-                                version: number;
-                                /** @enum {string} */
-                                participation: "none" | "consented" | "withdrawn";
-                                consentedOn: string | null;
-                                withdrawnOn: string | null;
-                                criminalCases: {
-                                    criminalCaseId: string;
-                                    country: components["schemas"]["CountryCode"];
-                                    /** @enum {string} */
-                                    authorityType: "police" | "prosecutor" | "investigating_judge" | "court" | "other";
-                                    /** @enum {string} */
-                                    offence: "trafficking_in_persons" | "trafficking_in_minors" | "pimping" | "forced_labour" | "slavery" | "money_laundering" | "organised_crime_group" | "other";
-                                    referenceKept: boolean;
-                                    linkedAt: string;
-                                    /** @enum {string} */
-                                    stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
-                                    closed: boolean;
-                                    hearings: {
-                                        hearingId: string;
-                                        date: string;
-                                        country: components["schemas"]["CountryCode"];
-                                        remoteTestimonyPossible: boolean;
-                                        victimToTestify: boolean;
-                                    }[];
-                                    outcomes: {
-                                        outcomeId: string;
-                                        /** @enum {string} */
-                                        stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
-                                        outcome: {
-                                            /** @enum {string} */
-                                            kind: "conviction";
-                                            /** @enum {string} */
-                                            sentence: "custodial" | "suspended";
-                                            lengthMonths: number;
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "acquittal";
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "dismissed";
-                                        } | {
-                                            /** @enum {string} */
-                                            kind: "statute_of_limitations_expired";
-                                        };
-                                        decidedOn: string;
-                                    }[];
-                                    protectionMeasures: {
-                                        /** @enum {string} */
-                                        measure: "anonymity" | "video_testimony" | "witness_protection" | "testimony_without_defendant_present" | "closed_hearing" | "restraining_order";
-                                        grantedOn: string;
-                                    }[];
-                                }[];
-                                duties: {
-                                    dutyId: string;
-                                    caseId: string;
-                                    criminalCaseId: string;
-                                    /** @enum {string} */
-                                    kind: "stage_change" | "hearing" | "outcome";
-                                    arisenAt: string;
-                                    dueAt: string;
-                                    /** @enum {string} */
-                                    status: "open" | "fulfilled" | "lapsed";
-                                    /** @description Open and past its deadline (policy PROCEEDINGS_INFORM_DAYS, 5 days). */
-                                    overdue: boolean;
-                                    informedAt: string | null;
-                                    /** @description Fulfilled after its deadline. */
-                                    late: boolean;
-                                }[];
-                                claims: {
-                                    claimId: string;
-                                    criminalCaseId: string;
-                                    claimed: {
-                                        amount: string;
-                                        currency: components["schemas"]["CurrencyCode"];
-                                    };
-                                    /** @enum {string} */
-                                    against: "offender" | "state_fund";
-                                    claimedOn: string;
-                                    decision: {
-                                        /** @enum {string} */
-                                        decision: "awarded" | "rejected";
-                                        awarded: {
-                                            amount: string;
-                                            currency: components["schemas"]["CurrencyCode"];
-                                        };
-                                        paid: boolean;
-                                        decidedOn: string;
-                                    } | null;
-                                }[];
-                                legalCounsel: {
-                                    criminalCaseId: string | null;
-                                    counselOrganisationId: string | null;
-                                    freeOfCharge: boolean;
-                                    assignedOn: string;
-                                }[];
-                                interpreters: {
-                                    criminalCaseId: string | null;
-                                    language: string;
-                                    assignedOn: string;
-                                }[];
-                            };
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["recordVictimInformed"];
         delete?: never;
         options?: never;
         head?: never;
@@ -5609,85 +1010,33 @@ export interface paths {
          * List the returns of cases your organisation takes part in
          * @description Newest first, each return with the fields your purposes in its case see (docs/ACCESS.md). Pass `nextCursor` back as `cursor` for the next page.
          */
-        get: {
-            parameters: {
-                query?: {
-                    caseId?: string;
-                    phase?: "preparing" | "in_transit" | "arrived" | "handed_over" | "cancelled";
-                    limit?: number;
-                    cursor?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            items: components["schemas"]["ReturnView"][];
-                            nextCursor: string | null;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listReturns"];
         put?: never;
         /**
          * Request an assisted voluntary return
          * @description Records `ReturnRequested` (and `LateNotificationFlagged` when the planned departure is sooner than the notice policy, 10 days by default, after the request reaches the national contact point). Needs the victim's consent to return; one active return per case. By the destination partner: the notifier of the case or an organisation taking part for the return (IOM).
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    /**
-                     * @example {
-                     *       "caseId": "019a6f4e-8c1b-7d2a-9e3f-0a1b2c3d4e5f",
-                     *       "plannedDepartureDate": "2026-12-10",
-                     *       "needs": [
-                     *         "shelter",
-                     *         "medical",
-                     *         "psychological"
-                     *       ],
-                     *       "escortRequired": false,
-                     *       "travelDocumentNeeded": true
-                     *     }
-                     */
-                    "application/json": {
-                        /** Format: uuid */
-                        caseId: string;
-                        plannedDepartureDate: string;
-                        /** @description Services the person will need on arrival. */
-                        needs: ("shelter" | "basic_needs" | "medical" | "psychological" | "legal" | "financial_material" | "vocational" | "educational" | "interpretation")[];
-                        escortRequired: boolean;
-                        /** @description False when the person holds a valid passport or identity card. */
-                        travelDocumentNeeded: boolean;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ReturnView"];
-                    };
-                };
-            };
+        post: operations["requestReturn"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/returns/unannounced-arrivals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
+        get?: never;
+        put?: never;
+        /**
+         * Record an unannounced or deported arrival (origin national contact point)
+         * @description Records `UnannouncedArrivalRecorded`: a person arrived whom TRM had not heard of (no return request, an arrival learnt from the border police, a deportation notice, the person themselves…). A fact, not a planned return: no consent to return is needed. It starts a return at `arrived`, so hand-over to assistance and follow-ups go on as for any return, and statistics count a return without notification. Only the national contact point (or regional centre) of the case; the case is notified in referrals first (by the contact point itself when nobody had). 409 `return-already-active` when the case has a return under way.
+         */
+        post: operations["createReturnsUnannouncedArrivals"];
         delete?: never;
         options?: never;
         head?: never;
@@ -5705,58 +1054,7 @@ export interface paths {
          * Board of returns in progress (national contact point)
          * @description Returns of the cases where your organisation is the national contact point or the regional centre, still under way (not cancelled, follow-ups not all recorded), newest first, each with its next step, the conditions its departure still lacks, and its deadlines. The summary counts late notifications and overdue deadlines.
          */
-        get: {
-            parameters: {
-                query?: {
-                    limit?: number;
-                    cursor?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            summary: {
-                                inPreparation: number;
-                                inTransit: number;
-                                lateNotifications: number;
-                                overdueDeadlines: number;
-                            };
-                            items: {
-                                /** Format: uuid */
-                                returnId: string;
-                                /** Format: uuid */
-                                caseId: string;
-                                /** @enum {string} */
-                                phase: "preparing" | "in_transit" | "arrived" | "handed_over" | "cancelled";
-                                child: boolean;
-                                stopped: boolean;
-                                plannedDepartureDate: string;
-                                lateNotification: boolean;
-                                noticeDays: number;
-                                nextStep: string | null;
-                                unmet: string[];
-                                deadlines: {
-                                    kind: string;
-                                    dueAt: string;
-                                    metAt: string | null;
-                                    overdue: boolean;
-                                }[];
-                            }[];
-                            nextCursor: string | null;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getReturnsBoard"];
         put?: never;
         post?: never;
         delete?: never;
@@ -5776,44 +1074,7 @@ export interface paths {
          * Deadlines of the returns your organisation takes part in
          * @description The acknowledgement of each return request (policy: 2 days) and the follow-ups after arrival (policy: 30, 90 and 180 days), earliest first, of the returns whose deadlines your purpose sees (the contact point, the destination partner, the receiving organisation, child protection: docs/ACCESS.md). `overdue=true` lists those not met and past due.
          */
-        get: {
-            parameters: {
-                query?: {
-                    overdue?: "true" | "false";
-                    /** @description true: not met yet; false: met. */
-                    open?: "true" | "false";
-                    limit?: number;
-                    cursor?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            items: {
-                                /** Format: uuid */
-                                returnId: string;
-                                /** Format: uuid */
-                                caseId: string;
-                                kind: string;
-                                dueAt: string;
-                                metAt: string | null;
-                                overdue: boolean;
-                            }[];
-                            nextCursor: string | null;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listReturnDeadlines"];
         put?: never;
         post?: never;
         delete?: never;
@@ -5833,28 +1094,7 @@ export interface paths {
          * Read a return (what your part in it needs)
          * @description The steps, what departure still lacks, the next step, deadlines and the timeline, each field only for the purposes the access matrix gives it (docs/ACCESS.md, repatriation): the travel plan for the destination partner, the escort, the receiving organisation and the coordinating contact point; risk factors and child-protection outcomes for the contact point and child protection; for a shelter only that a return is planned and, once the person arrived, when and who hands over. Law enforcement that is not the escort, and other purposes, get 404.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    returnId: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ReturnDetailView"];
-                    };
-                };
-            };
-        };
+        get: operations["getReturn"];
         put?: never;
         post?: never;
         delete?: never;
@@ -5876,42 +1116,7 @@ export interface paths {
          * Acknowledge a return request (national contact point)
          * @description Records `ReturnRequestAcknowledged` with the key contact and the alternate; late after the acknowledgement policy (2 days). Send `If-Match` with the return's ETag to act only on the version you read, and `Idempotency-Key` so a retry returns the first answer.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    returnId: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    /**
-                     * @example {
-                     *       "keyContactId": "officer-ionescu",
-                     *       "alternateContactId": "officer-popa"
-                     *     }
-                     */
-                    "application/json": {
-                        /** @description User id (token subject) of the key contact at the contact point. */
-                        keyContactId: string;
-                        alternateContactId: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ReturnView"];
-                    };
-                };
-            };
-        };
+        post: operations["acknowledgeReturnRequest"];
         delete?: never;
         options?: never;
         head?: never;
@@ -5929,52 +1134,29 @@ export interface paths {
         put?: never;
         /**
          * Record a risk assessment
-         * @description Records `RiskAssessmentRecorded`. The latest assessment counts for departure; `do_not_return` blocks it. Send `If-Match` with the return's ETag to act only on the version you read, and `Idempotency-Key` so a retry returns the first answer.
+         * @description Records `RiskAssessmentRecorded`, as the origin side (national contact point, child protection) or the destination side (the destination partner). The latest assessment of each side is kept and the origin's governs: departure needs it, a newer destination `proceed` never supersedes the origin's `do_not_return`, and when the sides disagree the return waits for the origin contact point's resolution. `high` risk with `proceed` is refused (422); `proceed_with_measures` names its measures. Send `If-Match` with the return's ETag to act only on the version you read, and `Idempotency-Key` so a retry returns the first answer.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    returnId: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    /**
-                     * @example {
-                     *       "assessedOn": "2026-11-20",
-                     *       "level": "medium",
-                     *       "factors": [
-                     *         "stigma",
-                     *         "no_income"
-                     *       ],
-                     *       "recommendation": "proceed_with_measures"
-                     *     }
-                     */
-                    "application/json": {
-                        assessedOn: string;
-                        /** @enum {string} */
-                        level: "low" | "medium" | "high";
-                        factors: ("re_trafficking" | "threat_from_traffickers" | "family_involved_in_trafficking" | "debt_bondage" | "health_needs" | "stigma" | "no_housing" | "no_income" | "pending_proceedings" | "other")[];
-                        /** @enum {string} */
-                        recommendation: "proceed" | "proceed_with_measures" | "do_not_return";
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ReturnView"];
-                    };
-                };
-            };
+        post: operations["recordRiskAssessment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/returns/{returnId}/risk-resolution": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
+        get?: never;
+        put?: never;
+        /**
+         * Resolve a disagreement between the risk assessments (origin national contact point)
+         * @description Records `RiskDisagreementResolved` for the two sides' latest assessments (one advises against return and the other does not, or the origin does not concur): only the national contact point of the country of origin. 409 `no-risk-disagreement` when they agree. A newer assessment of either side needs a new resolution if the sides still disagree. Send `If-Match` with the return's ETag to act only on the version you read, and `Idempotency-Key` so a retry returns the first answer.
+         */
+        post: operations["createReturnsRiskResolution"];
         delete?: never;
         options?: never;
         head?: never;
@@ -5994,44 +1176,7 @@ export interface paths {
          * Comment on a risk assessment (country of origin)
          * @description Records `RiskAssessmentCommented`: whether the country of origin concurs, and the factors it adds.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    returnId: string;
-                    assessmentId: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    /**
-                     * @example {
-                     *       "concurs": true,
-                     *       "additionalFactors": [
-                     *         "pending_proceedings"
-                     *       ]
-                     *     }
-                     */
-                    "application/json": {
-                        concurs: boolean;
-                        additionalFactors: ("re_trafficking" | "threat_from_traffickers" | "family_involved_in_trafficking" | "debt_bondage" | "health_needs" | "stigma" | "no_housing" | "no_income" | "pending_proceedings" | "other")[];
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ReturnView"];
-                    };
-                };
-            };
-        };
+        post: operations["commentRiskAssessment"];
         delete?: never;
         options?: never;
         head?: never;
@@ -6051,40 +1196,7 @@ export interface paths {
          * Request a travel document from the consulate taking part
          * @description Records `TravelDocumentRequested`. The consulate must take part in the case for travel documents. Send `If-Match` with the return's ETag to act only on the version you read, and `Idempotency-Key` so a retry returns the first answer.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    returnId: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    /**
-                     * @example {
-                     *       "consulateId": "consulate-ro-it"
-                     *     }
-                     */
-                    "application/json": {
-                        /** @description A consulate taking part in the case for travel documents. */
-                        consulateId: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ReturnView"];
-                    };
-                };
-            };
-        };
+        post: operations["requestTravelDocument"];
         delete?: never;
         options?: never;
         head?: never;
@@ -6104,45 +1216,7 @@ export interface paths {
          * Issue a single-trip travel title (consulate)
          * @description Records `TravelDocumentIssued` with its validity. Only the consulate the document was requested from. Send `If-Match` with the return's ETag to act only on the version you read, and `Idempotency-Key` so a retry returns the first answer.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    returnId: string;
-                };
-                cookie?: never;
-            };
-            /** @description The document number stays in the consulate's own register; TRM records that a valid title exists. */
-            requestBody: {
-                content: {
-                    /**
-                     * @example {
-                     *       "documentType": "single_trip_travel_title",
-                     *       "validFrom": "2026-11-25",
-                     *       "validUntil": "2026-12-25"
-                     *     }
-                     */
-                    "application/json": {
-                        /** @enum {string} */
-                        documentType: "single_trip_travel_title";
-                        validFrom: string;
-                        validUntil: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ReturnView"];
-                    };
-                };
-            };
-        };
+        post: operations["issueTravelDocument"];
         delete?: never;
         options?: never;
         head?: never;
@@ -6162,40 +1236,7 @@ export interface paths {
          * Refuse a travel document (consulate)
          * @description Records `TravelDocumentRefused` with a reason; the destination partner may request again. Send `If-Match` with the return's ETag to act only on the version you read, and `Idempotency-Key` so a retry returns the first answer.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    returnId: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    /**
-                     * @example {
-                     *       "reason": "identity_not_established"
-                     *     }
-                     */
-                    "application/json": {
-                        /** @enum {string} */
-                        reason: "nationality_not_established" | "identity_not_established" | "person_did_not_appear" | "valid_passport_held" | "other";
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ReturnView"];
-                    };
-                };
-            };
-        };
+        post: operations["refuseTravelDocument"];
         delete?: never;
         options?: never;
         head?: never;
@@ -6215,51 +1256,7 @@ export interface paths {
          * Plan the travel (destination partner)
          * @description Records `TravelPlanned` (date, route, transit countries, escort, point of arrival); flags late notification when the date is too soon. Send `If-Match` with the return's ETag to act only on the version you read, and `Idempotency-Key` so a retry returns the first answer.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    returnId: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    /**
-                     * @example {
-                     *       "departureDate": "2026-12-10",
-                     *       "mode": "air",
-                     *       "departureCountry": "IT",
-                     *       "transitCountries": [],
-                     *       "escortOrganisationId": "iom-it",
-                     *       "pointOfArrival": "Bucharest Henri Coanda airport (OTP)"
-                     *     }
-                     */
-                    "application/json": {
-                        departureDate: string;
-                        /** @enum {string} */
-                        mode: "air" | "land" | "sea";
-                        departureCountry: components["schemas"]["CountryCodeInput"];
-                        transitCountries: components["schemas"]["CountryCodeInput"][];
-                        escortOrganisationId: string | null;
-                        /** @description A public place of arrival (airport, border crossing, station), never a private address. */
-                        pointOfArrival: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ReturnView"];
-                    };
-                };
-            };
-        };
+        post: operations["planTravel"];
         delete?: never;
         options?: never;
         head?: never;
@@ -6276,45 +1273,10 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Arrange reception at the point of arrival
-         * @description Records `ReceptionArranged`: the receiving organisation (taking part in the case) at the point of arrival. Send `If-Match` with the return's ETag to act only on the version you read, and `Idempotency-Key` so a retry returns the first answer.
+         * Arrange reception at the point of arrival (origin side)
+         * @description Records `ReceptionArranged`: the receiving organisation (taking part in the case) at the point of arrival. Only the national contact point of the country of origin, or the receiving organisation itself; never the destination side. Send `If-Match` with the return's ETag to act only on the version you read, and `Idempotency-Key` so a retry returns the first answer.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    returnId: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    /**
-                     * @example {
-                     *       "receivingOrganisationId": "anitp-rc-bucharest",
-                     *       "pointOfArrival": "Bucharest Henri Coanda airport (OTP)"
-                     *     }
-                     */
-                    "application/json": {
-                        receivingOrganisationId: string;
-                        /** @description A public place of arrival (airport, border crossing, station), never a private address. */
-                        pointOfArrival: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ReturnView"];
-                    };
-                };
-            };
-        };
+        post: operations["arrangeReception"];
         delete?: never;
         options?: never;
         head?: never;
@@ -6334,40 +1296,7 @@ export interface paths {
          * Record that a guardian was appointed (child protection)
          * @description Records `GuardianAppointed`. Send `If-Match` with the return's ETag to act only on the version you read, and `Idempotency-Key` so a retry returns the first answer.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    returnId: string;
-                };
-                cookie?: never;
-            };
-            /** @description The guardian's identity stays with the child protection authority. */
-            requestBody: {
-                content: {
-                    /**
-                     * @example {
-                     *       "appointedOn": "2026-11-19"
-                     *     }
-                     */
-                    "application/json": {
-                        appointedOn: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ReturnView"];
-                    };
-                };
-            };
-        };
+        post: operations["recordGuardianAppointed"];
         delete?: never;
         options?: never;
         head?: never;
@@ -6387,41 +1316,7 @@ export interface paths {
          * Record the best-interests determination (child protection)
          * @description Records `BestInterestsDetermined`. A determination against return stops the return (Convention Art. 16(7)): it can then only be cancelled. Send `If-Match` with the return's ETag to act only on the version you read, and `Idempotency-Key` so a retry returns the first answer.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    returnId: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    /**
-                     * @example {
-                     *       "determinedOn": "2026-11-20",
-                     *       "returnInBestInterests": true
-                     *     }
-                     */
-                    "application/json": {
-                        determinedOn: string;
-                        returnInBestInterests: boolean;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ReturnView"];
-                    };
-                };
-            };
-        };
+        post: operations["recordBestInterestsDetermination"];
         delete?: never;
         options?: never;
         head?: never;
@@ -6441,42 +1336,7 @@ export interface paths {
          * Record the family assessment (child protection)
          * @description Records `FamilyAssessed`. Send `If-Match` with the return's ETag to act only on the version you read, and `Idempotency-Key` so a retry returns the first answer.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    returnId: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    /**
-                     * @example {
-                     *       "assessedOn": "2026-11-20",
-                     *       "outcome": "suitable_with_support"
-                     *     }
-                     */
-                    "application/json": {
-                        assessedOn: string;
-                        /** @enum {string} */
-                        outcome: "suitable" | "suitable_with_support" | "not_suitable";
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ReturnView"];
-                    };
-                };
-            };
-        };
+        post: operations["recordFamilyAssessment"];
         delete?: never;
         options?: never;
         head?: never;
@@ -6494,35 +1354,9 @@ export interface paths {
         put?: never;
         /**
          * Record the departure (gated)
-         * @description Records `Departed` only when every condition holds; otherwise 409 `departure-conditions-unmet` whose `unmet` lists every missing condition by stable code (see /problems/departure-conditions-unmet). Send `If-Match` with the return's ETag to act only on the version you read, and `Idempotency-Key` so a retry returns the first answer.
+         * @description Records `Departed` only when every condition holds; otherwise 409 `departure-conditions-unmet` whose `unmet` lists every missing condition by stable code (see /problems/departure-conditions-unmet), among them `case-facts-not-current` while repatriation has not yet applied every event referrals holds for the case (retry shortly). Send `If-Match` with the return's ETag to act only on the version you read, and `Idempotency-Key` so a retry returns the first answer.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    returnId: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    /** @example {} */
-                    "application/json": Record<string, never>;
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ReturnView"];
-                    };
-                };
-            };
-        };
+        post: operations["recordDeparture"];
         delete?: never;
         options?: never;
         head?: never;
@@ -6542,39 +1376,7 @@ export interface paths {
          * Record a transit
          * @description Records `TransitRecorded`. Send `If-Match` with the return's ETag to act only on the version you read, and `Idempotency-Key` so a retry returns the first answer.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    returnId: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    /**
-                     * @example {
-                     *       "country": "AT"
-                     *     }
-                     */
-                    "application/json": {
-                        country: components["schemas"]["CountryCodeInput"];
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ReturnView"];
-                    };
-                };
-            };
-        };
+        post: operations["recordTransit"];
         delete?: never;
         options?: never;
         head?: never;
@@ -6594,40 +1396,7 @@ export interface paths {
          * Record the arrival (receiving side)
          * @description Records `Arrived` (received by the caller's organisation) and sets the follow-up deadlines. Send `If-Match` with the return's ETag to act only on the version you read, and `Idempotency-Key` so a retry returns the first answer.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    returnId: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    /**
-                     * @example {
-                     *       "pointOfArrival": "Bucharest Henri Coanda airport (OTP)"
-                     *     }
-                     */
-                    "application/json": {
-                        /** @description Defaults to the point of arrival of the reception arranged. */
-                        pointOfArrival?: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ReturnView"];
-                    };
-                };
-            };
-        };
+        post: operations["recordArrival"];
         delete?: never;
         options?: never;
         head?: never;
@@ -6647,44 +1416,7 @@ export interface paths {
          * Hand the person over to assistance
          * @description Records `HandedOverToAssistance` with the services needed; referrals turns each into a service referral. Send `If-Match` with the return's ETag to act only on the version you read, and `Idempotency-Key` so a retry returns the first answer.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    returnId: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    /**
-                     * @example {
-                     *       "services": [
-                     *         "shelter",
-                     *         "psychological",
-                     *         "vocational"
-                     *       ]
-                     *     }
-                     */
-                    "application/json": {
-                        /** @description Each becomes a service referral in referrals. */
-                        services: ("shelter" | "basic_needs" | "medical" | "psychological" | "legal" | "financial_material" | "vocational" | "educational" | "interpretation")[];
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ReturnView"];
-                    };
-                };
-            };
-        };
+        post: operations["handOverToAssistance"];
         delete?: never;
         options?: never;
         head?: never;
@@ -6704,42 +1436,7 @@ export interface paths {
          * Record a follow-up after return
          * @description Records `FollowUpRecorded` for one of the scheduled follow-ups (policy: 30, 90, 180 days after arrival); late after its deadline. Send `If-Match` with the return's ETag to act only on the version you read, and `Idempotency-Key` so a retry returns the first answer.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    returnId: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    /**
-                     * @example {
-                     *       "afterDays": 30,
-                     *       "situation": "reintegrating"
-                     *     }
-                     */
-                    "application/json": {
-                        afterDays: number;
-                        /** @enum {string} */
-                        situation: "reintegrating" | "needs_support" | "lost_contact" | "at_risk_of_re_trafficking";
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ReturnView"];
-                    };
-                };
-            };
-        };
+        post: operations["recordFollowUp"];
         delete?: never;
         options?: never;
         head?: never;
@@ -6759,40 +1456,47 @@ export interface paths {
          * Cancel the return (before departure)
          * @description Records `ReturnCancelled`. Always possible before departure: the victim may change their mind. Send `If-Match` with the return's ETag to act only on the version you read, and `Idempotency-Key` so a retry returns the first answer.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    returnId: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    /**
-                     * @example {
-                     *       "reason": "victim_changed_mind"
-                     *     }
-                     */
-                    "application/json": {
-                        /** @enum {string} */
-                        reason: "victim_changed_mind" | "consent_withdrawn" | "best_interests_against_return" | "risk_too_high" | "travel_document_refused" | "other";
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["ReturnView"];
-                    };
-                };
-            };
+        post: operations["cancelReturn"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/ledger/log/checkpoint": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
+        /**
+         * The latest signed tree head as a C2SP checkpoint (signed note)
+         * @description https://c2sp.org/tlog-checkpoint, signed per https://c2sp.org/signed-note with Ed25519; verify it with the key at `/v1/ledger/log/vkey` (e.g. Go `golang.org/x/mod/sumdb/note`). Signed on a schedule: it shows the size of the log, never its content.
+         */
+        get: operations["listLedgerLogCheckpoint"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/ledger/log/vkey": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The log's note verifier key (vkey)
+         * @description `<name>+<key id hex>+<base64(0x01 ‖ Ed25519 public key)>`, as C2SP signed-note and Go `sumdb/note.NewVerifier` take it. The key that signs new checkpoints.
+         */
+        get: operations["listLedgerLogVkey"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -6807,26 +1511,7 @@ export interface paths {
             cookie?: never;
         };
         /** The latest signed tree head */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["SignedTreeHead"];
-                    };
-                };
-            };
-        };
+        get: operations["getLatestTreeHead"];
         put?: never;
         post?: never;
         delete?: never;
@@ -6843,28 +1528,7 @@ export interface paths {
             cookie?: never;
         };
         /** The signed head of one tree size */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    treeSize: number;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["SignedTreeHead"];
-                    };
-                };
-            };
-        };
+        get: operations["getTreeHead"];
         put?: never;
         post?: never;
         delete?: never;
@@ -6884,39 +1548,7 @@ export interface paths {
          * Public keys that sign tree heads (JWKS)
          * @description Every key ever used stays here after a rotation, so old heads remain verifiable.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            keys: {
-                                /** @enum {string} */
-                                kty: "OKP";
-                                /** @enum {string} */
-                                crv: "Ed25519";
-                                x: string;
-                                kid: string;
-                                /** @enum {string} */
-                                alg: "EdDSA";
-                                /** @enum {string} */
-                                use: "sig";
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getLedgerSigningKeys"];
         put?: never;
         post?: never;
         delete?: never;
@@ -6936,29 +1568,7 @@ export interface paths {
          * Export entries as NDJSON (streamed)
          * @description One canonical JSON object per line: `{"event":…,"index":n,"leafHash":…}`, indexes from `from` (inclusive) to `to` (exclusive). Without `to`, the export ends at the latest signed head, so `trm-audit verify <export> --head <head> --jwks <jwks>` checks it offline.
          */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description First ledger index (inclusive); default 0 */
-                    from?: number;
-                    /** @description End (exclusive); default the latest signed head’s tree size, so the export verifies against that head */
-                    to?: number;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-            };
-        };
+        get: operations["exportLedgerEntries"];
         put?: never;
         post?: never;
         delete?: never;
@@ -6975,28 +1585,7 @@ export interface paths {
             cookie?: never;
         };
         /** One ledger entry */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    index: number;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["LedgerEntry"];
-                    };
-                };
-            };
-        };
+        get: operations["getLedgerEntry"];
         put?: never;
         post?: never;
         delete?: never;
@@ -7013,28 +1602,7 @@ export interface paths {
             cookie?: never;
         };
         /** The ledger entry of an event */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    eventId: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["LedgerEntry"];
-                    };
-                };
-            };
-        };
+        get: operations["getLedgerEntryOfEvent"];
         put?: never;
         post?: never;
         delete?: never;
@@ -7054,69 +1622,7 @@ export interface paths {
          * Inclusion proof of an entry (RFC 9162 §2.1.3)
          * @description Save it with the head and check it offline: `trm-audit inclusion <proof.json> --head <head.json> --jwks <jwks.json>`.
          */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description Tree size to prove inclusion in; default the latest signed head’s */
-                    treeSize?: number;
-                };
-                header?: never;
-                path: {
-                    index: number;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            index: number;
-                            treeSize: number;
-                            /** @description SHA-256, lowercase hex */
-                            leafHash: string;
-                            /** @description RFC 9162 PATH, from the leaf up */
-                            auditPath: string[];
-                            /** @description SHA-256, lowercase hex */
-                            rootHash: string;
-                            entry: {
-                                index: number;
-                                event: {
-                                    /** @enum {string} */
-                                    service: "referrals" | "repatriation" | "proceedings" | "statistics" | "ledger";
-                                    eventId: string;
-                                    type: string;
-                                    schemaVersion: number;
-                                    streamId: string;
-                                    streamVersion: number;
-                                    globalPosition: string;
-                                    transactionId: string;
-                                    data: {
-                                        [key: string]: unknown;
-                                    };
-                                    metadata: {
-                                        actor: string;
-                                        organisation: string;
-                                        correlationId: string;
-                                        causationId: string | null;
-                                        requestId: string | null;
-                                    };
-                                    recordedAt: string;
-                                    prevHash: string | null;
-                                    hash: string;
-                                };
-                            };
-                            /** @description The signed head of this tree size, when there is one */
-                            head: components["schemas"]["SignedTreeHead"] | null;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getInclusionProof"];
         put?: never;
         post?: never;
         delete?: never;
@@ -7136,42 +1642,7 @@ export interface paths {
          * Consistency proof between two tree sizes (RFC 9162 §2.1.4)
          * @description Shows the newer tree only appends to the older one. Check offline: `trm-audit consistency <proof.json> --previous-head <old.json> --head <new.json> --jwks <jwks.json>`.
          */
-        get: {
-            parameters: {
-                query: {
-                    /** @description The older tree size (the one the auditor kept a head of) */
-                    first: number;
-                    /** @description The newer tree size; default the latest signed head’s */
-                    second?: number;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            firstTreeSize: number;
-                            secondTreeSize: number;
-                            /** @description SHA-256, lowercase hex */
-                            firstRootHash: string;
-                            /** @description SHA-256, lowercase hex */
-                            secondRootHash: string;
-                            /** @description RFC 9162 PROOF(first, D[second]) */
-                            proof: string[];
-                            firstHead: components["schemas"]["SignedTreeHead"] | null;
-                            secondHead: components["schemas"]["SignedTreeHead"] | null;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getConsistencyProof"];
         put?: never;
         post?: never;
         delete?: never;
@@ -7191,35 +1662,7 @@ export interface paths {
          * A case's whole history across services, in ledger order
          * @description Every entry whose event names the case (its `data.caseId`), including recorded reads of personal data. Pass `nextCursor` back as `cursor`.
          */
-        get: {
-            parameters: {
-                query?: {
-                    cursor?: string;
-                    limit?: number;
-                };
-                header?: never;
-                path: {
-                    caseId: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            caseId: string;
-                            items: components["schemas"]["LedgerEntry"][];
-                            nextCursor: string | null;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getCaseLedgerHistory"];
         put?: never;
         post?: never;
         delete?: never;
@@ -7239,50 +1682,7 @@ export interface paths {
          * A case's aggregates as of a ledger index or an instant
          * @description Each aggregate of the case (referrals' case file; others as their services land) rebuilt from the ledger with its service's own evolve function. Give exactly one of `atIndex` and `asOf`.
          */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description State after the ledger entry with this index (inclusive) */
-                    atIndex?: number;
-                    /** @description State from the events recorded at or before this instant */
-                    asOf?: string;
-                };
-                header?: never;
-                path: {
-                    caseId: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            caseId: string;
-                            atIndex: number | null;
-                            asOf: string | null;
-                            aggregates: {
-                                service: string;
-                                aggregate: string;
-                                streamId: string;
-                                /** @description Stream version the state is at */
-                                version: number;
-                                /** @description Ledger index of the last event folded */
-                                lastIndex: number | null;
-                                /** @description False when a version of the stream is missing from the ledger; the state stops before it */
-                                complete: boolean;
-                                /** @description The aggregate's state, rebuilt with its service's own evolve function */
-                                state: unknown;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getCaseLedgerState"];
         put?: never;
         post?: never;
         delete?: never;
@@ -7299,24 +1699,7 @@ export interface paths {
             cookie?: never;
         };
         /** The published figures, their dimensions and the disclosure policy */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-            };
-        };
+        get: operations["listFigures"];
         put?: never;
         post?: never;
         delete?: never;
@@ -7336,80 +1719,7 @@ export interface paths {
          * One figure for one year, filtered and grouped (JSON or CSV)
          * @description Filters are query parameters named by dimension (`?year=2026&sex=female&groupBy=ageBand`); filters and groupBy together name at most two dimensions. Cells with fewer than k cases are suppressed (`value: null`), with complementary suppression; counts are rounded to the policy base. A filter selecting fewer than k cases is refused (409 query-too-narrow). The `TRM-Complete-Up-To` header and `completeUpTo` say which events the figures include.
          */
-        get: {
-            parameters: {
-                query: {
-                    year: number;
-                    /** @description Comma-separated dimensions (with the filters, at most two in all). */
-                    groupBy?: string;
-                    /** @description Overrides the Accept header. */
-                    format?: "json" | "csv";
-                    /** @description Filter: Month (01–12) */
-                    month?: string;
-                    /** @description Filter: Sex */
-                    sex?: string;
-                    /** @description Filter: Age band */
-                    ageBand?: string;
-                    /** @description Filter: Minor at identification */
-                    minor?: string;
-                    /** @description Filter: Citizenship (ISO 3166-1 alpha-2) */
-                    citizenship?: string;
-                    /** @description Filter: Country of exploitation */
-                    countryOfExploitation?: string;
-                    /** @description Filter: Form of exploitation (first listed) */
-                    form?: string;
-                    /** @description Filter: Trafficked across borders */
-                    crossBorder?: string;
-                    /** @description Filter: Referral situation */
-                    situation?: string;
-                    /** @description Filter: Type of the identifying organisation */
-                    identifyingOrgType?: string;
-                    /** @description Filter: Regional centre (organisation id) */
-                    regionalCentre?: string;
-                    /** @description Filter: Victim status */
-                    victimStatus?: string;
-                    /** @description Filter: Acknowledgement of the notification */
-                    acknowledgement?: string;
-                    /** @description Filter: Service */
-                    service?: string;
-                    /** @description Filter: Referral outcome */
-                    referralOutcome?: string;
-                    /** @description Filter: Assistance delivered */
-                    delivered?: string;
-                    /** @description Filter: Late notification of the return */
-                    lateNotification?: string;
-                    /** @description Filter: Return status */
-                    returnStatus?: string;
-                    /** @description Filter: Offence */
-                    offence?: string;
-                    /** @description Filter: Outcome */
-                    outcome?: string;
-                    /** @description Filter: Compensation decision */
-                    compensationDecision?: string;
-                    /** @description Filter: Compensation paid */
-                    compensationPaid?: string;
-                    /** @description Filter: Information duty */
-                    dutyKind?: string;
-                    /** @description Filter: Information duty status */
-                    dutyStatus?: string;
-                };
-                header?: never;
-                path: {
-                    figure: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-            };
-        };
+        get: operations["getFigure"];
         put?: never;
         post?: never;
         delete?: never;
@@ -7426,29 +1736,7 @@ export interface paths {
             cookie?: never;
         };
         /** Every annual reporting table of a year (JSON, or CSV in long format) */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description Overrides the Accept header. */
-                    format?: "json" | "csv";
-                };
-                header?: never;
-                path: {
-                    year: number;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-            };
-        };
+        get: operations["getAnnualTables"];
         put?: never;
         post?: never;
         delete?: never;
@@ -7465,32 +1753,29 @@ export interface paths {
             cookie?: never;
         };
         /** One annual reporting table (JSON or CSV) */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description Overrides the Accept header. */
-                    format?: "json" | "csv";
-                };
-                header?: never;
-                path: {
-                    year: number;
-                    table: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-            };
-        };
+        get: operations["getAnnualTable"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/statistics/releases": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Makes a release now (central national contact point)
+         * @description Every statistics answer comes from the latest release: a fixed watermark, its tables protected together once, when it is made. Releases are made on a schedule (policy TRM_STATS_RELEASE_EVERY) and, by the central contact point of the home country, on demand (at most TRM_STATS_RELEASES_PER_DAY in any 24 hours: 429 release-limit-reached). Regional centres and foreign contact points: 403.
+         */
+        post: operations["createStatisticsReleases"];
         delete?: never;
         options?: never;
         head?: never;
@@ -7508,139 +1793,7 @@ export interface paths {
          * Bus doctor report
          * @description Per consumer: inbox rows, streams tracked, open dead letters (which block their stream), lag per source (events its filter takes not yet applied) and gaps (behind with nothing pending); per relay: checkpoint, events not yet published and lease; the JetStream stream and durables when the host runs on JetStream. Reads only. The registry operator's `operator` role.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Consumers (inbox, stream positions, open dead letters, lag per source, gaps), relays (checkpoint, events behind, lease) and, on JetStream, the stream and durables. */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            generatedAt: string;
-                            healthy: boolean;
-                            findings: string[];
-                            consumers: {
-                                schema: string;
-                                name: string;
-                                filterSubject: string | null;
-                                filterKnown: boolean;
-                                inbox: number;
-                                streamsTracked: number;
-                                deadLetters: {
-                                    open: number;
-                                    resolved: number;
-                                    items: {
-                                        /** @description `<schema>:<id>`: what the repairs take */
-                                        id: string;
-                                        consumer: string;
-                                        eventId: string | null;
-                                        subject: string;
-                                        type: string | null;
-                                        source: string | null;
-                                        streamId: string | null;
-                                        version: number | null;
-                                        error: string;
-                                        deliveries: number;
-                                        deadAt: string;
-                                        /** @description later versions of its stream wait behind it for this consumer */
-                                        blocksStream: boolean;
-                                        /** @description the lower dead letter of the same stream it waits behind */
-                                        waitsBehind: string | null;
-                                    }[];
-                                };
-                                lag: {
-                                    source: string;
-                                    /** @description events of the source the consumer takes and has not applied */
-                                    events: number;
-                                    streams: number;
-                                    capped: boolean;
-                                    oldestAt: string | null;
-                                    blockedStreams: number;
-                                    inFlightStreams: number;
-                                    gapStreams: number;
-                                }[];
-                                gaps: {
-                                    source: string;
-                                    streamId: string;
-                                    applied: number;
-                                    firstMissing: number;
-                                    lastMissing: number;
-                                    events: number;
-                                    oldestAt: string;
-                                }[];
-                                pending: number | null;
-                                durable: {
-                                    name: string;
-                                    filterSubject: string | null;
-                                    numPending: number;
-                                    numAckPending: number;
-                                    numRedelivered: number;
-                                    deliveredSeq: number;
-                                    ackFloorSeq: number;
-                                    maxDeliver: number;
-                                } | null;
-                            }[];
-                            relays: {
-                                /** @description `<schema>.<name>`: what reset-checkpoint takes */
-                                relay: string;
-                                schema: string;
-                                name: string;
-                                checkpoint: {
-                                    transactionId: string;
-                                    globalPosition: string;
-                                    updatedAt: string;
-                                    streamCreated: string | null;
-                                    streamSeq: number | null;
-                                } | null;
-                                newest: {
-                                    transactionId: string;
-                                    globalPosition: string;
-                                    recordedAt: string;
-                                } | null;
-                                eventsBehind: number;
-                                capped: boolean;
-                                oldestUnpublishedAt: string | null;
-                                lease: {
-                                    holder: string;
-                                    expiresAt: string;
-                                    acquiredAt: string;
-                                    expired: boolean;
-                                } | null;
-                            }[];
-                            stream: {
-                                name: string;
-                                created: string;
-                                firstSeq: number;
-                                lastSeq: number;
-                                messages: number;
-                                bytes: number;
-                                maxAgeMs: number;
-                                duplicateWindowMs: number;
-                            } | null;
-                            otherDurables: {
-                                name: string;
-                                filterSubject: string | null;
-                                numPending: number;
-                                numAckPending: number;
-                                numRedelivered: number;
-                                deliveredSeq: number;
-                                ackFloorSeq: number;
-                                maxDeliver: number;
-                            }[];
-                            natsError: string | null;
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listBusDoctor"];
         put?: never;
         post?: never;
         delete?: never;
@@ -7662,76 +1815,7 @@ export interface paths {
          * Repair the bus: replay or discard a dead letter, reset a relay checkpoint
          * @description A dry run unless `dryRun` is false: the answer lists what would change. `replay` resolves the open dead letters of the stream and delivers their events again, so the running consumer applies what its source holds, in version order; `discard` resolves the dead letter, moves the consumer past its version and replays the later versions that waited behind it; `reset-checkpoint` (`republish`) makes the relay publish its whole log again (consumers drop what they applied). 409 `bus-repair-refused` when the state does not allow it, 404 for an unknown dead letter or relay. The registry operator's `operator` role.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    /**
-                     * @example {
-                     *       "action": "replay",
-                     *       "deadLetterId": "repatriation:1",
-                     *       "dryRun": true
-                     *     }
-                     */
-                    "application/json": {
-                        /**
-                         * @description `replay` a dead letter (`deadLetterId`) or a gap (`consumer` + `stream`); `discard` a dead letter; `reset-checkpoint` (or its alias `republish`) a `relay` to the start of its log
-                         * @enum {string}
-                         */
-                        action: "replay" | "discard" | "reset-checkpoint" | "republish";
-                        /** @description `<schema>:<id>` from the report */
-                        deadLetterId?: string;
-                        /** @description replay of a gap: the consumer */
-                        consumer?: string;
-                        /** @description replay of a gap: `<source>/<stream id>` */
-                        stream?: string;
-                        /** @description `<schema>.<name>` from the report */
-                        relay?: string;
-                        /**
-                         * @description reset-checkpoint: where to (the start of the log)
-                         * @enum {string}
-                         */
-                        to?: "start";
-                        /**
-                         * @description true (default): say what would change and change nothing
-                         * @default true
-                         */
-                        dryRun?: boolean;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** @enum {string} */
-                            action: "replay" | "discard" | "reset-checkpoint";
-                            dryRun: boolean;
-                            /** @description false in a dry run: nothing was written */
-                            changed: boolean;
-                            summary: string;
-                            /** @description what was, or in a dry run would be, changed */
-                            changes: string[];
-                            outcome: {
-                                /** @enum {string} */
-                                state: "applied" | "dead-lettered" | "pending" | "republishing" | "done";
-                                appliedVersion: number | null;
-                                detail: string;
-                            } | null;
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["createBusDoctorRepairs"];
         delete?: never;
         options?: never;
         head?: never;
@@ -7744,6 +1828,8 @@ export interface components {
     schemas: {
         /** @enum {string} */
         CountryCodeInput: "AD" | "AE" | "AF" | "AG" | "AI" | "AL" | "AM" | "AO" | "AQ" | "AR" | "AS" | "AT" | "AU" | "AW" | "AX" | "AZ" | "BA" | "BB" | "BD" | "BE" | "BF" | "BG" | "BH" | "BI" | "BJ" | "BL" | "BM" | "BN" | "BO" | "BQ" | "BR" | "BS" | "BT" | "BV" | "BW" | "BY" | "BZ" | "CA" | "CC" | "CD" | "CF" | "CG" | "CH" | "CI" | "CK" | "CL" | "CM" | "CN" | "CO" | "CR" | "CU" | "CV" | "CW" | "CX" | "CY" | "CZ" | "DE" | "DJ" | "DK" | "DM" | "DO" | "DZ" | "EC" | "EE" | "EG" | "EH" | "ER" | "ES" | "ET" | "FI" | "FJ" | "FK" | "FM" | "FO" | "FR" | "GA" | "GB" | "GD" | "GE" | "GF" | "GG" | "GH" | "GI" | "GL" | "GM" | "GN" | "GP" | "GQ" | "GR" | "GS" | "GT" | "GU" | "GW" | "GY" | "HK" | "HM" | "HN" | "HR" | "HT" | "HU" | "ID" | "IE" | "IL" | "IM" | "IN" | "IO" | "IQ" | "IR" | "IS" | "IT" | "JE" | "JM" | "JO" | "JP" | "KE" | "KG" | "KH" | "KI" | "KM" | "KN" | "KP" | "KR" | "KW" | "KY" | "KZ" | "LA" | "LB" | "LC" | "LI" | "LK" | "LR" | "LS" | "LT" | "LU" | "LV" | "LY" | "MA" | "MC" | "MD" | "ME" | "MF" | "MG" | "MH" | "MK" | "ML" | "MM" | "MN" | "MO" | "MP" | "MQ" | "MR" | "MS" | "MT" | "MU" | "MV" | "MW" | "MX" | "MY" | "MZ" | "NA" | "NC" | "NE" | "NF" | "NG" | "NI" | "NL" | "NO" | "NP" | "NR" | "NU" | "NZ" | "OM" | "PA" | "PE" | "PF" | "PG" | "PH" | "PK" | "PL" | "PM" | "PN" | "PR" | "PS" | "PT" | "PW" | "PY" | "QA" | "RE" | "RO" | "RS" | "RU" | "RW" | "SA" | "SB" | "SC" | "SD" | "SE" | "SG" | "SH" | "SI" | "SJ" | "SK" | "SL" | "SM" | "SN" | "SO" | "SR" | "SS" | "ST" | "SV" | "SX" | "SY" | "SZ" | "TC" | "TD" | "TF" | "TG" | "TH" | "TJ" | "TK" | "TL" | "TM" | "TN" | "TO" | "TR" | "TT" | "TV" | "TW" | "TZ" | "UA" | "UG" | "UM" | "US" | "UY" | "UZ" | "VA" | "VC" | "VE" | "VG" | "VI" | "VN" | "VU" | "WF" | "WS" | "YE" | "YT" | "ZA" | "ZM" | "ZW";
+        /** @enum {string} */
+        CitizenshipInput: "AD" | "AE" | "AF" | "AG" | "AI" | "AL" | "AM" | "AO" | "AQ" | "AR" | "AS" | "AT" | "AU" | "AW" | "AX" | "AZ" | "BA" | "BB" | "BD" | "BE" | "BF" | "BG" | "BH" | "BI" | "BJ" | "BL" | "BM" | "BN" | "BO" | "BQ" | "BR" | "BS" | "BT" | "BV" | "BW" | "BY" | "BZ" | "CA" | "CC" | "CD" | "CF" | "CG" | "CH" | "CI" | "CK" | "CL" | "CM" | "CN" | "CO" | "CR" | "CU" | "CV" | "CW" | "CX" | "CY" | "CZ" | "DE" | "DJ" | "DK" | "DM" | "DO" | "DZ" | "EC" | "EE" | "EG" | "EH" | "ER" | "ES" | "ET" | "FI" | "FJ" | "FK" | "FM" | "FO" | "FR" | "GA" | "GB" | "GD" | "GE" | "GF" | "GG" | "GH" | "GI" | "GL" | "GM" | "GN" | "GP" | "GQ" | "GR" | "GS" | "GT" | "GU" | "GW" | "GY" | "HK" | "HM" | "HN" | "HR" | "HT" | "HU" | "ID" | "IE" | "IL" | "IM" | "IN" | "IO" | "IQ" | "IR" | "IS" | "IT" | "JE" | "JM" | "JO" | "JP" | "KE" | "KG" | "KH" | "KI" | "KM" | "KN" | "KP" | "KR" | "KW" | "KY" | "KZ" | "LA" | "LB" | "LC" | "LI" | "LK" | "LR" | "LS" | "LT" | "LU" | "LV" | "LY" | "MA" | "MC" | "MD" | "ME" | "MF" | "MG" | "MH" | "MK" | "ML" | "MM" | "MN" | "MO" | "MP" | "MQ" | "MR" | "MS" | "MT" | "MU" | "MV" | "MW" | "MX" | "MY" | "MZ" | "NA" | "NC" | "NE" | "NF" | "NG" | "NI" | "NL" | "NO" | "NP" | "NR" | "NU" | "NZ" | "OM" | "PA" | "PE" | "PF" | "PG" | "PH" | "PK" | "PL" | "PM" | "PN" | "PR" | "PS" | "PT" | "PW" | "PY" | "QA" | "RE" | "RO" | "RS" | "RU" | "RW" | "SA" | "SB" | "SC" | "SD" | "SE" | "SG" | "SH" | "SI" | "SJ" | "SK" | "SL" | "SM" | "SN" | "SO" | "SR" | "SS" | "ST" | "SV" | "SX" | "SY" | "SZ" | "TC" | "TD" | "TF" | "TG" | "TH" | "TJ" | "TK" | "TL" | "TM" | "TN" | "TO" | "TR" | "TT" | "TV" | "TW" | "TZ" | "UA" | "UG" | "UM" | "US" | "UY" | "UZ" | "VA" | "VC" | "VE" | "VG" | "VI" | "VN" | "VU" | "WF" | "WS" | "YE" | "YT" | "ZA" | "ZM" | "ZW" | "XK" | "stateless" | "unknown";
         /** @enum {string} */
         CurrencyCodeInput: "AED" | "AFN" | "ALL" | "AMD" | "AOA" | "ARS" | "AUD" | "AWG" | "AZN" | "BAM" | "BBD" | "BDT" | "BGN" | "BHD" | "BIF" | "BMD" | "BND" | "BOB" | "BOV" | "BRL" | "BSD" | "BTN" | "BWP" | "BYN" | "BZD" | "CAD" | "CDF" | "CHE" | "CHF" | "CHW" | "CLF" | "CLP" | "CNY" | "COP" | "COU" | "CRC" | "CUC" | "CUP" | "CVE" | "CZK" | "DJF" | "DKK" | "DOP" | "DZD" | "EGP" | "ERN" | "ETB" | "EUR" | "FJD" | "FKP" | "GBP" | "GEL" | "GHS" | "GIP" | "GMD" | "GNF" | "GTQ" | "GYD" | "HKD" | "HNL" | "HTG" | "HUF" | "IDR" | "ILS" | "INR" | "IQD" | "IRR" | "ISK" | "JMD" | "JOD" | "JPY" | "KES" | "KGS" | "KHR" | "KMF" | "KPW" | "KRW" | "KWD" | "KYD" | "KZT" | "LAK" | "LBP" | "LKR" | "LRD" | "LSL" | "LYD" | "MAD" | "MDL" | "MGA" | "MKD" | "MMK" | "MNT" | "MOP" | "MRU" | "MUR" | "MVR" | "MWK" | "MXN" | "MXV" | "MYR" | "MZN" | "NAD" | "NGN" | "NIO" | "NOK" | "NPR" | "NZD" | "OMR" | "PAB" | "PEN" | "PGK" | "PHP" | "PKR" | "PLN" | "PYG" | "QAR" | "RON" | "RSD" | "RUB" | "RWF" | "SAR" | "SBD" | "SCR" | "SDG" | "SEK" | "SGD" | "SHP" | "SLE" | "SOS" | "SRD" | "SSP" | "STN" | "SVC" | "SYP" | "SZL" | "THB" | "TJS" | "TMT" | "TND" | "TOP" | "TRY" | "TTD" | "TWD" | "TZS" | "UAH" | "UGX" | "USD" | "USN" | "UYI" | "UYU" | "UYW" | "UZS" | "VED" | "VES" | "VND" | "VUV" | "WST" | "XAF" | "XAG" | "XAU" | "XBA" | "XBB" | "XBC" | "XBD" | "XCD" | "XCG" | "XDR" | "XOF" | "XPD" | "XPF" | "XPT" | "XSU" | "XTS" | "XUA" | "XXX" | "YER" | "ZAR" | "ZMW" | "ZWG";
         /** @description The whole case file: the national contact point and its regional centre. */
@@ -7873,7 +1959,7 @@ export interface components {
             deadlines: {
                 deadlineId: string;
                 /** @enum {string} */
-                kind: "acknowledgement" | "information_request" | "reflection_period";
+                kind: "acknowledgement" | "information_request" | "reflection_period" | "child_protection";
                 dueAt: string;
                 met: boolean;
                 missed: boolean;
@@ -8096,7 +2182,8 @@ export interface components {
             index: number;
             /** @description SHA-256(0x00 ‖ canonical JSON of {event, index}) */
             leafHash: string;
-            event: {
+            /** @description The event, only where the caller may see it in full (a case history, as the access matrix's LEDGER_DISCLOSURE says); the structural routes never carry it */
+            event?: {
                 /** @enum {string} */
                 service: "referrals" | "repatriation" | "proceedings" | "statistics" | "ledger";
                 eventId: string;
@@ -8146,7 +2233,8 @@ export interface components {
             travelDocumentNeeded?: boolean;
             noticeDays?: number;
             lateNotification?: boolean;
-            acknowledgementDueAt?: string;
+            /** @description Null for an unannounced arrival: there was no request. */
+            acknowledgementDueAt?: string | null;
             acknowledgementOverdue?: boolean;
             acknowledgement?: {
                 acknowledgedBy: string;
@@ -8163,12 +2251,33 @@ export interface components {
                 factors?: ("re_trafficking" | "threat_from_traffickers" | "family_involved_in_trafficking" | "debt_bondage" | "health_needs" | "stigma" | "no_housing" | "no_income" | "pending_proceedings" | "other")[];
                 /** @enum {string} */
                 recommendation: "proceed" | "proceed_with_measures" | "do_not_return";
+                measures: ("escort" | "shelter_on_arrival" | "police_protection" | "psychological_support" | "medical_care" | "regular_monitoring" | "family_mediation" | "relocation_away_from_recruiters" | "legal_assistance" | "other")[];
+                /**
+                 * @description origin (its contact point or child protection) or destination: the origin's latest assessment governs departure.
+                 * @enum {string}
+                 */
+                side: "origin" | "destination";
                 comment?: {
                     commentedBy: string;
                     concurs: boolean;
                     additionalFactors?: ("re_trafficking" | "threat_from_traffickers" | "family_involved_in_trafficking" | "debt_bondage" | "health_needs" | "stigma" | "no_housing" | "no_income" | "pending_proceedings" | "other")[];
                 } | null;
             }[];
+            /** @description The origin contact point's resolution of the two sides' disagreement (for the pair of assessments it settled). */
+            riskResolution?: {
+                originAssessmentId: string;
+                destinationAssessmentId: string;
+                /** @enum {string} */
+                recommendation: "proceed" | "proceed_with_measures" | "do_not_return";
+                resolvedBy: string;
+            } | null;
+            /** @description An arrival TRM had not heard of, recorded by the origin's contact point. */
+            unannounced?: {
+                arrivedOn: string;
+                deported: boolean;
+                /** @enum {string} */
+                learntFrom: "border_police" | "deportation_notice" | "person_presented_themselves" | "ngo" | "consulate" | "other_authority" | "other";
+            } | null;
             travelDocument?: {
                 /** @enum {string} */
                 status: "requested" | "issued" | "refused";
@@ -8189,6 +2298,7 @@ export interface components {
             reception?: {
                 receivingOrganisationId: string;
                 pointOfArrival: string;
+                arrangedBy?: string;
             } | null;
             childSafeguards?: {
                 guardianAppointed: boolean;
@@ -8262,7 +2372,8 @@ export interface components {
             travelDocumentNeeded?: boolean;
             noticeDays?: number;
             lateNotification?: boolean;
-            acknowledgementDueAt?: string;
+            /** @description Null for an unannounced arrival: there was no request. */
+            acknowledgementDueAt?: string | null;
             acknowledgementOverdue?: boolean;
             acknowledgement?: {
                 acknowledgedBy: string;
@@ -8279,12 +2390,33 @@ export interface components {
                 factors?: ("re_trafficking" | "threat_from_traffickers" | "family_involved_in_trafficking" | "debt_bondage" | "health_needs" | "stigma" | "no_housing" | "no_income" | "pending_proceedings" | "other")[];
                 /** @enum {string} */
                 recommendation: "proceed" | "proceed_with_measures" | "do_not_return";
+                measures: ("escort" | "shelter_on_arrival" | "police_protection" | "psychological_support" | "medical_care" | "regular_monitoring" | "family_mediation" | "relocation_away_from_recruiters" | "legal_assistance" | "other")[];
+                /**
+                 * @description origin (its contact point or child protection) or destination: the origin's latest assessment governs departure.
+                 * @enum {string}
+                 */
+                side: "origin" | "destination";
                 comment?: {
                     commentedBy: string;
                     concurs: boolean;
                     additionalFactors?: ("re_trafficking" | "threat_from_traffickers" | "family_involved_in_trafficking" | "debt_bondage" | "health_needs" | "stigma" | "no_housing" | "no_income" | "pending_proceedings" | "other")[];
                 } | null;
             }[];
+            /** @description The origin contact point's resolution of the two sides' disagreement (for the pair of assessments it settled). */
+            riskResolution?: {
+                originAssessmentId: string;
+                destinationAssessmentId: string;
+                /** @enum {string} */
+                recommendation: "proceed" | "proceed_with_measures" | "do_not_return";
+                resolvedBy: string;
+            } | null;
+            /** @description An arrival TRM had not heard of, recorded by the origin's contact point. */
+            unannounced?: {
+                arrivedOn: string;
+                deported: boolean;
+                /** @enum {string} */
+                learntFrom: "border_police" | "deportation_notice" | "person_presented_themselves" | "ngo" | "consulate" | "other_authority" | "other";
+            } | null;
             travelDocument?: {
                 /** @enum {string} */
                 status: "requested" | "issued" | "refused";
@@ -8305,6 +2437,7 @@ export interface components {
             reception?: {
                 receivingOrganisationId: string;
                 pointOfArrival: string;
+                arrangedBy?: string;
             } | null;
             childSafeguards?: {
                 guardianAppointed: boolean;
@@ -8362,6 +2495,8 @@ export interface components {
         };
         /** @enum {string} */
         CountryCode: "AD" | "AE" | "AF" | "AG" | "AI" | "AL" | "AM" | "AO" | "AQ" | "AR" | "AS" | "AT" | "AU" | "AW" | "AX" | "AZ" | "BA" | "BB" | "BD" | "BE" | "BF" | "BG" | "BH" | "BI" | "BJ" | "BL" | "BM" | "BN" | "BO" | "BQ" | "BR" | "BS" | "BT" | "BV" | "BW" | "BY" | "BZ" | "CA" | "CC" | "CD" | "CF" | "CG" | "CH" | "CI" | "CK" | "CL" | "CM" | "CN" | "CO" | "CR" | "CU" | "CV" | "CW" | "CX" | "CY" | "CZ" | "DE" | "DJ" | "DK" | "DM" | "DO" | "DZ" | "EC" | "EE" | "EG" | "EH" | "ER" | "ES" | "ET" | "FI" | "FJ" | "FK" | "FM" | "FO" | "FR" | "GA" | "GB" | "GD" | "GE" | "GF" | "GG" | "GH" | "GI" | "GL" | "GM" | "GN" | "GP" | "GQ" | "GR" | "GS" | "GT" | "GU" | "GW" | "GY" | "HK" | "HM" | "HN" | "HR" | "HT" | "HU" | "ID" | "IE" | "IL" | "IM" | "IN" | "IO" | "IQ" | "IR" | "IS" | "IT" | "JE" | "JM" | "JO" | "JP" | "KE" | "KG" | "KH" | "KI" | "KM" | "KN" | "KP" | "KR" | "KW" | "KY" | "KZ" | "LA" | "LB" | "LC" | "LI" | "LK" | "LR" | "LS" | "LT" | "LU" | "LV" | "LY" | "MA" | "MC" | "MD" | "ME" | "MF" | "MG" | "MH" | "MK" | "ML" | "MM" | "MN" | "MO" | "MP" | "MQ" | "MR" | "MS" | "MT" | "MU" | "MV" | "MW" | "MX" | "MY" | "MZ" | "NA" | "NC" | "NE" | "NF" | "NG" | "NI" | "NL" | "NO" | "NP" | "NR" | "NU" | "NZ" | "OM" | "PA" | "PE" | "PF" | "PG" | "PH" | "PK" | "PL" | "PM" | "PN" | "PR" | "PS" | "PT" | "PW" | "PY" | "QA" | "RE" | "RO" | "RS" | "RU" | "RW" | "SA" | "SB" | "SC" | "SD" | "SE" | "SG" | "SH" | "SI" | "SJ" | "SK" | "SL" | "SM" | "SN" | "SO" | "SR" | "SS" | "ST" | "SV" | "SX" | "SY" | "SZ" | "TC" | "TD" | "TF" | "TG" | "TH" | "TJ" | "TK" | "TL" | "TM" | "TN" | "TO" | "TR" | "TT" | "TV" | "TW" | "TZ" | "UA" | "UG" | "UM" | "US" | "UY" | "UZ" | "VA" | "VC" | "VE" | "VG" | "VI" | "VN" | "VU" | "WF" | "WS" | "YE" | "YT" | "ZA" | "ZM" | "ZW";
+        /** @enum {string} */
+        Citizenship: "AD" | "AE" | "AF" | "AG" | "AI" | "AL" | "AM" | "AO" | "AQ" | "AR" | "AS" | "AT" | "AU" | "AW" | "AX" | "AZ" | "BA" | "BB" | "BD" | "BE" | "BF" | "BG" | "BH" | "BI" | "BJ" | "BL" | "BM" | "BN" | "BO" | "BQ" | "BR" | "BS" | "BT" | "BV" | "BW" | "BY" | "BZ" | "CA" | "CC" | "CD" | "CF" | "CG" | "CH" | "CI" | "CK" | "CL" | "CM" | "CN" | "CO" | "CR" | "CU" | "CV" | "CW" | "CX" | "CY" | "CZ" | "DE" | "DJ" | "DK" | "DM" | "DO" | "DZ" | "EC" | "EE" | "EG" | "EH" | "ER" | "ES" | "ET" | "FI" | "FJ" | "FK" | "FM" | "FO" | "FR" | "GA" | "GB" | "GD" | "GE" | "GF" | "GG" | "GH" | "GI" | "GL" | "GM" | "GN" | "GP" | "GQ" | "GR" | "GS" | "GT" | "GU" | "GW" | "GY" | "HK" | "HM" | "HN" | "HR" | "HT" | "HU" | "ID" | "IE" | "IL" | "IM" | "IN" | "IO" | "IQ" | "IR" | "IS" | "IT" | "JE" | "JM" | "JO" | "JP" | "KE" | "KG" | "KH" | "KI" | "KM" | "KN" | "KP" | "KR" | "KW" | "KY" | "KZ" | "LA" | "LB" | "LC" | "LI" | "LK" | "LR" | "LS" | "LT" | "LU" | "LV" | "LY" | "MA" | "MC" | "MD" | "ME" | "MF" | "MG" | "MH" | "MK" | "ML" | "MM" | "MN" | "MO" | "MP" | "MQ" | "MR" | "MS" | "MT" | "MU" | "MV" | "MW" | "MX" | "MY" | "MZ" | "NA" | "NC" | "NE" | "NF" | "NG" | "NI" | "NL" | "NO" | "NP" | "NR" | "NU" | "NZ" | "OM" | "PA" | "PE" | "PF" | "PG" | "PH" | "PK" | "PL" | "PM" | "PN" | "PR" | "PS" | "PT" | "PW" | "PY" | "QA" | "RE" | "RO" | "RS" | "RU" | "RW" | "SA" | "SB" | "SC" | "SD" | "SE" | "SG" | "SH" | "SI" | "SJ" | "SK" | "SL" | "SM" | "SN" | "SO" | "SR" | "SS" | "ST" | "SV" | "SX" | "SY" | "SZ" | "TC" | "TD" | "TF" | "TG" | "TH" | "TJ" | "TK" | "TL" | "TM" | "TN" | "TO" | "TR" | "TT" | "TV" | "TW" | "TZ" | "UA" | "UG" | "UM" | "US" | "UY" | "UZ" | "VA" | "VC" | "VE" | "VG" | "VI" | "VN" | "VU" | "WF" | "WS" | "YE" | "YT" | "ZA" | "ZM" | "ZW" | "XK" | "stateless" | "unknown";
         /** @enum {string} */
         CurrencyCode: "AED" | "AFN" | "ALL" | "AMD" | "AOA" | "ARS" | "AUD" | "AWG" | "AZN" | "BAM" | "BBD" | "BDT" | "BGN" | "BHD" | "BIF" | "BMD" | "BND" | "BOB" | "BOV" | "BRL" | "BSD" | "BTN" | "BWP" | "BYN" | "BZD" | "CAD" | "CDF" | "CHE" | "CHF" | "CHW" | "CLF" | "CLP" | "CNY" | "COP" | "COU" | "CRC" | "CUC" | "CUP" | "CVE" | "CZK" | "DJF" | "DKK" | "DOP" | "DZD" | "EGP" | "ERN" | "ETB" | "EUR" | "FJD" | "FKP" | "GBP" | "GEL" | "GHS" | "GIP" | "GMD" | "GNF" | "GTQ" | "GYD" | "HKD" | "HNL" | "HTG" | "HUF" | "IDR" | "ILS" | "INR" | "IQD" | "IRR" | "ISK" | "JMD" | "JOD" | "JPY" | "KES" | "KGS" | "KHR" | "KMF" | "KPW" | "KRW" | "KWD" | "KYD" | "KZT" | "LAK" | "LBP" | "LKR" | "LRD" | "LSL" | "LYD" | "MAD" | "MDL" | "MGA" | "MKD" | "MMK" | "MNT" | "MOP" | "MRU" | "MUR" | "MVR" | "MWK" | "MXN" | "MXV" | "MYR" | "MZN" | "NAD" | "NGN" | "NIO" | "NOK" | "NPR" | "NZD" | "OMR" | "PAB" | "PEN" | "PGK" | "PHP" | "PKR" | "PLN" | "PYG" | "QAR" | "RON" | "RSD" | "RUB" | "RWF" | "SAR" | "SBD" | "SCR" | "SDG" | "SEK" | "SGD" | "SHP" | "SLE" | "SOS" | "SRD" | "SSP" | "STN" | "SVC" | "SYP" | "SZL" | "THB" | "TJS" | "TMT" | "TND" | "TOP" | "TRY" | "TTD" | "TWD" | "TZS" | "UAH" | "UGX" | "USD" | "USN" | "UYI" | "UYU" | "UYW" | "UZS" | "VED" | "VES" | "VND" | "VUV" | "WST" | "XAF" | "XAG" | "XAU" | "XBA" | "XBB" | "XBC" | "XBD" | "XCD" | "XCG" | "XDR" | "XOF" | "XPD" | "XPF" | "XPT" | "XSU" | "XTS" | "XUA" | "XXX" | "YER" | "ZAR" | "ZMW" | "ZWG";
         /** @description The whole case file: the national contact point and its regional centre. */
@@ -8491,7 +2626,7 @@ export interface components {
             deadlines: {
                 deadlineId: string;
                 /** @enum {string} */
-                kind: "acknowledgement" | "information_request" | "reflection_period";
+                kind: "acknowledgement" | "information_request" | "reflection_period" | "child_protection";
                 dueAt: string;
                 met: boolean;
                 missed: boolean;
@@ -8714,7 +2849,8 @@ export interface components {
             index: number;
             /** @description SHA-256(0x00 ‖ canonical JSON of {event, index}) */
             leafHash: string;
-            event: {
+            /** @description The event, only where the caller may see it in full (a case history, as the access matrix's LEDGER_DISCLOSURE says); the structural routes never carry it */
+            event?: {
                 /** @enum {string} */
                 service: "referrals" | "repatriation" | "proceedings" | "statistics" | "ledger";
                 eventId: string;
@@ -8764,7 +2900,8 @@ export interface components {
             travelDocumentNeeded?: boolean;
             noticeDays?: number;
             lateNotification?: boolean;
-            acknowledgementDueAt?: string;
+            /** @description Null for an unannounced arrival: there was no request. */
+            acknowledgementDueAt?: string | null;
             acknowledgementOverdue?: boolean;
             acknowledgement?: {
                 acknowledgedBy: string;
@@ -8781,12 +2918,33 @@ export interface components {
                 factors?: ("re_trafficking" | "threat_from_traffickers" | "family_involved_in_trafficking" | "debt_bondage" | "health_needs" | "stigma" | "no_housing" | "no_income" | "pending_proceedings" | "other")[];
                 /** @enum {string} */
                 recommendation: "proceed" | "proceed_with_measures" | "do_not_return";
+                measures: ("escort" | "shelter_on_arrival" | "police_protection" | "psychological_support" | "medical_care" | "regular_monitoring" | "family_mediation" | "relocation_away_from_recruiters" | "legal_assistance" | "other")[];
+                /**
+                 * @description origin (its contact point or child protection) or destination: the origin's latest assessment governs departure.
+                 * @enum {string}
+                 */
+                side: "origin" | "destination";
                 comment?: {
                     commentedBy: string;
                     concurs: boolean;
                     additionalFactors?: ("re_trafficking" | "threat_from_traffickers" | "family_involved_in_trafficking" | "debt_bondage" | "health_needs" | "stigma" | "no_housing" | "no_income" | "pending_proceedings" | "other")[];
                 } | null;
             }[];
+            /** @description The origin contact point's resolution of the two sides' disagreement (for the pair of assessments it settled). */
+            riskResolution?: {
+                originAssessmentId: string;
+                destinationAssessmentId: string;
+                /** @enum {string} */
+                recommendation: "proceed" | "proceed_with_measures" | "do_not_return";
+                resolvedBy: string;
+            } | null;
+            /** @description An arrival TRM had not heard of, recorded by the origin's contact point. */
+            unannounced?: {
+                arrivedOn: string;
+                deported: boolean;
+                /** @enum {string} */
+                learntFrom: "border_police" | "deportation_notice" | "person_presented_themselves" | "ngo" | "consulate" | "other_authority" | "other";
+            } | null;
             travelDocument?: {
                 /** @enum {string} */
                 status: "requested" | "issued" | "refused";
@@ -8807,6 +2965,7 @@ export interface components {
             reception?: {
                 receivingOrganisationId: string;
                 pointOfArrival: string;
+                arrangedBy?: string;
             } | null;
             childSafeguards?: {
                 guardianAppointed: boolean;
@@ -8880,7 +3039,8 @@ export interface components {
             travelDocumentNeeded?: boolean;
             noticeDays?: number;
             lateNotification?: boolean;
-            acknowledgementDueAt?: string;
+            /** @description Null for an unannounced arrival: there was no request. */
+            acknowledgementDueAt?: string | null;
             acknowledgementOverdue?: boolean;
             acknowledgement?: {
                 acknowledgedBy: string;
@@ -8897,12 +3057,33 @@ export interface components {
                 factors?: ("re_trafficking" | "threat_from_traffickers" | "family_involved_in_trafficking" | "debt_bondage" | "health_needs" | "stigma" | "no_housing" | "no_income" | "pending_proceedings" | "other")[];
                 /** @enum {string} */
                 recommendation: "proceed" | "proceed_with_measures" | "do_not_return";
+                measures: ("escort" | "shelter_on_arrival" | "police_protection" | "psychological_support" | "medical_care" | "regular_monitoring" | "family_mediation" | "relocation_away_from_recruiters" | "legal_assistance" | "other")[];
+                /**
+                 * @description origin (its contact point or child protection) or destination: the origin's latest assessment governs departure.
+                 * @enum {string}
+                 */
+                side: "origin" | "destination";
                 comment?: {
                     commentedBy: string;
                     concurs: boolean;
                     additionalFactors?: ("re_trafficking" | "threat_from_traffickers" | "family_involved_in_trafficking" | "debt_bondage" | "health_needs" | "stigma" | "no_housing" | "no_income" | "pending_proceedings" | "other")[];
                 } | null;
             }[];
+            /** @description The origin contact point's resolution of the two sides' disagreement (for the pair of assessments it settled). */
+            riskResolution?: {
+                originAssessmentId: string;
+                destinationAssessmentId: string;
+                /** @enum {string} */
+                recommendation: "proceed" | "proceed_with_measures" | "do_not_return";
+                resolvedBy: string;
+            } | null;
+            /** @description An arrival TRM had not heard of, recorded by the origin's contact point. */
+            unannounced?: {
+                arrivedOn: string;
+                deported: boolean;
+                /** @enum {string} */
+                learntFrom: "border_police" | "deportation_notice" | "person_presented_themselves" | "ngo" | "consulate" | "other_authority" | "other";
+            } | null;
             travelDocument?: {
                 /** @enum {string} */
                 status: "requested" | "issued" | "refused";
@@ -8923,6 +3104,7 @@ export interface components {
             reception?: {
                 receivingOrganisationId: string;
                 pointOfArrival: string;
+                arrangedBy?: string;
             } | null;
             childSafeguards?: {
                 guardianAppointed: boolean;
@@ -8978,12 +3160,8740 @@ export interface components {
                 recordedAt: string;
             }[];
         };
+        /** @description RFC 9457 problem details, with the stable `code` to branch on (its page: /problems/{code}) and the `requestId` to quote. */
+        Problem: {
+            /** @description URI reference of the problem type: /problems/{code} */
+            type: string;
+            title: string;
+            status: number;
+            detail: string;
+            code: string;
+            instance?: string;
+            requestId: string;
+            /** @description Conditions not met (409 gates), by stable code */
+            unmet?: string[];
+            errors?: {
+                pointer: string;
+                /** @enum {string} */
+                in?: "body" | "query" | "params" | "headers";
+                code: string;
+                message: string;
+            }[];
+        } & {
+            [key: string]: unknown;
+        };
     };
-    responses: never;
+    responses: {
+        /** @description The request is not valid (fields named by JSON pointer, values never echoed) */
+        Problem400: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"] & {
+                    /** @constant */
+                    status?: 400;
+                    /** @enum {unknown} */
+                    code?: "bad-request" | "invalid-cursor" | "invalid-idempotency-key" | "invalid-if-match" | "malformed-json" | "validation-failed";
+                };
+            };
+        };
+        /** @description No valid bearer token */
+        Problem401: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"] & {
+                    /** @constant */
+                    status?: 401;
+                    /** @enum {unknown} */
+                    code?: "invalid-token" | "unauthenticated" | "unknown-organisation";
+                };
+            };
+        };
+        /** @description Your organisation or role may not do this */
+        Problem403: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"] & {
+                    /** @constant */
+                    status?: 403;
+                    /** @enum {unknown} */
+                    code?: "capacity-not-allowed" | "consent-required" | "forbidden" | "ledger-access-denied" | "not-a-contact-point" | "not-the-national-contact-point" | "not-the-provider" | "not-the-requested-organisation" | "not-your-step" | "purpose-not-allowed" | "release-not-for-this-organisation" | "statistics-not-for-this-organisation";
+                };
+            };
+        };
+        /** @description No such resource, or one your organisation does not take part in */
+        Problem404: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"] & {
+                    /** @constant */
+                    status?: 404;
+                    /** @enum {unknown} */
+                    code?: "case-not-found" | "information-request-not-found" | "ledger-entry-not-found" | "ledger-head-not-found" | "not-found" | "participant-not-found" | "return-not-found" | "service-referral-not-found" | "unknown-annual-table" | "unknown-figure" | "year-not-released";
+                };
+            };
+        };
+        /** @description The case or step does not allow this now (conditions not met are listed in `unmet`) */
+        Problem409: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"] & {
+                    /** @constant */
+                    status?: 409;
+                    /** @enum {unknown} */
+                    code?: "already-a-participant" | "already-acknowledged" | "already-handed-over" | "bus-repair-refused" | "case-already-exists" | "case-closed" | "case-not-closed" | "child-protection-required" | "concurrency-conflict" | "consent-already-recorded" | "consent-not-given" | "consent-to-return-in-force" | "consent-to-return-required" | "contact-point-refused" | "departure-conditions-unmet" | "follow-up-already-recorded" | "idempotency-key-in-use" | "information-already-provided" | "information-overwrite-refused" | "information-request-already-exists" | "law-enforcement-not-victims-side" | "no-pending-travel-document-request" | "no-reflection-period-running" | "no-risk-disagreement" | "not-arrived" | "not-in-transit" | "organisation-exists" | "personal-data-already-erased" | "personal-data-erased" | "proceedings-conditions-unmet" | "query-too-narrow" | "reflection-period-already-running" | "return-already-active" | "return-already-departed" | "return-already-exists" | "return-cancelled" | "return-not-cancellable" | "return-request-already-acknowledged" | "return-stopped" | "service-referral-already-assigned" | "service-referral-already-exists" | "service-referral-not-open" | "service-referral-refused" | "travel-document-already-requested";
+                };
+            };
+        };
+        /** @description If-Match does not match the current version (ETag) */
+        Problem412: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"] & {
+                    /** @constant */
+                    status?: 412;
+                    /** @enum {unknown} */
+                    code?: "precondition-failed";
+                };
+            };
+        };
+        /** @description The body is larger than the limit */
+        Problem413: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"] & {
+                    /** @constant */
+                    status?: 413;
+                    /** @enum {unknown} */
+                    code?: "payload-too-large";
+                };
+            };
+        };
+        /** @description The body is not application/json */
+        Problem415: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"] & {
+                    /** @constant */
+                    status?: 415;
+                    /** @enum {unknown} */
+                    code?: "unsupported-media-type";
+                };
+            };
+        };
+        /** @description The request is well-formed but refers to something that cannot be used here */
+        Problem422: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"] & {
+                    /** @constant */
+                    status?: 422;
+                    /** @enum {unknown} */
+                    code?: "idempotency-key-reused" | "information-not-requested" | "invalid-acknowledgement" | "invalid-addressee" | "invalid-assistance" | "invalid-best-interests-determination" | "invalid-consent" | "invalid-family-assessment" | "invalid-follow-up" | "invalid-guardian-appointment" | "invalid-handover" | "invalid-information-request" | "invalid-ledger-range" | "invalid-monitoring-contact" | "invalid-notification" | "invalid-participant" | "invalid-proceedings-command" | "invalid-reception" | "invalid-reflection-period" | "invalid-reflection-period-end" | "invalid-return-acknowledgement" | "invalid-return-request" | "invalid-risk-assessment" | "invalid-risk-comment" | "invalid-risk-resolution" | "invalid-statistics-query" | "invalid-travel-document" | "invalid-travel-document-request" | "invalid-travel-plan" | "invalid-unannounced-arrival" | "invalid-victim-status" | "too-many-webhooks" | "unknown-organisation-reference" | "unknown-parent" | "webhook-url-refused";
+                };
+            };
+        };
+        /** @description This change needs If-Match with the version you read */
+        Problem428: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"] & {
+                    /** @constant */
+                    status?: 428;
+                    /** @enum {unknown} */
+                    code?: "precondition-required";
+                };
+            };
+        };
+        /** @description Too many requests: retry after Retry-After seconds */
+        Problem429: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"] & {
+                    /** @constant */
+                    status?: 429;
+                    /** @enum {unknown} */
+                    code?: "rate-limited" | "release-limit-reached";
+                };
+            };
+        };
+        /** @description Temporarily unavailable (overloaded or a dependency is down): retry later */
+        Problem503: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"] & {
+                    /** @constant */
+                    status?: 503;
+                    /** @enum {unknown} */
+                    code?: "auth-unavailable" | "case-facts-behind" | "no-release-yet" | "not-ready" | "overloaded";
+                };
+            };
+        };
+    };
     parameters: never;
     requestBodies: never;
     headers: never;
     pathItems: never;
 }
 export type $defs = Record<string, never>;
-export type operations = Record<string, never>;
+export interface operations {
+    listOrganisations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            id: string;
+                            /** @enum {string} */
+                            type: "national_contact_point" | "consulate" | "law_enforcement" | "international_organisation" | "ngo" | "child_protection" | "service_provider" | "auditor" | "statistics_consumer";
+                            country: string;
+                            name: string;
+                            parentId: string | null;
+                            active: boolean;
+                            createdAt: string;
+                            updatedAt: string;
+                        }[];
+                    };
+                };
+            };
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    registerOrganisation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "id": "anitp-rc-iasi",
+                 *       "type": "national_contact_point",
+                 *       "country": "RO",
+                 *       "name": "ANITP Regional Centre Iași",
+                 *       "parentId": "anitp"
+                 *     }
+                 */
+                "application/json": {
+                    /** @description Stable lower-kebab identifier, used as `org` in tokens */
+                    id: string;
+                    /** @enum {string} */
+                    type: "national_contact_point" | "consulate" | "law_enforcement" | "international_organisation" | "ngo" | "child_protection" | "service_provider" | "auditor" | "statistics_consumer";
+                    /** @description ISO 3166-1 alpha-2 */
+                    country: string;
+                    name: string;
+                    /** @description e.g. the central contact point of a regional centre */
+                    parentId?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        type: "national_contact_point" | "consulate" | "law_enforcement" | "international_organisation" | "ngo" | "child_protection" | "service_provider" | "auditor" | "statistics_consumer";
+                        country: string;
+                        name: string;
+                        parentId: string | null;
+                        active: boolean;
+                        createdAt: string;
+                        updatedAt: string;
+                    };
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            409: components["responses"]["Problem409"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    getOrganisation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        type: "national_contact_point" | "consulate" | "law_enforcement" | "international_organisation" | "ngo" | "child_protection" | "service_provider" | "auditor" | "statistics_consumer";
+                        country: string;
+                        name: string;
+                        parentId: string | null;
+                        active: boolean;
+                        createdAt: string;
+                        updatedAt: string;
+                    };
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    updateOrganisation: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                orgId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "active": false
+                 *     }
+                 */
+                "application/json": {
+                    name?: string;
+                    /** @description false refuses the organisation's tokens (within the directory cache TTL) */
+                    active?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        /** @enum {string} */
+                        type: "national_contact_point" | "consulate" | "law_enforcement" | "international_organisation" | "ngo" | "child_protection" | "service_provider" | "auditor" | "statistics_consumer";
+                        country: string;
+                        name: string;
+                        parentId: string | null;
+                        active: boolean;
+                        createdAt: string;
+                        updatedAt: string;
+                    };
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    listCases: {
+        parameters: {
+            query?: {
+                status?: "notified" | "acknowledged" | "closed";
+                situation?: "identified_by_law_enforcement" | "referred_and_returned_by_iom" | "identified_by_international_ngo" | "identified_by_consulate" | "foreign_victim" | "child_victim" | "indefinite_case";
+                /** @description Acknowledgement overdue (policy: 2 days after notification). */
+                overdue?: "true" | "false";
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** Format: uuid */
+                            caseId: string;
+                            version: number;
+                            /** @enum {string} */
+                            status: "notified" | "acknowledged" | "closed";
+                            minor: boolean;
+                            notifiedAt: string;
+                            acknowledgementDueAt: string;
+                            acknowledgementOverdue: boolean;
+                            /** @description Why your organisation takes part. */
+                            purposes: string[];
+                        }[];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    notifyCase: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "situation": "identified_by_international_ngo",
+                 *       "countryOfIdentification": "IT",
+                 *       "countryOfExploitation": "IT",
+                 *       "identificationDate": "2026-11-18",
+                 *       "formsOfExploitation": [
+                 *         "forced_labour"
+                 *       ],
+                 *       "sex": "female",
+                 *       "age": 24,
+                 *       "citizenship": "RO",
+                 *       "traffickedAcrossBorders": true,
+                 *       "recruiterRelation": "friend_or_acquaintance",
+                 *       "returnWanted": true,
+                 *       "plannedReturnDate": "2026-12-10",
+                 *       "person": {
+                 *         "givenName": "Ana",
+                 *         "familyName": "Example",
+                 *         "birthDate": "2002-03-14",
+                 *         "contacts": {
+                 *           "phone": "+39 333 000 0000"
+                 *         },
+                 *         "narrative": "Recruited with a promise of farm work."
+                 *       }
+                 *     }
+                 */
+                "application/json": {
+                    /** @enum {string} */
+                    situation: "identified_by_law_enforcement" | "referred_and_returned_by_iom" | "identified_by_international_ngo" | "identified_by_consulate" | "foreign_victim" | "child_victim" | "indefinite_case";
+                    countryOfIdentification: components["schemas"]["CountryCodeInput"];
+                    countryOfExploitation: components["schemas"]["CountryCodeInput"];
+                    identificationDate: string;
+                    formsOfExploitation: ("sexual_exploitation" | "forced_labour" | "forced_begging" | "forced_criminality" | "child_labour" | "forced_marriage" | "servitude" | "slavery" | "organ_removal" | "illegal_adoption" | "surrogacy" | "other")[];
+                    /** @enum {string} */
+                    sex: "female" | "male" | "other" | "unknown";
+                    /** @description Age at identification, when known. */
+                    age?: number;
+                    /** @description When the exact age is not known. */
+                    birthYear?: number;
+                    citizenship: components["schemas"]["CountryCodeInput"];
+                    traffickedAcrossBorders: boolean;
+                    /** @enum {string} */
+                    recruiterRelation: "intimate_partner" | "family_member" | "friend_or_acquaintance" | "employer" | "stranger" | "other" | "unknown";
+                    returnWanted: boolean;
+                    plannedReturnDate?: string;
+                    /** @description The central national contact point the notification is addressed to: it coordinates the case. By default the one of the victim’s citizenship for a victim identified abroad, of the country of identification for a foreign victim identified there (situation `foreign_victim`), for a national identified at home, or when international protection is sought or the victim fears the authorities of the country of citizenship; the home contact point (policy TRM_HOME_NCP) when that country has none. 422 `invalid-addressee` when it is not an active central contact point, or is one of a country the victim fears (or of the citizenship while international protection is sought). */
+                    addressedTo?: string;
+                    /**
+                     * @description The person seeks international protection: the contact point of their citizenship never takes part, and no further contact point joins.
+                     * @default false
+                     */
+                    internationalProtectionSought?: boolean;
+                    /**
+                     * @description Countries whose authorities the person fears: their contact points never take part in the case.
+                     * @default []
+                     */
+                    fearsAuthoritiesOf?: components["schemas"]["CountryCodeInput"][];
+                    /**
+                     * @description Personal data: stored encrypted in the vault, never in events.
+                     * @default {}
+                     */
+                    person?: {
+                        givenName?: string;
+                        familyName?: string;
+                        otherNames?: string[];
+                        birthDate?: string;
+                        birthPlace?: string;
+                        contacts?: {
+                            phone?: string;
+                            /** Format: email */
+                            email?: string;
+                            address?: string;
+                        };
+                        documents?: {
+                            /** @enum {string} */
+                            kind: "passport" | "identity_card" | "birth_certificate" | "residence_permit" | "other";
+                            number: string;
+                            issuingCountry: components["schemas"]["CountryCodeInput"];
+                            expiryDate?: string;
+                        }[];
+                        narrative?: string;
+                        health?: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaseView"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            409: components["responses"]["Problem409"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    getCase: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                caseId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaseView"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    acknowledgeNotification: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                caseId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "keyContactId": "officer-ionescu",
+                 *       "alternateContactId": "officer-popa",
+                 *       "regionalCentreId": "anitp-rc-bucharest"
+                 *     }
+                 */
+                "application/json": {
+                    /** @description User id (token subject) of the key contact at the contact point. */
+                    keyContactId: string;
+                    alternateContactId: string;
+                    regionalCentreId: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaseView"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    readPersonalData: {
+        parameters: {
+            query: {
+                /** @description Why the data is read; the read is recorded. */
+                purpose: "case_management" | "assistance" | "return" | "child_protection" | "travel_documents";
+            };
+            header?: never;
+            path: {
+                caseId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        caseId: string;
+                        /** @enum {string} */
+                        status: "present" | "erased" | "absent";
+                        /** @description Personal data: stored encrypted in the vault, never in events. */
+                        data?: {
+                            givenName?: string;
+                            familyName?: string;
+                            otherNames?: string[];
+                            birthDate?: string;
+                            birthPlace?: string;
+                            contacts?: {
+                                phone?: string;
+                                /** Format: email */
+                                email?: string;
+                                address?: string;
+                            };
+                            documents?: {
+                                /** @enum {string} */
+                                kind: "passport" | "identity_card" | "birth_certificate" | "residence_permit" | "other";
+                                number: string;
+                                issuingCountry: components["schemas"]["CountryCode"];
+                                expiryDate?: string;
+                            }[];
+                            narrative?: string;
+                            health?: string;
+                        };
+                        /** @description The legal basis of each field returned, as recorded in `PersonalDataAccessed`: `collected_by_reader` (your organisation put it in the file and nobody else’s values are in it), `statutory_coordination` (the contact point coordinating the case, or its regional centre), `statutory_child_protection` (child protection on a child’s case), `consent` (the person consented to share with you, for what your purpose needs). */
+                        legalBases?: {
+                            /** @enum {string} */
+                            basis: "collected_by_reader" | "consent" | "statutory_coordination" | "statutory_child_protection";
+                            fields: ("givenName" | "familyName" | "otherNames" | "birthDate" | "birthPlace" | "contacts" | "documents" | "narrative" | "health")[];
+                        }[];
+                        /** @description Names of the items in the file you have no legal basis for: not returned (names only, never values). */
+                        withheld?: ("givenName" | "familyName" | "otherNames" | "birthDate" | "birthPlace" | "contacts" | "documents" | "narrative" | "health")[];
+                        erasedAt?: string;
+                    };
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    requestInformation: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                caseId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "requestedFrom": "ngo-it",
+                 *       "items": [
+                 *         "birthDate",
+                 *         "documents",
+                 *         "contacts"
+                 *       ]
+                 *     }
+                 */
+                "application/json": {
+                    /** @description A participant of the case, usually the notifying organisation. */
+                    requestedFrom: string;
+                    items: ("givenName" | "familyName" | "otherNames" | "birthDate" | "birthPlace" | "contacts" | "documents" | "narrative" | "health")[];
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Id of what the command created. */
+                        id: string;
+                        case: components["schemas"]["CaseView"];
+                    };
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    provideInformation: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                caseId: string;
+                informationRequestId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "person": {
+                 *         "birthDate": "2002-03-14",
+                 *         "contacts": {
+                 *           "phone": "+39 333 000 0000"
+                 *         },
+                 *         "documents": [
+                 *           {
+                 *             "kind": "passport",
+                 *             "number": "X1234567",
+                 *             "issuingCountry": "RO"
+                 *           }
+                 *         ]
+                 *       }
+                 *     }
+                 */
+                "application/json": {
+                    /** @description The items asked for; stored encrypted in the vault, never in events. */
+                    person: {
+                        givenName?: string;
+                        familyName?: string;
+                        otherNames?: string[];
+                        birthDate?: string;
+                        birthPlace?: string;
+                        contacts?: {
+                            phone?: string;
+                            /** Format: email */
+                            email?: string;
+                            address?: string;
+                        };
+                        documents?: {
+                            /** @enum {string} */
+                            kind: "passport" | "identity_card" | "birth_certificate" | "residence_permit" | "other";
+                            number: string;
+                            issuingCountry: components["schemas"]["CountryCodeInput"];
+                            expiryDate?: string;
+                        }[];
+                        narrative?: string;
+                        health?: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaseView"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    recordVictimStatus: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                caseId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "status": "actual",
+                 *       "deciderBodyType": "prosecutor",
+                 *       "determinedOn": "2026-11-20"
+                 *     }
+                 */
+                "application/json": {
+                    /** @enum {string} */
+                    status: "possible" | "actual" | "not_a_victim";
+                    /** @enum {string} */
+                    deciderBodyType: "law_enforcement" | "prosecutor" | "court" | "ngo" | "national_contact_point" | "labour_inspectorate" | "other";
+                    determinedOn: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaseView"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    grantReflectionPeriod: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                caseId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "startsOn": "2026-11-21",
+                 *       "days": 30
+                 *     }
+                 */
+                "application/json": {
+                    startsOn: string;
+                    /** @description At least 30 (Convention Art. 13); at most the policy maximum (90). */
+                    days: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaseView"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    endReflectionPeriod: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                caseId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "endedOn": "2026-12-20",
+                 *       "reason": "victim_decided"
+                 *     }
+                 */
+                "application/json": {
+                    endedOn: string;
+                    /** @enum {string} */
+                    reason: "expired" | "victim_decided" | "status_determined";
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaseView"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    recordConsent: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                caseId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "purpose": "sharing",
+                 *       "sharingWith": "provider-shelter",
+                 *       "givenOn": "2026-11-20"
+                 *     }
+                 */
+                "application/json": {
+                    /** @enum {string} */
+                    purpose: "assistance" | "sharing" | "return" | "research" | "proceedings";
+                    /** @description Only for `sharing`: the organisation the data may be shared with. */
+                    sharingWith?: string;
+                    givenOn: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaseView"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    withdrawConsent: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                caseId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "purpose": "sharing",
+                 *       "sharingWith": "provider-shelter",
+                 *       "withdrawnOn": "2026-11-25"
+                 *     }
+                 */
+                "application/json": {
+                    /** @enum {string} */
+                    purpose: "assistance" | "sharing" | "return" | "research" | "proceedings";
+                    sharingWith?: string;
+                    withdrawnOn: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaseView"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    addParticipant: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                caseId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "organisationId": "dgaspc-bucharest",
+                 *       "purpose": "child_protection"
+                 *     }
+                 */
+                "application/json": {
+                    organisationId: string;
+                    /** @enum {string} */
+                    purpose: "notifier" | "national_contact_point" | "regional_centre" | "travel_documents" | "service_provision" | "child_protection" | "return" | "proceedings_support" | "law_enforcement";
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaseView"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    removeParticipant: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                caseId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "organisationId": "consulate-ro-it",
+                 *       "purpose": "travel_documents"
+                 *     }
+                 */
+                "application/json": {
+                    organisationId: string;
+                    /** @enum {string} */
+                    purpose: "notifier" | "national_contact_point" | "regional_centre" | "travel_documents" | "service_provision" | "child_protection" | "return" | "proceedings_support" | "law_enforcement";
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaseView"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    makeServiceReferral: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                caseId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "service": "shelter",
+                 *       "providerOrganisationId": "provider-shelter"
+                 *     }
+                 */
+                "application/json": {
+                    /** @enum {string} */
+                    service: "shelter" | "basic_needs" | "medical" | "psychological" | "legal" | "financial_material" | "vocational" | "educational" | "interpretation";
+                    providerOrganisationId: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Id of what the command created. */
+                        id: string;
+                        case: components["schemas"]["CaseView"];
+                    };
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    assignServiceReferral: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                caseId: string;
+                referralId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "providerOrganisationId": "provider-shelter"
+                 *     }
+                 */
+                "application/json": {
+                    providerOrganisationId: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaseView"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    acceptServiceReferral: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                caseId: string;
+                referralId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /** @example {} */
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaseView"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    declineServiceReferral: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                caseId: string;
+                referralId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "no_capacity"
+                 *     }
+                 */
+                "application/json": {
+                    /** @enum {string} */
+                    reason: "no_capacity" | "not_eligible" | "service_not_offered" | "unreachable" | "other";
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaseView"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    recordAssistanceDelivered: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                caseId: string;
+                referralId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "periodFrom": "2026-11-21",
+                 *       "periodTo": "2026-11-30",
+                 *       "cost": {
+                 *         "amount": "1250.00",
+                 *         "currency": "RON"
+                 *       }
+                 *     }
+                 */
+                "application/json": {
+                    periodFrom: string;
+                    periodTo: string;
+                    cost: {
+                        amount: string;
+                        currency: components["schemas"]["CurrencyCodeInput"];
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaseView"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    closeServiceReferral: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                caseId: string;
+                referralId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "completed"
+                 *     }
+                 */
+                "application/json": {
+                    /** @enum {string} */
+                    reason: "completed" | "cancelled";
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaseView"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    recordMonitoringContact: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                caseId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "contactedOn": "2026-12-15",
+                 *       "channel": "phone",
+                 *       "wellbeing": "stable"
+                 *     }
+                 */
+                "application/json": {
+                    contactedOn: string;
+                    /** @enum {string} */
+                    channel: "in_person" | "phone" | "video" | "message";
+                    /** @enum {string} */
+                    wellbeing: "stable" | "concern" | "crisis";
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaseView"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    raiseRiskFlag: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                caseId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "kind": "threat",
+                 *       "level": "high"
+                 *     }
+                 */
+                "application/json": {
+                    /** @enum {string} */
+                    kind: "re_trafficking" | "lost_contact" | "threat";
+                    /** @enum {string} */
+                    level: "low" | "medium" | "high";
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaseView"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    closeCase: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                caseId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "reintegrated"
+                 *     }
+                 */
+                "application/json": {
+                    /** @enum {string} */
+                    reason: "reintegrated" | "referred_on" | "lost_contact" | "declined_assistance" | "not_a_victim";
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaseView"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    reopenCase: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                caseId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "new_needs"
+                 *     }
+                 */
+                "application/json": {
+                    /** @enum {string} */
+                    reason: "new_needs" | "re_trafficking" | "closed_in_error" | "proceedings";
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaseView"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    erasePersonalData: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                caseId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "subject_request"
+                 *     }
+                 */
+                "application/json": {
+                    /** @enum {string} */
+                    reason: "subject_request" | "retention_expired" | "unlawful_processing";
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaseView"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    getCaseTimeline: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                caseId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        caseId: string;
+                        entries: {
+                            /** @description Global position: entries are in the order they were recorded. */
+                            position: string;
+                            type: string;
+                            recordedAt: string;
+                            /** @description Who did it: present when your organisation works with it (docs/ACCESS.md). */
+                            organisationId?: string;
+                            /** @description The user, for the coordinating contact point only. */
+                            actor?: string;
+                            /** @description Present when your purpose allows the event’s details. */
+                            data?: {
+                                [key: string]: unknown;
+                            };
+                        }[];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    listDeadlines: {
+        parameters: {
+            query?: {
+                state?: "due" | "ending_soon" | "overdue";
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** Format: uuid */
+                            caseId: string;
+                            deadlineId: string;
+                            /** @enum {string} */
+                            kind: "acknowledgement" | "information_request" | "reflection_period" | "child_protection";
+                            dueAt: string;
+                            /** @enum {string} */
+                            state: "due" | "ending_soon" | "overdue";
+                            missedRecorded: boolean;
+                        }[];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    getWebhookSigningKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        keys: {
+                            /** @enum {string} */
+                            kty: "OKP";
+                            /** @enum {string} */
+                            crv: "Ed25519";
+                            x: string;
+                            kid: string;
+                            /** @enum {string} */
+                            alg: "EdDSA";
+                            /** @enum {string} */
+                            use: "sig";
+                        }[];
+                    };
+                };
+            };
+            503: components["responses"]["Problem503"];
+        };
+    };
+    listWebhookSubscriptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            id: string;
+                            organisationId: string;
+                            url: string;
+                            /** @description null: every type the organisation's purposes see */
+                            events: string[] | null;
+                            createdAt: string;
+                        }[];
+                    };
+                };
+            };
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    createWebhookSubscription: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "url": "https://partner.example.org/trm/webhooks",
+                 *       "events": [
+                 *         "NotificationAcknowledged",
+                 *         "ServiceReferralMade"
+                 *       ]
+                 *     }
+                 */
+                "application/json": {
+                    /** @description Where TRM POSTs the notifications: https:// (http:// outside production), no credentials */
+                    url: string;
+                    /** @description Only these event types; absent: every type your purposes see */
+                    events?: ("CaseNotified" | "NotificationAcknowledged" | "InformationRequested" | "InformationProvided" | "VictimStatusDetermined" | "ReflectionPeriodGranted" | "ReflectionPeriodEnded" | "ConsentRecorded" | "ConsentWithdrawn" | "ParticipantAdded" | "ParticipantRemoved" | "ServiceReferralMade" | "ServiceReferralAssigned" | "ServiceReferralAccepted" | "ServiceReferralDeclined" | "ServiceReferralClosed" | "AssistanceDelivered" | "MonitoringContactRecorded" | "RiskFlagRaised" | "CaseClosed" | "CaseReopened" | "PersonalDataErased" | "DeadlineMissed" | "ReturnRequested" | "LateNotificationFlagged" | "ReturnRequestAcknowledged" | "RiskAssessmentRecorded" | "RiskAssessmentCommented" | "RiskDisagreementResolved" | "TravelDocumentRequested" | "TravelDocumentIssued" | "TravelDocumentRefused" | "TravelPlanned" | "ReceptionArranged" | "GuardianAppointed" | "BestInterestsDetermined" | "FamilyAssessed" | "Departed" | "TransitRecorded" | "Arrived" | "HandedOverToAssistance" | "FollowUpRecorded" | "ReturnCancelled" | "UnannouncedArrivalRecorded")[];
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        organisationId: string;
+                        url: string;
+                        /** @description null: every type the organisation's purposes see */
+                        events: string[] | null;
+                        createdAt: string;
+                    };
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            409: components["responses"]["Problem409"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    deleteWebhookSubscription: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                webhookId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: {
+                status?: "pending" | "delivered" | "dead" | "cancelled";
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                webhookId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            id: string;
+                            service: string;
+                            eventId: string;
+                            type: string;
+                            caseId: string | null;
+                            /** @enum {string} */
+                            status: "pending" | "delivered" | "dead" | "cancelled";
+                            attempts: number;
+                            lastStatusCode: number | null;
+                            lastError: string | null;
+                            lastAttemptAt: string | null;
+                            /** @description When the next attempt is due (pending only) */
+                            nextAttemptAt: string | null;
+                            deliveredAt: string | null;
+                            createdAt: string;
+                        }[];
+                    };
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    redeliverWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                webhookId: string;
+                deliveryId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        id: string;
+                        service: string;
+                        eventId: string;
+                        type: string;
+                        caseId: string | null;
+                        /** @enum {string} */
+                        status: "pending" | "delivered" | "dead" | "cancelled";
+                        attempts: number;
+                        lastStatusCode: number | null;
+                        lastError: string | null;
+                        lastAttemptAt: string | null;
+                        /** @description When the next attempt is due (pending only) */
+                        nextAttemptAt: string | null;
+                        deliveredAt: string | null;
+                        createdAt: string;
+                    };
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    listInformationDuties: {
+        parameters: {
+            query?: {
+                /** @description `overdue`: open and past its deadline. */
+                status?: "open" | "overdue" | "fulfilled" | "lapsed";
+                caseId?: string;
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            dutyId: string;
+                            caseId: string;
+                            criminalCaseId: string;
+                            /** @enum {string} */
+                            kind: "stage_change" | "hearing" | "outcome" | "offender_release";
+                            arisenAt: string;
+                            dueAt: string;
+                            /** @enum {string} */
+                            status: "open" | "fulfilled" | "lapsed";
+                            /** @description Open and past its deadline (policy PROCEEDINGS_INFORM_DAYS, 5 days). */
+                            overdue: boolean;
+                            informedAt: string | null;
+                            /** @description Fulfilled after its deadline. */
+                            late: boolean;
+                        }[];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    getProceedings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                caseId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        caseId: string;
+                        version: number;
+                        /** @enum {string} */
+                        participation: "none" | "consented" | "withdrawn";
+                        consentedOn: string | null;
+                        withdrawnOn: string | null;
+                        /** @description The victim asked not to be informed (recorded with the withdrawal); until then they are informed whether or not they take part. */
+                        informationDeclined: boolean;
+                        criminalCases: {
+                            criminalCaseId: string;
+                            country: components["schemas"]["CountryCode"];
+                            /** @enum {string} */
+                            authorityType: "police" | "prosecutor" | "investigating_judge" | "court" | "other";
+                            /** @enum {string} */
+                            offence: "trafficking_in_persons" | "trafficking_in_minors" | "pimping" | "forced_labour" | "slavery" | "money_laundering" | "organised_crime_group" | "other";
+                            referenceKept: boolean;
+                            linkedAt: string;
+                            /** @enum {string} */
+                            stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                            closed: boolean;
+                            hearings: {
+                                hearingId: string;
+                                date: string;
+                                country: components["schemas"]["CountryCode"];
+                                remoteTestimonyPossible: boolean;
+                                victimToTestify: boolean;
+                            }[];
+                            outcomes: {
+                                outcomeId: string;
+                                /** @enum {string} */
+                                stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                outcome: {
+                                    /** @enum {string} */
+                                    kind: "conviction";
+                                    /** @enum {string} */
+                                    sentence: "custodial" | "suspended";
+                                    lengthMonths: number;
+                                } | {
+                                    /** @enum {string} */
+                                    kind: "acquittal";
+                                } | {
+                                    /** @enum {string} */
+                                    kind: "dismissed";
+                                } | {
+                                    /** @enum {string} */
+                                    kind: "statute_of_limitations_expired";
+                                };
+                                decidedOn: string;
+                            }[];
+                            protectionMeasures: {
+                                /** @enum {string} */
+                                measure: "anonymity" | "video_testimony" | "witness_protection" | "testimony_without_defendant_present" | "closed_hearing" | "restraining_order";
+                                grantedOn: string;
+                            }[];
+                        }[];
+                        duties: {
+                            dutyId: string;
+                            caseId: string;
+                            criminalCaseId: string;
+                            /** @enum {string} */
+                            kind: "stage_change" | "hearing" | "outcome" | "offender_release";
+                            arisenAt: string;
+                            dueAt: string;
+                            /** @enum {string} */
+                            status: "open" | "fulfilled" | "lapsed";
+                            /** @description Open and past its deadline (policy PROCEEDINGS_INFORM_DAYS, 5 days). */
+                            overdue: boolean;
+                            informedAt: string | null;
+                            /** @description Fulfilled after its deadline. */
+                            late: boolean;
+                        }[];
+                        claims: {
+                            claimId: string;
+                            criminalCaseId: string;
+                            claimed: {
+                                amount: string;
+                                currency: components["schemas"]["CurrencyCode"];
+                            };
+                            /** @enum {string} */
+                            against: "offender" | "state_fund";
+                            claimedOn: string;
+                            decision: {
+                                /** @enum {string} */
+                                decision: "awarded" | "rejected";
+                                awarded: {
+                                    amount: string;
+                                    currency: components["schemas"]["CurrencyCode"];
+                                };
+                                paid: boolean;
+                                decidedOn: string;
+                            } | null;
+                            /** @description Compensation paid after the award (CompensationPaid). */
+                            payments: {
+                                amount: {
+                                    amount: string;
+                                    currency: components["schemas"]["CurrencyCode"];
+                                };
+                                paidOn: string;
+                            }[];
+                        }[];
+                        legalCounsel: {
+                            criminalCaseId: string | null;
+                            counselOrganisationId: string | null;
+                            freeOfCharge: boolean;
+                            assignedOn: string;
+                        }[];
+                        interpreters: {
+                            criminalCaseId: string | null;
+                            language: string;
+                            assignedOn: string;
+                        }[];
+                    };
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    recordParticipationConsent: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                caseId: string;
+            };
+            cookie?: never;
+        };
+        /** @description Consent of the victim to take part in criminal proceedings, recorded on their behalf. */
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "consentedOn": "2026-11-20"
+                 *     }
+                 */
+                "application/json": {
+                    /** @description Date the victim consented to take part in the proceedings. */
+                    consentedOn: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Ids minted by this command (and the information duty it opened, if any). */
+                        created: {
+                            criminalCaseId?: string;
+                            hearingId?: string;
+                            outcomeId?: string;
+                            claimId?: string;
+                            dutyId?: string;
+                        };
+                        proceedings: {
+                            /** Format: uuid */
+                            caseId: string;
+                            version: number;
+                            /** @enum {string} */
+                            participation: "none" | "consented" | "withdrawn";
+                            consentedOn: string | null;
+                            withdrawnOn: string | null;
+                            /** @description The victim asked not to be informed (recorded with the withdrawal); until then they are informed whether or not they take part. */
+                            informationDeclined: boolean;
+                            criminalCases: {
+                                criminalCaseId: string;
+                                country: components["schemas"]["CountryCode"];
+                                /** @enum {string} */
+                                authorityType: "police" | "prosecutor" | "investigating_judge" | "court" | "other";
+                                /** @enum {string} */
+                                offence: "trafficking_in_persons" | "trafficking_in_minors" | "pimping" | "forced_labour" | "slavery" | "money_laundering" | "organised_crime_group" | "other";
+                                referenceKept: boolean;
+                                linkedAt: string;
+                                /** @enum {string} */
+                                stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                closed: boolean;
+                                hearings: {
+                                    hearingId: string;
+                                    date: string;
+                                    country: components["schemas"]["CountryCode"];
+                                    remoteTestimonyPossible: boolean;
+                                    victimToTestify: boolean;
+                                }[];
+                                outcomes: {
+                                    outcomeId: string;
+                                    /** @enum {string} */
+                                    stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                    outcome: {
+                                        /** @enum {string} */
+                                        kind: "conviction";
+                                        /** @enum {string} */
+                                        sentence: "custodial" | "suspended";
+                                        lengthMonths: number;
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "acquittal";
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "dismissed";
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "statute_of_limitations_expired";
+                                    };
+                                    decidedOn: string;
+                                }[];
+                                protectionMeasures: {
+                                    /** @enum {string} */
+                                    measure: "anonymity" | "video_testimony" | "witness_protection" | "testimony_without_defendant_present" | "closed_hearing" | "restraining_order";
+                                    grantedOn: string;
+                                }[];
+                            }[];
+                            duties: {
+                                dutyId: string;
+                                caseId: string;
+                                criminalCaseId: string;
+                                /** @enum {string} */
+                                kind: "stage_change" | "hearing" | "outcome" | "offender_release";
+                                arisenAt: string;
+                                dueAt: string;
+                                /** @enum {string} */
+                                status: "open" | "fulfilled" | "lapsed";
+                                /** @description Open and past its deadline (policy PROCEEDINGS_INFORM_DAYS, 5 days). */
+                                overdue: boolean;
+                                informedAt: string | null;
+                                /** @description Fulfilled after its deadline. */
+                                late: boolean;
+                            }[];
+                            claims: {
+                                claimId: string;
+                                criminalCaseId: string;
+                                claimed: {
+                                    amount: string;
+                                    currency: components["schemas"]["CurrencyCode"];
+                                };
+                                /** @enum {string} */
+                                against: "offender" | "state_fund";
+                                claimedOn: string;
+                                decision: {
+                                    /** @enum {string} */
+                                    decision: "awarded" | "rejected";
+                                    awarded: {
+                                        amount: string;
+                                        currency: components["schemas"]["CurrencyCode"];
+                                    };
+                                    paid: boolean;
+                                    decidedOn: string;
+                                } | null;
+                                /** @description Compensation paid after the award (CompensationPaid). */
+                                payments: {
+                                    amount: {
+                                        amount: string;
+                                        currency: components["schemas"]["CurrencyCode"];
+                                    };
+                                    paidOn: string;
+                                }[];
+                            }[];
+                            legalCounsel: {
+                                criminalCaseId: string | null;
+                                counselOrganisationId: string | null;
+                                freeOfCharge: boolean;
+                                assignedOn: string;
+                            }[];
+                            interpreters: {
+                                criminalCaseId: string | null;
+                                language: string;
+                                assignedOn: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Ids minted by this command (and the information duty it opened, if any). */
+                        created: {
+                            criminalCaseId?: string;
+                            hearingId?: string;
+                            outcomeId?: string;
+                            claimId?: string;
+                            dutyId?: string;
+                        };
+                        proceedings: {
+                            /** Format: uuid */
+                            caseId: string;
+                            version: number;
+                            /** @enum {string} */
+                            participation: "none" | "consented" | "withdrawn";
+                            consentedOn: string | null;
+                            withdrawnOn: string | null;
+                            /** @description The victim asked not to be informed (recorded with the withdrawal); until then they are informed whether or not they take part. */
+                            informationDeclined: boolean;
+                            criminalCases: {
+                                criminalCaseId: string;
+                                country: components["schemas"]["CountryCode"];
+                                /** @enum {string} */
+                                authorityType: "police" | "prosecutor" | "investigating_judge" | "court" | "other";
+                                /** @enum {string} */
+                                offence: "trafficking_in_persons" | "trafficking_in_minors" | "pimping" | "forced_labour" | "slavery" | "money_laundering" | "organised_crime_group" | "other";
+                                referenceKept: boolean;
+                                linkedAt: string;
+                                /** @enum {string} */
+                                stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                closed: boolean;
+                                hearings: {
+                                    hearingId: string;
+                                    date: string;
+                                    country: components["schemas"]["CountryCode"];
+                                    remoteTestimonyPossible: boolean;
+                                    victimToTestify: boolean;
+                                }[];
+                                outcomes: {
+                                    outcomeId: string;
+                                    /** @enum {string} */
+                                    stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                    outcome: {
+                                        /** @enum {string} */
+                                        kind: "conviction";
+                                        /** @enum {string} */
+                                        sentence: "custodial" | "suspended";
+                                        lengthMonths: number;
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "acquittal";
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "dismissed";
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "statute_of_limitations_expired";
+                                    };
+                                    decidedOn: string;
+                                }[];
+                                protectionMeasures: {
+                                    /** @enum {string} */
+                                    measure: "anonymity" | "video_testimony" | "witness_protection" | "testimony_without_defendant_present" | "closed_hearing" | "restraining_order";
+                                    grantedOn: string;
+                                }[];
+                            }[];
+                            duties: {
+                                dutyId: string;
+                                caseId: string;
+                                criminalCaseId: string;
+                                /** @enum {string} */
+                                kind: "stage_change" | "hearing" | "outcome" | "offender_release";
+                                arisenAt: string;
+                                dueAt: string;
+                                /** @enum {string} */
+                                status: "open" | "fulfilled" | "lapsed";
+                                /** @description Open and past its deadline (policy PROCEEDINGS_INFORM_DAYS, 5 days). */
+                                overdue: boolean;
+                                informedAt: string | null;
+                                /** @description Fulfilled after its deadline. */
+                                late: boolean;
+                            }[];
+                            claims: {
+                                claimId: string;
+                                criminalCaseId: string;
+                                claimed: {
+                                    amount: string;
+                                    currency: components["schemas"]["CurrencyCode"];
+                                };
+                                /** @enum {string} */
+                                against: "offender" | "state_fund";
+                                claimedOn: string;
+                                decision: {
+                                    /** @enum {string} */
+                                    decision: "awarded" | "rejected";
+                                    awarded: {
+                                        amount: string;
+                                        currency: components["schemas"]["CurrencyCode"];
+                                    };
+                                    paid: boolean;
+                                    decidedOn: string;
+                                } | null;
+                                /** @description Compensation paid after the award (CompensationPaid). */
+                                payments: {
+                                    amount: {
+                                        amount: string;
+                                        currency: components["schemas"]["CurrencyCode"];
+                                    };
+                                    paidOn: string;
+                                }[];
+                            }[];
+                            legalCounsel: {
+                                criminalCaseId: string | null;
+                                counselOrganisationId: string | null;
+                                freeOfCharge: boolean;
+                                assignedOn: string;
+                            }[];
+                            interpreters: {
+                                criminalCaseId: string | null;
+                                language: string;
+                                assignedOn: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    withdrawParticipation: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                caseId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "withdrawnOn": "2026-12-01",
+                 *       "informationDeclined": false
+                 *     }
+                 */
+                "application/json": {
+                    withdrawnOn: string;
+                    /**
+                     * @description The victim asked not to be informed any more. Otherwise they are still informed of stages, hearings, outcomes and an offender’s release or escape.
+                     * @default false
+                     */
+                    informationDeclined?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Ids minted by this command (and the information duty it opened, if any). */
+                        created: {
+                            criminalCaseId?: string;
+                            hearingId?: string;
+                            outcomeId?: string;
+                            claimId?: string;
+                            dutyId?: string;
+                        };
+                        proceedings: {
+                            /** Format: uuid */
+                            caseId: string;
+                            version: number;
+                            /** @enum {string} */
+                            participation: "none" | "consented" | "withdrawn";
+                            consentedOn: string | null;
+                            withdrawnOn: string | null;
+                            /** @description The victim asked not to be informed (recorded with the withdrawal); until then they are informed whether or not they take part. */
+                            informationDeclined: boolean;
+                            criminalCases: {
+                                criminalCaseId: string;
+                                country: components["schemas"]["CountryCode"];
+                                /** @enum {string} */
+                                authorityType: "police" | "prosecutor" | "investigating_judge" | "court" | "other";
+                                /** @enum {string} */
+                                offence: "trafficking_in_persons" | "trafficking_in_minors" | "pimping" | "forced_labour" | "slavery" | "money_laundering" | "organised_crime_group" | "other";
+                                referenceKept: boolean;
+                                linkedAt: string;
+                                /** @enum {string} */
+                                stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                closed: boolean;
+                                hearings: {
+                                    hearingId: string;
+                                    date: string;
+                                    country: components["schemas"]["CountryCode"];
+                                    remoteTestimonyPossible: boolean;
+                                    victimToTestify: boolean;
+                                }[];
+                                outcomes: {
+                                    outcomeId: string;
+                                    /** @enum {string} */
+                                    stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                    outcome: {
+                                        /** @enum {string} */
+                                        kind: "conviction";
+                                        /** @enum {string} */
+                                        sentence: "custodial" | "suspended";
+                                        lengthMonths: number;
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "acquittal";
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "dismissed";
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "statute_of_limitations_expired";
+                                    };
+                                    decidedOn: string;
+                                }[];
+                                protectionMeasures: {
+                                    /** @enum {string} */
+                                    measure: "anonymity" | "video_testimony" | "witness_protection" | "testimony_without_defendant_present" | "closed_hearing" | "restraining_order";
+                                    grantedOn: string;
+                                }[];
+                            }[];
+                            duties: {
+                                dutyId: string;
+                                caseId: string;
+                                criminalCaseId: string;
+                                /** @enum {string} */
+                                kind: "stage_change" | "hearing" | "outcome" | "offender_release";
+                                arisenAt: string;
+                                dueAt: string;
+                                /** @enum {string} */
+                                status: "open" | "fulfilled" | "lapsed";
+                                /** @description Open and past its deadline (policy PROCEEDINGS_INFORM_DAYS, 5 days). */
+                                overdue: boolean;
+                                informedAt: string | null;
+                                /** @description Fulfilled after its deadline. */
+                                late: boolean;
+                            }[];
+                            claims: {
+                                claimId: string;
+                                criminalCaseId: string;
+                                claimed: {
+                                    amount: string;
+                                    currency: components["schemas"]["CurrencyCode"];
+                                };
+                                /** @enum {string} */
+                                against: "offender" | "state_fund";
+                                claimedOn: string;
+                                decision: {
+                                    /** @enum {string} */
+                                    decision: "awarded" | "rejected";
+                                    awarded: {
+                                        amount: string;
+                                        currency: components["schemas"]["CurrencyCode"];
+                                    };
+                                    paid: boolean;
+                                    decidedOn: string;
+                                } | null;
+                                /** @description Compensation paid after the award (CompensationPaid). */
+                                payments: {
+                                    amount: {
+                                        amount: string;
+                                        currency: components["schemas"]["CurrencyCode"];
+                                    };
+                                    paidOn: string;
+                                }[];
+                            }[];
+                            legalCounsel: {
+                                criminalCaseId: string | null;
+                                counselOrganisationId: string | null;
+                                freeOfCharge: boolean;
+                                assignedOn: string;
+                            }[];
+                            interpreters: {
+                                criminalCaseId: string | null;
+                                language: string;
+                                assignedOn: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Ids minted by this command (and the information duty it opened, if any). */
+                        created: {
+                            criminalCaseId?: string;
+                            hearingId?: string;
+                            outcomeId?: string;
+                            claimId?: string;
+                            dutyId?: string;
+                        };
+                        proceedings: {
+                            /** Format: uuid */
+                            caseId: string;
+                            version: number;
+                            /** @enum {string} */
+                            participation: "none" | "consented" | "withdrawn";
+                            consentedOn: string | null;
+                            withdrawnOn: string | null;
+                            /** @description The victim asked not to be informed (recorded with the withdrawal); until then they are informed whether or not they take part. */
+                            informationDeclined: boolean;
+                            criminalCases: {
+                                criminalCaseId: string;
+                                country: components["schemas"]["CountryCode"];
+                                /** @enum {string} */
+                                authorityType: "police" | "prosecutor" | "investigating_judge" | "court" | "other";
+                                /** @enum {string} */
+                                offence: "trafficking_in_persons" | "trafficking_in_minors" | "pimping" | "forced_labour" | "slavery" | "money_laundering" | "organised_crime_group" | "other";
+                                referenceKept: boolean;
+                                linkedAt: string;
+                                /** @enum {string} */
+                                stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                closed: boolean;
+                                hearings: {
+                                    hearingId: string;
+                                    date: string;
+                                    country: components["schemas"]["CountryCode"];
+                                    remoteTestimonyPossible: boolean;
+                                    victimToTestify: boolean;
+                                }[];
+                                outcomes: {
+                                    outcomeId: string;
+                                    /** @enum {string} */
+                                    stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                    outcome: {
+                                        /** @enum {string} */
+                                        kind: "conviction";
+                                        /** @enum {string} */
+                                        sentence: "custodial" | "suspended";
+                                        lengthMonths: number;
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "acquittal";
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "dismissed";
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "statute_of_limitations_expired";
+                                    };
+                                    decidedOn: string;
+                                }[];
+                                protectionMeasures: {
+                                    /** @enum {string} */
+                                    measure: "anonymity" | "video_testimony" | "witness_protection" | "testimony_without_defendant_present" | "closed_hearing" | "restraining_order";
+                                    grantedOn: string;
+                                }[];
+                            }[];
+                            duties: {
+                                dutyId: string;
+                                caseId: string;
+                                criminalCaseId: string;
+                                /** @enum {string} */
+                                kind: "stage_change" | "hearing" | "outcome" | "offender_release";
+                                arisenAt: string;
+                                dueAt: string;
+                                /** @enum {string} */
+                                status: "open" | "fulfilled" | "lapsed";
+                                /** @description Open and past its deadline (policy PROCEEDINGS_INFORM_DAYS, 5 days). */
+                                overdue: boolean;
+                                informedAt: string | null;
+                                /** @description Fulfilled after its deadline. */
+                                late: boolean;
+                            }[];
+                            claims: {
+                                claimId: string;
+                                criminalCaseId: string;
+                                claimed: {
+                                    amount: string;
+                                    currency: components["schemas"]["CurrencyCode"];
+                                };
+                                /** @enum {string} */
+                                against: "offender" | "state_fund";
+                                claimedOn: string;
+                                decision: {
+                                    /** @enum {string} */
+                                    decision: "awarded" | "rejected";
+                                    awarded: {
+                                        amount: string;
+                                        currency: components["schemas"]["CurrencyCode"];
+                                    };
+                                    paid: boolean;
+                                    decidedOn: string;
+                                } | null;
+                                /** @description Compensation paid after the award (CompensationPaid). */
+                                payments: {
+                                    amount: {
+                                        amount: string;
+                                        currency: components["schemas"]["CurrencyCode"];
+                                    };
+                                    paidOn: string;
+                                }[];
+                            }[];
+                            legalCounsel: {
+                                criminalCaseId: string | null;
+                                counselOrganisationId: string | null;
+                                freeOfCharge: boolean;
+                                assignedOn: string;
+                            }[];
+                            interpreters: {
+                                criminalCaseId: string | null;
+                                language: string;
+                                assignedOn: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    linkCriminalCase: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                caseId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "country": "IT",
+                 *       "authorityType": "prosecutor",
+                 *       "offence": "trafficking_in_persons",
+                 *       "stage": "investigation",
+                 *       "reference": "RGNR 1234/2026"
+                 *     }
+                 */
+                "application/json": {
+                    country: components["schemas"]["CountryCodeInput"];
+                    /** @enum {string} */
+                    authorityType: "police" | "prosecutor" | "investigating_judge" | "court" | "other";
+                    /** @enum {string} */
+                    offence: "trafficking_in_persons" | "trafficking_in_minors" | "pimping" | "forced_labour" | "slavery" | "money_laundering" | "organised_crime_group" | "other";
+                    /**
+                     * @default investigation
+                     * @enum {string}
+                     */
+                    stage?: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                    /** @description The authority’s own file number. It may identify the victim: stored encrypted, never in events or listings. */
+                    reference?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Ids minted by this command (and the information duty it opened, if any). */
+                        created: {
+                            criminalCaseId?: string;
+                            hearingId?: string;
+                            outcomeId?: string;
+                            claimId?: string;
+                            dutyId?: string;
+                        };
+                        proceedings: {
+                            /** Format: uuid */
+                            caseId: string;
+                            version: number;
+                            /** @enum {string} */
+                            participation: "none" | "consented" | "withdrawn";
+                            consentedOn: string | null;
+                            withdrawnOn: string | null;
+                            /** @description The victim asked not to be informed (recorded with the withdrawal); until then they are informed whether or not they take part. */
+                            informationDeclined: boolean;
+                            criminalCases: {
+                                criminalCaseId: string;
+                                country: components["schemas"]["CountryCode"];
+                                /** @enum {string} */
+                                authorityType: "police" | "prosecutor" | "investigating_judge" | "court" | "other";
+                                /** @enum {string} */
+                                offence: "trafficking_in_persons" | "trafficking_in_minors" | "pimping" | "forced_labour" | "slavery" | "money_laundering" | "organised_crime_group" | "other";
+                                referenceKept: boolean;
+                                linkedAt: string;
+                                /** @enum {string} */
+                                stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                closed: boolean;
+                                hearings: {
+                                    hearingId: string;
+                                    date: string;
+                                    country: components["schemas"]["CountryCode"];
+                                    remoteTestimonyPossible: boolean;
+                                    victimToTestify: boolean;
+                                }[];
+                                outcomes: {
+                                    outcomeId: string;
+                                    /** @enum {string} */
+                                    stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                    outcome: {
+                                        /** @enum {string} */
+                                        kind: "conviction";
+                                        /** @enum {string} */
+                                        sentence: "custodial" | "suspended";
+                                        lengthMonths: number;
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "acquittal";
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "dismissed";
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "statute_of_limitations_expired";
+                                    };
+                                    decidedOn: string;
+                                }[];
+                                protectionMeasures: {
+                                    /** @enum {string} */
+                                    measure: "anonymity" | "video_testimony" | "witness_protection" | "testimony_without_defendant_present" | "closed_hearing" | "restraining_order";
+                                    grantedOn: string;
+                                }[];
+                            }[];
+                            duties: {
+                                dutyId: string;
+                                caseId: string;
+                                criminalCaseId: string;
+                                /** @enum {string} */
+                                kind: "stage_change" | "hearing" | "outcome" | "offender_release";
+                                arisenAt: string;
+                                dueAt: string;
+                                /** @enum {string} */
+                                status: "open" | "fulfilled" | "lapsed";
+                                /** @description Open and past its deadline (policy PROCEEDINGS_INFORM_DAYS, 5 days). */
+                                overdue: boolean;
+                                informedAt: string | null;
+                                /** @description Fulfilled after its deadline. */
+                                late: boolean;
+                            }[];
+                            claims: {
+                                claimId: string;
+                                criminalCaseId: string;
+                                claimed: {
+                                    amount: string;
+                                    currency: components["schemas"]["CurrencyCode"];
+                                };
+                                /** @enum {string} */
+                                against: "offender" | "state_fund";
+                                claimedOn: string;
+                                decision: {
+                                    /** @enum {string} */
+                                    decision: "awarded" | "rejected";
+                                    awarded: {
+                                        amount: string;
+                                        currency: components["schemas"]["CurrencyCode"];
+                                    };
+                                    paid: boolean;
+                                    decidedOn: string;
+                                } | null;
+                                /** @description Compensation paid after the award (CompensationPaid). */
+                                payments: {
+                                    amount: {
+                                        amount: string;
+                                        currency: components["schemas"]["CurrencyCode"];
+                                    };
+                                    paidOn: string;
+                                }[];
+                            }[];
+                            legalCounsel: {
+                                criminalCaseId: string | null;
+                                counselOrganisationId: string | null;
+                                freeOfCharge: boolean;
+                                assignedOn: string;
+                            }[];
+                            interpreters: {
+                                criminalCaseId: string | null;
+                                language: string;
+                                assignedOn: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Ids minted by this command (and the information duty it opened, if any). */
+                        created: {
+                            criminalCaseId?: string;
+                            hearingId?: string;
+                            outcomeId?: string;
+                            claimId?: string;
+                            dutyId?: string;
+                        };
+                        proceedings: {
+                            /** Format: uuid */
+                            caseId: string;
+                            version: number;
+                            /** @enum {string} */
+                            participation: "none" | "consented" | "withdrawn";
+                            consentedOn: string | null;
+                            withdrawnOn: string | null;
+                            /** @description The victim asked not to be informed (recorded with the withdrawal); until then they are informed whether or not they take part. */
+                            informationDeclined: boolean;
+                            criminalCases: {
+                                criminalCaseId: string;
+                                country: components["schemas"]["CountryCode"];
+                                /** @enum {string} */
+                                authorityType: "police" | "prosecutor" | "investigating_judge" | "court" | "other";
+                                /** @enum {string} */
+                                offence: "trafficking_in_persons" | "trafficking_in_minors" | "pimping" | "forced_labour" | "slavery" | "money_laundering" | "organised_crime_group" | "other";
+                                referenceKept: boolean;
+                                linkedAt: string;
+                                /** @enum {string} */
+                                stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                closed: boolean;
+                                hearings: {
+                                    hearingId: string;
+                                    date: string;
+                                    country: components["schemas"]["CountryCode"];
+                                    remoteTestimonyPossible: boolean;
+                                    victimToTestify: boolean;
+                                }[];
+                                outcomes: {
+                                    outcomeId: string;
+                                    /** @enum {string} */
+                                    stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                    outcome: {
+                                        /** @enum {string} */
+                                        kind: "conviction";
+                                        /** @enum {string} */
+                                        sentence: "custodial" | "suspended";
+                                        lengthMonths: number;
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "acquittal";
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "dismissed";
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "statute_of_limitations_expired";
+                                    };
+                                    decidedOn: string;
+                                }[];
+                                protectionMeasures: {
+                                    /** @enum {string} */
+                                    measure: "anonymity" | "video_testimony" | "witness_protection" | "testimony_without_defendant_present" | "closed_hearing" | "restraining_order";
+                                    grantedOn: string;
+                                }[];
+                            }[];
+                            duties: {
+                                dutyId: string;
+                                caseId: string;
+                                criminalCaseId: string;
+                                /** @enum {string} */
+                                kind: "stage_change" | "hearing" | "outcome" | "offender_release";
+                                arisenAt: string;
+                                dueAt: string;
+                                /** @enum {string} */
+                                status: "open" | "fulfilled" | "lapsed";
+                                /** @description Open and past its deadline (policy PROCEEDINGS_INFORM_DAYS, 5 days). */
+                                overdue: boolean;
+                                informedAt: string | null;
+                                /** @description Fulfilled after its deadline. */
+                                late: boolean;
+                            }[];
+                            claims: {
+                                claimId: string;
+                                criminalCaseId: string;
+                                claimed: {
+                                    amount: string;
+                                    currency: components["schemas"]["CurrencyCode"];
+                                };
+                                /** @enum {string} */
+                                against: "offender" | "state_fund";
+                                claimedOn: string;
+                                decision: {
+                                    /** @enum {string} */
+                                    decision: "awarded" | "rejected";
+                                    awarded: {
+                                        amount: string;
+                                        currency: components["schemas"]["CurrencyCode"];
+                                    };
+                                    paid: boolean;
+                                    decidedOn: string;
+                                } | null;
+                                /** @description Compensation paid after the award (CompensationPaid). */
+                                payments: {
+                                    amount: {
+                                        amount: string;
+                                        currency: components["schemas"]["CurrencyCode"];
+                                    };
+                                    paidOn: string;
+                                }[];
+                            }[];
+                            legalCounsel: {
+                                criminalCaseId: string | null;
+                                counselOrganisationId: string | null;
+                                freeOfCharge: boolean;
+                                assignedOn: string;
+                            }[];
+                            interpreters: {
+                                criminalCaseId: string | null;
+                                language: string;
+                                assignedOn: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    readCriminalCaseReference: {
+        parameters: {
+            query: {
+                /** @description Why the reference is read; the read is recorded. */
+                purpose: "contact_authority" | "legal_counsel" | "case_management";
+            };
+            header?: never;
+            path: {
+                caseId: string;
+                criminalCaseId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        caseId: string;
+                        /** Format: uuid */
+                        criminalCaseId: string;
+                        /** @enum {string} */
+                        status: "present" | "erased" | "absent";
+                        reference?: string;
+                    };
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    recordCriminalCaseStage: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                caseId: string;
+                criminalCaseId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "stage": "trial",
+                 *       "changedOn": "2026-11-20"
+                 *     }
+                 */
+                "application/json": {
+                    /** @enum {string} */
+                    stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                    /** @description The day the stage changed: the duty to inform the victim counts from it. */
+                    changedOn: string;
+                    /**
+                     * @description Where the stage was learnt from. Required when the proceedings coordinator records a stage of a trial abroad (`lawyer` or `foreign_authority`); law enforcement: `law_enforcement` by default.
+                     * @enum {string}
+                     */
+                    source?: "law_enforcement" | "lawyer" | "foreign_authority";
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Ids minted by this command (and the information duty it opened, if any). */
+                        created: {
+                            criminalCaseId?: string;
+                            hearingId?: string;
+                            outcomeId?: string;
+                            claimId?: string;
+                            dutyId?: string;
+                        };
+                        proceedings: {
+                            /** Format: uuid */
+                            caseId: string;
+                            version: number;
+                            /** @enum {string} */
+                            participation: "none" | "consented" | "withdrawn";
+                            consentedOn: string | null;
+                            withdrawnOn: string | null;
+                            /** @description The victim asked not to be informed (recorded with the withdrawal); until then they are informed whether or not they take part. */
+                            informationDeclined: boolean;
+                            criminalCases: {
+                                criminalCaseId: string;
+                                country: components["schemas"]["CountryCode"];
+                                /** @enum {string} */
+                                authorityType: "police" | "prosecutor" | "investigating_judge" | "court" | "other";
+                                /** @enum {string} */
+                                offence: "trafficking_in_persons" | "trafficking_in_minors" | "pimping" | "forced_labour" | "slavery" | "money_laundering" | "organised_crime_group" | "other";
+                                referenceKept: boolean;
+                                linkedAt: string;
+                                /** @enum {string} */
+                                stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                closed: boolean;
+                                hearings: {
+                                    hearingId: string;
+                                    date: string;
+                                    country: components["schemas"]["CountryCode"];
+                                    remoteTestimonyPossible: boolean;
+                                    victimToTestify: boolean;
+                                }[];
+                                outcomes: {
+                                    outcomeId: string;
+                                    /** @enum {string} */
+                                    stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                    outcome: {
+                                        /** @enum {string} */
+                                        kind: "conviction";
+                                        /** @enum {string} */
+                                        sentence: "custodial" | "suspended";
+                                        lengthMonths: number;
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "acquittal";
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "dismissed";
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "statute_of_limitations_expired";
+                                    };
+                                    decidedOn: string;
+                                }[];
+                                protectionMeasures: {
+                                    /** @enum {string} */
+                                    measure: "anonymity" | "video_testimony" | "witness_protection" | "testimony_without_defendant_present" | "closed_hearing" | "restraining_order";
+                                    grantedOn: string;
+                                }[];
+                            }[];
+                            duties: {
+                                dutyId: string;
+                                caseId: string;
+                                criminalCaseId: string;
+                                /** @enum {string} */
+                                kind: "stage_change" | "hearing" | "outcome" | "offender_release";
+                                arisenAt: string;
+                                dueAt: string;
+                                /** @enum {string} */
+                                status: "open" | "fulfilled" | "lapsed";
+                                /** @description Open and past its deadline (policy PROCEEDINGS_INFORM_DAYS, 5 days). */
+                                overdue: boolean;
+                                informedAt: string | null;
+                                /** @description Fulfilled after its deadline. */
+                                late: boolean;
+                            }[];
+                            claims: {
+                                claimId: string;
+                                criminalCaseId: string;
+                                claimed: {
+                                    amount: string;
+                                    currency: components["schemas"]["CurrencyCode"];
+                                };
+                                /** @enum {string} */
+                                against: "offender" | "state_fund";
+                                claimedOn: string;
+                                decision: {
+                                    /** @enum {string} */
+                                    decision: "awarded" | "rejected";
+                                    awarded: {
+                                        amount: string;
+                                        currency: components["schemas"]["CurrencyCode"];
+                                    };
+                                    paid: boolean;
+                                    decidedOn: string;
+                                } | null;
+                                /** @description Compensation paid after the award (CompensationPaid). */
+                                payments: {
+                                    amount: {
+                                        amount: string;
+                                        currency: components["schemas"]["CurrencyCode"];
+                                    };
+                                    paidOn: string;
+                                }[];
+                            }[];
+                            legalCounsel: {
+                                criminalCaseId: string | null;
+                                counselOrganisationId: string | null;
+                                freeOfCharge: boolean;
+                                assignedOn: string;
+                            }[];
+                            interpreters: {
+                                criminalCaseId: string | null;
+                                language: string;
+                                assignedOn: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Ids minted by this command (and the information duty it opened, if any). */
+                        created: {
+                            criminalCaseId?: string;
+                            hearingId?: string;
+                            outcomeId?: string;
+                            claimId?: string;
+                            dutyId?: string;
+                        };
+                        proceedings: {
+                            /** Format: uuid */
+                            caseId: string;
+                            version: number;
+                            /** @enum {string} */
+                            participation: "none" | "consented" | "withdrawn";
+                            consentedOn: string | null;
+                            withdrawnOn: string | null;
+                            /** @description The victim asked not to be informed (recorded with the withdrawal); until then they are informed whether or not they take part. */
+                            informationDeclined: boolean;
+                            criminalCases: {
+                                criminalCaseId: string;
+                                country: components["schemas"]["CountryCode"];
+                                /** @enum {string} */
+                                authorityType: "police" | "prosecutor" | "investigating_judge" | "court" | "other";
+                                /** @enum {string} */
+                                offence: "trafficking_in_persons" | "trafficking_in_minors" | "pimping" | "forced_labour" | "slavery" | "money_laundering" | "organised_crime_group" | "other";
+                                referenceKept: boolean;
+                                linkedAt: string;
+                                /** @enum {string} */
+                                stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                closed: boolean;
+                                hearings: {
+                                    hearingId: string;
+                                    date: string;
+                                    country: components["schemas"]["CountryCode"];
+                                    remoteTestimonyPossible: boolean;
+                                    victimToTestify: boolean;
+                                }[];
+                                outcomes: {
+                                    outcomeId: string;
+                                    /** @enum {string} */
+                                    stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                    outcome: {
+                                        /** @enum {string} */
+                                        kind: "conviction";
+                                        /** @enum {string} */
+                                        sentence: "custodial" | "suspended";
+                                        lengthMonths: number;
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "acquittal";
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "dismissed";
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "statute_of_limitations_expired";
+                                    };
+                                    decidedOn: string;
+                                }[];
+                                protectionMeasures: {
+                                    /** @enum {string} */
+                                    measure: "anonymity" | "video_testimony" | "witness_protection" | "testimony_without_defendant_present" | "closed_hearing" | "restraining_order";
+                                    grantedOn: string;
+                                }[];
+                            }[];
+                            duties: {
+                                dutyId: string;
+                                caseId: string;
+                                criminalCaseId: string;
+                                /** @enum {string} */
+                                kind: "stage_change" | "hearing" | "outcome" | "offender_release";
+                                arisenAt: string;
+                                dueAt: string;
+                                /** @enum {string} */
+                                status: "open" | "fulfilled" | "lapsed";
+                                /** @description Open and past its deadline (policy PROCEEDINGS_INFORM_DAYS, 5 days). */
+                                overdue: boolean;
+                                informedAt: string | null;
+                                /** @description Fulfilled after its deadline. */
+                                late: boolean;
+                            }[];
+                            claims: {
+                                claimId: string;
+                                criminalCaseId: string;
+                                claimed: {
+                                    amount: string;
+                                    currency: components["schemas"]["CurrencyCode"];
+                                };
+                                /** @enum {string} */
+                                against: "offender" | "state_fund";
+                                claimedOn: string;
+                                decision: {
+                                    /** @enum {string} */
+                                    decision: "awarded" | "rejected";
+                                    awarded: {
+                                        amount: string;
+                                        currency: components["schemas"]["CurrencyCode"];
+                                    };
+                                    paid: boolean;
+                                    decidedOn: string;
+                                } | null;
+                                /** @description Compensation paid after the award (CompensationPaid). */
+                                payments: {
+                                    amount: {
+                                        amount: string;
+                                        currency: components["schemas"]["CurrencyCode"];
+                                    };
+                                    paidOn: string;
+                                }[];
+                            }[];
+                            legalCounsel: {
+                                criminalCaseId: string | null;
+                                counselOrganisationId: string | null;
+                                freeOfCharge: boolean;
+                                assignedOn: string;
+                            }[];
+                            interpreters: {
+                                criminalCaseId: string | null;
+                                language: string;
+                                assignedOn: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    scheduleHearing: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                caseId: string;
+                criminalCaseId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "date": "2027-01-15",
+                 *       "country": "IT",
+                 *       "remoteTestimonyPossible": true,
+                 *       "victimToTestify": true,
+                 *       "scheduledOn": "2026-11-20"
+                 *     }
+                 */
+                "application/json": {
+                    date: string;
+                    country: components["schemas"]["CountryCodeInput"];
+                    /** @description The victim may testify by video link from another country. */
+                    remoteTestimonyPossible: boolean;
+                    /** @default false */
+                    victimToTestify?: boolean;
+                    /** @description The day the hearing was set (default: today). The victim must be informed within the policy days of it, and no later than the day before the hearing. */
+                    scheduledOn?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Ids minted by this command (and the information duty it opened, if any). */
+                        created: {
+                            criminalCaseId?: string;
+                            hearingId?: string;
+                            outcomeId?: string;
+                            claimId?: string;
+                            dutyId?: string;
+                        };
+                        proceedings: {
+                            /** Format: uuid */
+                            caseId: string;
+                            version: number;
+                            /** @enum {string} */
+                            participation: "none" | "consented" | "withdrawn";
+                            consentedOn: string | null;
+                            withdrawnOn: string | null;
+                            /** @description The victim asked not to be informed (recorded with the withdrawal); until then they are informed whether or not they take part. */
+                            informationDeclined: boolean;
+                            criminalCases: {
+                                criminalCaseId: string;
+                                country: components["schemas"]["CountryCode"];
+                                /** @enum {string} */
+                                authorityType: "police" | "prosecutor" | "investigating_judge" | "court" | "other";
+                                /** @enum {string} */
+                                offence: "trafficking_in_persons" | "trafficking_in_minors" | "pimping" | "forced_labour" | "slavery" | "money_laundering" | "organised_crime_group" | "other";
+                                referenceKept: boolean;
+                                linkedAt: string;
+                                /** @enum {string} */
+                                stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                closed: boolean;
+                                hearings: {
+                                    hearingId: string;
+                                    date: string;
+                                    country: components["schemas"]["CountryCode"];
+                                    remoteTestimonyPossible: boolean;
+                                    victimToTestify: boolean;
+                                }[];
+                                outcomes: {
+                                    outcomeId: string;
+                                    /** @enum {string} */
+                                    stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                    outcome: {
+                                        /** @enum {string} */
+                                        kind: "conviction";
+                                        /** @enum {string} */
+                                        sentence: "custodial" | "suspended";
+                                        lengthMonths: number;
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "acquittal";
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "dismissed";
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "statute_of_limitations_expired";
+                                    };
+                                    decidedOn: string;
+                                }[];
+                                protectionMeasures: {
+                                    /** @enum {string} */
+                                    measure: "anonymity" | "video_testimony" | "witness_protection" | "testimony_without_defendant_present" | "closed_hearing" | "restraining_order";
+                                    grantedOn: string;
+                                }[];
+                            }[];
+                            duties: {
+                                dutyId: string;
+                                caseId: string;
+                                criminalCaseId: string;
+                                /** @enum {string} */
+                                kind: "stage_change" | "hearing" | "outcome" | "offender_release";
+                                arisenAt: string;
+                                dueAt: string;
+                                /** @enum {string} */
+                                status: "open" | "fulfilled" | "lapsed";
+                                /** @description Open and past its deadline (policy PROCEEDINGS_INFORM_DAYS, 5 days). */
+                                overdue: boolean;
+                                informedAt: string | null;
+                                /** @description Fulfilled after its deadline. */
+                                late: boolean;
+                            }[];
+                            claims: {
+                                claimId: string;
+                                criminalCaseId: string;
+                                claimed: {
+                                    amount: string;
+                                    currency: components["schemas"]["CurrencyCode"];
+                                };
+                                /** @enum {string} */
+                                against: "offender" | "state_fund";
+                                claimedOn: string;
+                                decision: {
+                                    /** @enum {string} */
+                                    decision: "awarded" | "rejected";
+                                    awarded: {
+                                        amount: string;
+                                        currency: components["schemas"]["CurrencyCode"];
+                                    };
+                                    paid: boolean;
+                                    decidedOn: string;
+                                } | null;
+                                /** @description Compensation paid after the award (CompensationPaid). */
+                                payments: {
+                                    amount: {
+                                        amount: string;
+                                        currency: components["schemas"]["CurrencyCode"];
+                                    };
+                                    paidOn: string;
+                                }[];
+                            }[];
+                            legalCounsel: {
+                                criminalCaseId: string | null;
+                                counselOrganisationId: string | null;
+                                freeOfCharge: boolean;
+                                assignedOn: string;
+                            }[];
+                            interpreters: {
+                                criminalCaseId: string | null;
+                                language: string;
+                                assignedOn: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Ids minted by this command (and the information duty it opened, if any). */
+                        created: {
+                            criminalCaseId?: string;
+                            hearingId?: string;
+                            outcomeId?: string;
+                            claimId?: string;
+                            dutyId?: string;
+                        };
+                        proceedings: {
+                            /** Format: uuid */
+                            caseId: string;
+                            version: number;
+                            /** @enum {string} */
+                            participation: "none" | "consented" | "withdrawn";
+                            consentedOn: string | null;
+                            withdrawnOn: string | null;
+                            /** @description The victim asked not to be informed (recorded with the withdrawal); until then they are informed whether or not they take part. */
+                            informationDeclined: boolean;
+                            criminalCases: {
+                                criminalCaseId: string;
+                                country: components["schemas"]["CountryCode"];
+                                /** @enum {string} */
+                                authorityType: "police" | "prosecutor" | "investigating_judge" | "court" | "other";
+                                /** @enum {string} */
+                                offence: "trafficking_in_persons" | "trafficking_in_minors" | "pimping" | "forced_labour" | "slavery" | "money_laundering" | "organised_crime_group" | "other";
+                                referenceKept: boolean;
+                                linkedAt: string;
+                                /** @enum {string} */
+                                stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                closed: boolean;
+                                hearings: {
+                                    hearingId: string;
+                                    date: string;
+                                    country: components["schemas"]["CountryCode"];
+                                    remoteTestimonyPossible: boolean;
+                                    victimToTestify: boolean;
+                                }[];
+                                outcomes: {
+                                    outcomeId: string;
+                                    /** @enum {string} */
+                                    stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                    outcome: {
+                                        /** @enum {string} */
+                                        kind: "conviction";
+                                        /** @enum {string} */
+                                        sentence: "custodial" | "suspended";
+                                        lengthMonths: number;
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "acquittal";
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "dismissed";
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "statute_of_limitations_expired";
+                                    };
+                                    decidedOn: string;
+                                }[];
+                                protectionMeasures: {
+                                    /** @enum {string} */
+                                    measure: "anonymity" | "video_testimony" | "witness_protection" | "testimony_without_defendant_present" | "closed_hearing" | "restraining_order";
+                                    grantedOn: string;
+                                }[];
+                            }[];
+                            duties: {
+                                dutyId: string;
+                                caseId: string;
+                                criminalCaseId: string;
+                                /** @enum {string} */
+                                kind: "stage_change" | "hearing" | "outcome" | "offender_release";
+                                arisenAt: string;
+                                dueAt: string;
+                                /** @enum {string} */
+                                status: "open" | "fulfilled" | "lapsed";
+                                /** @description Open and past its deadline (policy PROCEEDINGS_INFORM_DAYS, 5 days). */
+                                overdue: boolean;
+                                informedAt: string | null;
+                                /** @description Fulfilled after its deadline. */
+                                late: boolean;
+                            }[];
+                            claims: {
+                                claimId: string;
+                                criminalCaseId: string;
+                                claimed: {
+                                    amount: string;
+                                    currency: components["schemas"]["CurrencyCode"];
+                                };
+                                /** @enum {string} */
+                                against: "offender" | "state_fund";
+                                claimedOn: string;
+                                decision: {
+                                    /** @enum {string} */
+                                    decision: "awarded" | "rejected";
+                                    awarded: {
+                                        amount: string;
+                                        currency: components["schemas"]["CurrencyCode"];
+                                    };
+                                    paid: boolean;
+                                    decidedOn: string;
+                                } | null;
+                                /** @description Compensation paid after the award (CompensationPaid). */
+                                payments: {
+                                    amount: {
+                                        amount: string;
+                                        currency: components["schemas"]["CurrencyCode"];
+                                    };
+                                    paidOn: string;
+                                }[];
+                            }[];
+                            legalCounsel: {
+                                criminalCaseId: string | null;
+                                counselOrganisationId: string | null;
+                                freeOfCharge: boolean;
+                                assignedOn: string;
+                            }[];
+                            interpreters: {
+                                criminalCaseId: string | null;
+                                language: string;
+                                assignedOn: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    recordOutcome: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                caseId: string;
+                criminalCaseId: string;
+            };
+            cookie?: never;
+        };
+        /** @description Other kinds: `{ "kind": "acquittal" }`, `{ "kind": "dismissed" }`, `{ "kind": "statute_of_limitations_expired" }`. */
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "outcome": {
+                 *         "kind": "conviction",
+                 *         "sentence": "suspended",
+                 *         "lengthMonths": 24
+                 *       },
+                 *       "decidedOn": "2026-11-20"
+                 *     }
+                 */
+                "application/json": {
+                    outcome: {
+                        /** @enum {string} */
+                        kind: "conviction";
+                        /** @enum {string} */
+                        sentence: "custodial" | "suspended";
+                        lengthMonths: number;
+                    } | {
+                        /** @enum {string} */
+                        kind: "acquittal";
+                    } | {
+                        /** @enum {string} */
+                        kind: "dismissed";
+                    } | {
+                        /** @enum {string} */
+                        kind: "statute_of_limitations_expired";
+                    };
+                    decidedOn: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Ids minted by this command (and the information duty it opened, if any). */
+                        created: {
+                            criminalCaseId?: string;
+                            hearingId?: string;
+                            outcomeId?: string;
+                            claimId?: string;
+                            dutyId?: string;
+                        };
+                        proceedings: {
+                            /** Format: uuid */
+                            caseId: string;
+                            version: number;
+                            /** @enum {string} */
+                            participation: "none" | "consented" | "withdrawn";
+                            consentedOn: string | null;
+                            withdrawnOn: string | null;
+                            /** @description The victim asked not to be informed (recorded with the withdrawal); until then they are informed whether or not they take part. */
+                            informationDeclined: boolean;
+                            criminalCases: {
+                                criminalCaseId: string;
+                                country: components["schemas"]["CountryCode"];
+                                /** @enum {string} */
+                                authorityType: "police" | "prosecutor" | "investigating_judge" | "court" | "other";
+                                /** @enum {string} */
+                                offence: "trafficking_in_persons" | "trafficking_in_minors" | "pimping" | "forced_labour" | "slavery" | "money_laundering" | "organised_crime_group" | "other";
+                                referenceKept: boolean;
+                                linkedAt: string;
+                                /** @enum {string} */
+                                stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                closed: boolean;
+                                hearings: {
+                                    hearingId: string;
+                                    date: string;
+                                    country: components["schemas"]["CountryCode"];
+                                    remoteTestimonyPossible: boolean;
+                                    victimToTestify: boolean;
+                                }[];
+                                outcomes: {
+                                    outcomeId: string;
+                                    /** @enum {string} */
+                                    stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                    outcome: {
+                                        /** @enum {string} */
+                                        kind: "conviction";
+                                        /** @enum {string} */
+                                        sentence: "custodial" | "suspended";
+                                        lengthMonths: number;
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "acquittal";
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "dismissed";
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "statute_of_limitations_expired";
+                                    };
+                                    decidedOn: string;
+                                }[];
+                                protectionMeasures: {
+                                    /** @enum {string} */
+                                    measure: "anonymity" | "video_testimony" | "witness_protection" | "testimony_without_defendant_present" | "closed_hearing" | "restraining_order";
+                                    grantedOn: string;
+                                }[];
+                            }[];
+                            duties: {
+                                dutyId: string;
+                                caseId: string;
+                                criminalCaseId: string;
+                                /** @enum {string} */
+                                kind: "stage_change" | "hearing" | "outcome" | "offender_release";
+                                arisenAt: string;
+                                dueAt: string;
+                                /** @enum {string} */
+                                status: "open" | "fulfilled" | "lapsed";
+                                /** @description Open and past its deadline (policy PROCEEDINGS_INFORM_DAYS, 5 days). */
+                                overdue: boolean;
+                                informedAt: string | null;
+                                /** @description Fulfilled after its deadline. */
+                                late: boolean;
+                            }[];
+                            claims: {
+                                claimId: string;
+                                criminalCaseId: string;
+                                claimed: {
+                                    amount: string;
+                                    currency: components["schemas"]["CurrencyCode"];
+                                };
+                                /** @enum {string} */
+                                against: "offender" | "state_fund";
+                                claimedOn: string;
+                                decision: {
+                                    /** @enum {string} */
+                                    decision: "awarded" | "rejected";
+                                    awarded: {
+                                        amount: string;
+                                        currency: components["schemas"]["CurrencyCode"];
+                                    };
+                                    paid: boolean;
+                                    decidedOn: string;
+                                } | null;
+                                /** @description Compensation paid after the award (CompensationPaid). */
+                                payments: {
+                                    amount: {
+                                        amount: string;
+                                        currency: components["schemas"]["CurrencyCode"];
+                                    };
+                                    paidOn: string;
+                                }[];
+                            }[];
+                            legalCounsel: {
+                                criminalCaseId: string | null;
+                                counselOrganisationId: string | null;
+                                freeOfCharge: boolean;
+                                assignedOn: string;
+                            }[];
+                            interpreters: {
+                                criminalCaseId: string | null;
+                                language: string;
+                                assignedOn: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Ids minted by this command (and the information duty it opened, if any). */
+                        created: {
+                            criminalCaseId?: string;
+                            hearingId?: string;
+                            outcomeId?: string;
+                            claimId?: string;
+                            dutyId?: string;
+                        };
+                        proceedings: {
+                            /** Format: uuid */
+                            caseId: string;
+                            version: number;
+                            /** @enum {string} */
+                            participation: "none" | "consented" | "withdrawn";
+                            consentedOn: string | null;
+                            withdrawnOn: string | null;
+                            /** @description The victim asked not to be informed (recorded with the withdrawal); until then they are informed whether or not they take part. */
+                            informationDeclined: boolean;
+                            criminalCases: {
+                                criminalCaseId: string;
+                                country: components["schemas"]["CountryCode"];
+                                /** @enum {string} */
+                                authorityType: "police" | "prosecutor" | "investigating_judge" | "court" | "other";
+                                /** @enum {string} */
+                                offence: "trafficking_in_persons" | "trafficking_in_minors" | "pimping" | "forced_labour" | "slavery" | "money_laundering" | "organised_crime_group" | "other";
+                                referenceKept: boolean;
+                                linkedAt: string;
+                                /** @enum {string} */
+                                stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                closed: boolean;
+                                hearings: {
+                                    hearingId: string;
+                                    date: string;
+                                    country: components["schemas"]["CountryCode"];
+                                    remoteTestimonyPossible: boolean;
+                                    victimToTestify: boolean;
+                                }[];
+                                outcomes: {
+                                    outcomeId: string;
+                                    /** @enum {string} */
+                                    stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                    outcome: {
+                                        /** @enum {string} */
+                                        kind: "conviction";
+                                        /** @enum {string} */
+                                        sentence: "custodial" | "suspended";
+                                        lengthMonths: number;
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "acquittal";
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "dismissed";
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "statute_of_limitations_expired";
+                                    };
+                                    decidedOn: string;
+                                }[];
+                                protectionMeasures: {
+                                    /** @enum {string} */
+                                    measure: "anonymity" | "video_testimony" | "witness_protection" | "testimony_without_defendant_present" | "closed_hearing" | "restraining_order";
+                                    grantedOn: string;
+                                }[];
+                            }[];
+                            duties: {
+                                dutyId: string;
+                                caseId: string;
+                                criminalCaseId: string;
+                                /** @enum {string} */
+                                kind: "stage_change" | "hearing" | "outcome" | "offender_release";
+                                arisenAt: string;
+                                dueAt: string;
+                                /** @enum {string} */
+                                status: "open" | "fulfilled" | "lapsed";
+                                /** @description Open and past its deadline (policy PROCEEDINGS_INFORM_DAYS, 5 days). */
+                                overdue: boolean;
+                                informedAt: string | null;
+                                /** @description Fulfilled after its deadline. */
+                                late: boolean;
+                            }[];
+                            claims: {
+                                claimId: string;
+                                criminalCaseId: string;
+                                claimed: {
+                                    amount: string;
+                                    currency: components["schemas"]["CurrencyCode"];
+                                };
+                                /** @enum {string} */
+                                against: "offender" | "state_fund";
+                                claimedOn: string;
+                                decision: {
+                                    /** @enum {string} */
+                                    decision: "awarded" | "rejected";
+                                    awarded: {
+                                        amount: string;
+                                        currency: components["schemas"]["CurrencyCode"];
+                                    };
+                                    paid: boolean;
+                                    decidedOn: string;
+                                } | null;
+                                /** @description Compensation paid after the award (CompensationPaid). */
+                                payments: {
+                                    amount: {
+                                        amount: string;
+                                        currency: components["schemas"]["CurrencyCode"];
+                                    };
+                                    paidOn: string;
+                                }[];
+                            }[];
+                            legalCounsel: {
+                                criminalCaseId: string | null;
+                                counselOrganisationId: string | null;
+                                freeOfCharge: boolean;
+                                assignedOn: string;
+                            }[];
+                            interpreters: {
+                                criminalCaseId: string | null;
+                                language: string;
+                                assignedOn: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    createProceedingsCriminalCasesOffenderReleases: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                caseId: string;
+                criminalCaseId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "kind": "released",
+                 *       "releasedOn": "2026-11-20"
+                 *     }
+                 */
+                "application/json": {
+                    /**
+                     * @description `released` (end of sentence, parole, release before trial) or `escaped`.
+                     * @enum {string}
+                     */
+                    kind: "released" | "escaped";
+                    /** @description The day of the release or escape: the duty to inform the victim counts from it. */
+                    releasedOn: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Ids minted by this command (and the information duty it opened, if any). */
+                        created: {
+                            criminalCaseId?: string;
+                            hearingId?: string;
+                            outcomeId?: string;
+                            claimId?: string;
+                            dutyId?: string;
+                        };
+                        proceedings: {
+                            /** Format: uuid */
+                            caseId: string;
+                            version: number;
+                            /** @enum {string} */
+                            participation: "none" | "consented" | "withdrawn";
+                            consentedOn: string | null;
+                            withdrawnOn: string | null;
+                            /** @description The victim asked not to be informed (recorded with the withdrawal); until then they are informed whether or not they take part. */
+                            informationDeclined: boolean;
+                            criminalCases: {
+                                criminalCaseId: string;
+                                country: components["schemas"]["CountryCode"];
+                                /** @enum {string} */
+                                authorityType: "police" | "prosecutor" | "investigating_judge" | "court" | "other";
+                                /** @enum {string} */
+                                offence: "trafficking_in_persons" | "trafficking_in_minors" | "pimping" | "forced_labour" | "slavery" | "money_laundering" | "organised_crime_group" | "other";
+                                referenceKept: boolean;
+                                linkedAt: string;
+                                /** @enum {string} */
+                                stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                closed: boolean;
+                                hearings: {
+                                    hearingId: string;
+                                    date: string;
+                                    country: components["schemas"]["CountryCode"];
+                                    remoteTestimonyPossible: boolean;
+                                    victimToTestify: boolean;
+                                }[];
+                                outcomes: {
+                                    outcomeId: string;
+                                    /** @enum {string} */
+                                    stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                    outcome: {
+                                        /** @enum {string} */
+                                        kind: "conviction";
+                                        /** @enum {string} */
+                                        sentence: "custodial" | "suspended";
+                                        lengthMonths: number;
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "acquittal";
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "dismissed";
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "statute_of_limitations_expired";
+                                    };
+                                    decidedOn: string;
+                                }[];
+                                protectionMeasures: {
+                                    /** @enum {string} */
+                                    measure: "anonymity" | "video_testimony" | "witness_protection" | "testimony_without_defendant_present" | "closed_hearing" | "restraining_order";
+                                    grantedOn: string;
+                                }[];
+                            }[];
+                            duties: {
+                                dutyId: string;
+                                caseId: string;
+                                criminalCaseId: string;
+                                /** @enum {string} */
+                                kind: "stage_change" | "hearing" | "outcome" | "offender_release";
+                                arisenAt: string;
+                                dueAt: string;
+                                /** @enum {string} */
+                                status: "open" | "fulfilled" | "lapsed";
+                                /** @description Open and past its deadline (policy PROCEEDINGS_INFORM_DAYS, 5 days). */
+                                overdue: boolean;
+                                informedAt: string | null;
+                                /** @description Fulfilled after its deadline. */
+                                late: boolean;
+                            }[];
+                            claims: {
+                                claimId: string;
+                                criminalCaseId: string;
+                                claimed: {
+                                    amount: string;
+                                    currency: components["schemas"]["CurrencyCode"];
+                                };
+                                /** @enum {string} */
+                                against: "offender" | "state_fund";
+                                claimedOn: string;
+                                decision: {
+                                    /** @enum {string} */
+                                    decision: "awarded" | "rejected";
+                                    awarded: {
+                                        amount: string;
+                                        currency: components["schemas"]["CurrencyCode"];
+                                    };
+                                    paid: boolean;
+                                    decidedOn: string;
+                                } | null;
+                                /** @description Compensation paid after the award (CompensationPaid). */
+                                payments: {
+                                    amount: {
+                                        amount: string;
+                                        currency: components["schemas"]["CurrencyCode"];
+                                    };
+                                    paidOn: string;
+                                }[];
+                            }[];
+                            legalCounsel: {
+                                criminalCaseId: string | null;
+                                counselOrganisationId: string | null;
+                                freeOfCharge: boolean;
+                                assignedOn: string;
+                            }[];
+                            interpreters: {
+                                criminalCaseId: string | null;
+                                language: string;
+                                assignedOn: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Ids minted by this command (and the information duty it opened, if any). */
+                        created: {
+                            criminalCaseId?: string;
+                            hearingId?: string;
+                            outcomeId?: string;
+                            claimId?: string;
+                            dutyId?: string;
+                        };
+                        proceedings: {
+                            /** Format: uuid */
+                            caseId: string;
+                            version: number;
+                            /** @enum {string} */
+                            participation: "none" | "consented" | "withdrawn";
+                            consentedOn: string | null;
+                            withdrawnOn: string | null;
+                            /** @description The victim asked not to be informed (recorded with the withdrawal); until then they are informed whether or not they take part. */
+                            informationDeclined: boolean;
+                            criminalCases: {
+                                criminalCaseId: string;
+                                country: components["schemas"]["CountryCode"];
+                                /** @enum {string} */
+                                authorityType: "police" | "prosecutor" | "investigating_judge" | "court" | "other";
+                                /** @enum {string} */
+                                offence: "trafficking_in_persons" | "trafficking_in_minors" | "pimping" | "forced_labour" | "slavery" | "money_laundering" | "organised_crime_group" | "other";
+                                referenceKept: boolean;
+                                linkedAt: string;
+                                /** @enum {string} */
+                                stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                closed: boolean;
+                                hearings: {
+                                    hearingId: string;
+                                    date: string;
+                                    country: components["schemas"]["CountryCode"];
+                                    remoteTestimonyPossible: boolean;
+                                    victimToTestify: boolean;
+                                }[];
+                                outcomes: {
+                                    outcomeId: string;
+                                    /** @enum {string} */
+                                    stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                    outcome: {
+                                        /** @enum {string} */
+                                        kind: "conviction";
+                                        /** @enum {string} */
+                                        sentence: "custodial" | "suspended";
+                                        lengthMonths: number;
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "acquittal";
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "dismissed";
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "statute_of_limitations_expired";
+                                    };
+                                    decidedOn: string;
+                                }[];
+                                protectionMeasures: {
+                                    /** @enum {string} */
+                                    measure: "anonymity" | "video_testimony" | "witness_protection" | "testimony_without_defendant_present" | "closed_hearing" | "restraining_order";
+                                    grantedOn: string;
+                                }[];
+                            }[];
+                            duties: {
+                                dutyId: string;
+                                caseId: string;
+                                criminalCaseId: string;
+                                /** @enum {string} */
+                                kind: "stage_change" | "hearing" | "outcome" | "offender_release";
+                                arisenAt: string;
+                                dueAt: string;
+                                /** @enum {string} */
+                                status: "open" | "fulfilled" | "lapsed";
+                                /** @description Open and past its deadline (policy PROCEEDINGS_INFORM_DAYS, 5 days). */
+                                overdue: boolean;
+                                informedAt: string | null;
+                                /** @description Fulfilled after its deadline. */
+                                late: boolean;
+                            }[];
+                            claims: {
+                                claimId: string;
+                                criminalCaseId: string;
+                                claimed: {
+                                    amount: string;
+                                    currency: components["schemas"]["CurrencyCode"];
+                                };
+                                /** @enum {string} */
+                                against: "offender" | "state_fund";
+                                claimedOn: string;
+                                decision: {
+                                    /** @enum {string} */
+                                    decision: "awarded" | "rejected";
+                                    awarded: {
+                                        amount: string;
+                                        currency: components["schemas"]["CurrencyCode"];
+                                    };
+                                    paid: boolean;
+                                    decidedOn: string;
+                                } | null;
+                                /** @description Compensation paid after the award (CompensationPaid). */
+                                payments: {
+                                    amount: {
+                                        amount: string;
+                                        currency: components["schemas"]["CurrencyCode"];
+                                    };
+                                    paidOn: string;
+                                }[];
+                            }[];
+                            legalCounsel: {
+                                criminalCaseId: string | null;
+                                counselOrganisationId: string | null;
+                                freeOfCharge: boolean;
+                                assignedOn: string;
+                            }[];
+                            interpreters: {
+                                criminalCaseId: string | null;
+                                language: string;
+                                assignedOn: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    recordProtectionMeasure: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                caseId: string;
+                criminalCaseId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "measure": "video_testimony",
+                 *       "grantedOn": "2026-11-20"
+                 *     }
+                 */
+                "application/json": {
+                    /** @enum {string} */
+                    measure: "anonymity" | "video_testimony" | "witness_protection" | "testimony_without_defendant_present" | "closed_hearing" | "restraining_order";
+                    grantedOn: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Ids minted by this command (and the information duty it opened, if any). */
+                        created: {
+                            criminalCaseId?: string;
+                            hearingId?: string;
+                            outcomeId?: string;
+                            claimId?: string;
+                            dutyId?: string;
+                        };
+                        proceedings: {
+                            /** Format: uuid */
+                            caseId: string;
+                            version: number;
+                            /** @enum {string} */
+                            participation: "none" | "consented" | "withdrawn";
+                            consentedOn: string | null;
+                            withdrawnOn: string | null;
+                            /** @description The victim asked not to be informed (recorded with the withdrawal); until then they are informed whether or not they take part. */
+                            informationDeclined: boolean;
+                            criminalCases: {
+                                criminalCaseId: string;
+                                country: components["schemas"]["CountryCode"];
+                                /** @enum {string} */
+                                authorityType: "police" | "prosecutor" | "investigating_judge" | "court" | "other";
+                                /** @enum {string} */
+                                offence: "trafficking_in_persons" | "trafficking_in_minors" | "pimping" | "forced_labour" | "slavery" | "money_laundering" | "organised_crime_group" | "other";
+                                referenceKept: boolean;
+                                linkedAt: string;
+                                /** @enum {string} */
+                                stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                closed: boolean;
+                                hearings: {
+                                    hearingId: string;
+                                    date: string;
+                                    country: components["schemas"]["CountryCode"];
+                                    remoteTestimonyPossible: boolean;
+                                    victimToTestify: boolean;
+                                }[];
+                                outcomes: {
+                                    outcomeId: string;
+                                    /** @enum {string} */
+                                    stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                    outcome: {
+                                        /** @enum {string} */
+                                        kind: "conviction";
+                                        /** @enum {string} */
+                                        sentence: "custodial" | "suspended";
+                                        lengthMonths: number;
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "acquittal";
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "dismissed";
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "statute_of_limitations_expired";
+                                    };
+                                    decidedOn: string;
+                                }[];
+                                protectionMeasures: {
+                                    /** @enum {string} */
+                                    measure: "anonymity" | "video_testimony" | "witness_protection" | "testimony_without_defendant_present" | "closed_hearing" | "restraining_order";
+                                    grantedOn: string;
+                                }[];
+                            }[];
+                            duties: {
+                                dutyId: string;
+                                caseId: string;
+                                criminalCaseId: string;
+                                /** @enum {string} */
+                                kind: "stage_change" | "hearing" | "outcome" | "offender_release";
+                                arisenAt: string;
+                                dueAt: string;
+                                /** @enum {string} */
+                                status: "open" | "fulfilled" | "lapsed";
+                                /** @description Open and past its deadline (policy PROCEEDINGS_INFORM_DAYS, 5 days). */
+                                overdue: boolean;
+                                informedAt: string | null;
+                                /** @description Fulfilled after its deadline. */
+                                late: boolean;
+                            }[];
+                            claims: {
+                                claimId: string;
+                                criminalCaseId: string;
+                                claimed: {
+                                    amount: string;
+                                    currency: components["schemas"]["CurrencyCode"];
+                                };
+                                /** @enum {string} */
+                                against: "offender" | "state_fund";
+                                claimedOn: string;
+                                decision: {
+                                    /** @enum {string} */
+                                    decision: "awarded" | "rejected";
+                                    awarded: {
+                                        amount: string;
+                                        currency: components["schemas"]["CurrencyCode"];
+                                    };
+                                    paid: boolean;
+                                    decidedOn: string;
+                                } | null;
+                                /** @description Compensation paid after the award (CompensationPaid). */
+                                payments: {
+                                    amount: {
+                                        amount: string;
+                                        currency: components["schemas"]["CurrencyCode"];
+                                    };
+                                    paidOn: string;
+                                }[];
+                            }[];
+                            legalCounsel: {
+                                criminalCaseId: string | null;
+                                counselOrganisationId: string | null;
+                                freeOfCharge: boolean;
+                                assignedOn: string;
+                            }[];
+                            interpreters: {
+                                criminalCaseId: string | null;
+                                language: string;
+                                assignedOn: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Ids minted by this command (and the information duty it opened, if any). */
+                        created: {
+                            criminalCaseId?: string;
+                            hearingId?: string;
+                            outcomeId?: string;
+                            claimId?: string;
+                            dutyId?: string;
+                        };
+                        proceedings: {
+                            /** Format: uuid */
+                            caseId: string;
+                            version: number;
+                            /** @enum {string} */
+                            participation: "none" | "consented" | "withdrawn";
+                            consentedOn: string | null;
+                            withdrawnOn: string | null;
+                            /** @description The victim asked not to be informed (recorded with the withdrawal); until then they are informed whether or not they take part. */
+                            informationDeclined: boolean;
+                            criminalCases: {
+                                criminalCaseId: string;
+                                country: components["schemas"]["CountryCode"];
+                                /** @enum {string} */
+                                authorityType: "police" | "prosecutor" | "investigating_judge" | "court" | "other";
+                                /** @enum {string} */
+                                offence: "trafficking_in_persons" | "trafficking_in_minors" | "pimping" | "forced_labour" | "slavery" | "money_laundering" | "organised_crime_group" | "other";
+                                referenceKept: boolean;
+                                linkedAt: string;
+                                /** @enum {string} */
+                                stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                closed: boolean;
+                                hearings: {
+                                    hearingId: string;
+                                    date: string;
+                                    country: components["schemas"]["CountryCode"];
+                                    remoteTestimonyPossible: boolean;
+                                    victimToTestify: boolean;
+                                }[];
+                                outcomes: {
+                                    outcomeId: string;
+                                    /** @enum {string} */
+                                    stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                    outcome: {
+                                        /** @enum {string} */
+                                        kind: "conviction";
+                                        /** @enum {string} */
+                                        sentence: "custodial" | "suspended";
+                                        lengthMonths: number;
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "acquittal";
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "dismissed";
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "statute_of_limitations_expired";
+                                    };
+                                    decidedOn: string;
+                                }[];
+                                protectionMeasures: {
+                                    /** @enum {string} */
+                                    measure: "anonymity" | "video_testimony" | "witness_protection" | "testimony_without_defendant_present" | "closed_hearing" | "restraining_order";
+                                    grantedOn: string;
+                                }[];
+                            }[];
+                            duties: {
+                                dutyId: string;
+                                caseId: string;
+                                criminalCaseId: string;
+                                /** @enum {string} */
+                                kind: "stage_change" | "hearing" | "outcome" | "offender_release";
+                                arisenAt: string;
+                                dueAt: string;
+                                /** @enum {string} */
+                                status: "open" | "fulfilled" | "lapsed";
+                                /** @description Open and past its deadline (policy PROCEEDINGS_INFORM_DAYS, 5 days). */
+                                overdue: boolean;
+                                informedAt: string | null;
+                                /** @description Fulfilled after its deadline. */
+                                late: boolean;
+                            }[];
+                            claims: {
+                                claimId: string;
+                                criminalCaseId: string;
+                                claimed: {
+                                    amount: string;
+                                    currency: components["schemas"]["CurrencyCode"];
+                                };
+                                /** @enum {string} */
+                                against: "offender" | "state_fund";
+                                claimedOn: string;
+                                decision: {
+                                    /** @enum {string} */
+                                    decision: "awarded" | "rejected";
+                                    awarded: {
+                                        amount: string;
+                                        currency: components["schemas"]["CurrencyCode"];
+                                    };
+                                    paid: boolean;
+                                    decidedOn: string;
+                                } | null;
+                                /** @description Compensation paid after the award (CompensationPaid). */
+                                payments: {
+                                    amount: {
+                                        amount: string;
+                                        currency: components["schemas"]["CurrencyCode"];
+                                    };
+                                    paidOn: string;
+                                }[];
+                            }[];
+                            legalCounsel: {
+                                criminalCaseId: string | null;
+                                counselOrganisationId: string | null;
+                                freeOfCharge: boolean;
+                                assignedOn: string;
+                            }[];
+                            interpreters: {
+                                criminalCaseId: string | null;
+                                language: string;
+                                assignedOn: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    recordCompensationClaim: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                caseId: string;
+                criminalCaseId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "claimed": {
+                 *         "amount": "25000.00",
+                 *         "currency": "EUR"
+                 *       },
+                 *       "against": "offender",
+                 *       "claimedOn": "2026-11-20"
+                 *     }
+                 */
+                "application/json": {
+                    claimed: {
+                        amount: string;
+                        currency: components["schemas"]["CurrencyCodeInput"];
+                    };
+                    /** @enum {string} */
+                    against: "offender" | "state_fund";
+                    claimedOn: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Ids minted by this command (and the information duty it opened, if any). */
+                        created: {
+                            criminalCaseId?: string;
+                            hearingId?: string;
+                            outcomeId?: string;
+                            claimId?: string;
+                            dutyId?: string;
+                        };
+                        proceedings: {
+                            /** Format: uuid */
+                            caseId: string;
+                            version: number;
+                            /** @enum {string} */
+                            participation: "none" | "consented" | "withdrawn";
+                            consentedOn: string | null;
+                            withdrawnOn: string | null;
+                            /** @description The victim asked not to be informed (recorded with the withdrawal); until then they are informed whether or not they take part. */
+                            informationDeclined: boolean;
+                            criminalCases: {
+                                criminalCaseId: string;
+                                country: components["schemas"]["CountryCode"];
+                                /** @enum {string} */
+                                authorityType: "police" | "prosecutor" | "investigating_judge" | "court" | "other";
+                                /** @enum {string} */
+                                offence: "trafficking_in_persons" | "trafficking_in_minors" | "pimping" | "forced_labour" | "slavery" | "money_laundering" | "organised_crime_group" | "other";
+                                referenceKept: boolean;
+                                linkedAt: string;
+                                /** @enum {string} */
+                                stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                closed: boolean;
+                                hearings: {
+                                    hearingId: string;
+                                    date: string;
+                                    country: components["schemas"]["CountryCode"];
+                                    remoteTestimonyPossible: boolean;
+                                    victimToTestify: boolean;
+                                }[];
+                                outcomes: {
+                                    outcomeId: string;
+                                    /** @enum {string} */
+                                    stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                    outcome: {
+                                        /** @enum {string} */
+                                        kind: "conviction";
+                                        /** @enum {string} */
+                                        sentence: "custodial" | "suspended";
+                                        lengthMonths: number;
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "acquittal";
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "dismissed";
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "statute_of_limitations_expired";
+                                    };
+                                    decidedOn: string;
+                                }[];
+                                protectionMeasures: {
+                                    /** @enum {string} */
+                                    measure: "anonymity" | "video_testimony" | "witness_protection" | "testimony_without_defendant_present" | "closed_hearing" | "restraining_order";
+                                    grantedOn: string;
+                                }[];
+                            }[];
+                            duties: {
+                                dutyId: string;
+                                caseId: string;
+                                criminalCaseId: string;
+                                /** @enum {string} */
+                                kind: "stage_change" | "hearing" | "outcome" | "offender_release";
+                                arisenAt: string;
+                                dueAt: string;
+                                /** @enum {string} */
+                                status: "open" | "fulfilled" | "lapsed";
+                                /** @description Open and past its deadline (policy PROCEEDINGS_INFORM_DAYS, 5 days). */
+                                overdue: boolean;
+                                informedAt: string | null;
+                                /** @description Fulfilled after its deadline. */
+                                late: boolean;
+                            }[];
+                            claims: {
+                                claimId: string;
+                                criminalCaseId: string;
+                                claimed: {
+                                    amount: string;
+                                    currency: components["schemas"]["CurrencyCode"];
+                                };
+                                /** @enum {string} */
+                                against: "offender" | "state_fund";
+                                claimedOn: string;
+                                decision: {
+                                    /** @enum {string} */
+                                    decision: "awarded" | "rejected";
+                                    awarded: {
+                                        amount: string;
+                                        currency: components["schemas"]["CurrencyCode"];
+                                    };
+                                    paid: boolean;
+                                    decidedOn: string;
+                                } | null;
+                                /** @description Compensation paid after the award (CompensationPaid). */
+                                payments: {
+                                    amount: {
+                                        amount: string;
+                                        currency: components["schemas"]["CurrencyCode"];
+                                    };
+                                    paidOn: string;
+                                }[];
+                            }[];
+                            legalCounsel: {
+                                criminalCaseId: string | null;
+                                counselOrganisationId: string | null;
+                                freeOfCharge: boolean;
+                                assignedOn: string;
+                            }[];
+                            interpreters: {
+                                criminalCaseId: string | null;
+                                language: string;
+                                assignedOn: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Ids minted by this command (and the information duty it opened, if any). */
+                        created: {
+                            criminalCaseId?: string;
+                            hearingId?: string;
+                            outcomeId?: string;
+                            claimId?: string;
+                            dutyId?: string;
+                        };
+                        proceedings: {
+                            /** Format: uuid */
+                            caseId: string;
+                            version: number;
+                            /** @enum {string} */
+                            participation: "none" | "consented" | "withdrawn";
+                            consentedOn: string | null;
+                            withdrawnOn: string | null;
+                            /** @description The victim asked not to be informed (recorded with the withdrawal); until then they are informed whether or not they take part. */
+                            informationDeclined: boolean;
+                            criminalCases: {
+                                criminalCaseId: string;
+                                country: components["schemas"]["CountryCode"];
+                                /** @enum {string} */
+                                authorityType: "police" | "prosecutor" | "investigating_judge" | "court" | "other";
+                                /** @enum {string} */
+                                offence: "trafficking_in_persons" | "trafficking_in_minors" | "pimping" | "forced_labour" | "slavery" | "money_laundering" | "organised_crime_group" | "other";
+                                referenceKept: boolean;
+                                linkedAt: string;
+                                /** @enum {string} */
+                                stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                closed: boolean;
+                                hearings: {
+                                    hearingId: string;
+                                    date: string;
+                                    country: components["schemas"]["CountryCode"];
+                                    remoteTestimonyPossible: boolean;
+                                    victimToTestify: boolean;
+                                }[];
+                                outcomes: {
+                                    outcomeId: string;
+                                    /** @enum {string} */
+                                    stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                    outcome: {
+                                        /** @enum {string} */
+                                        kind: "conviction";
+                                        /** @enum {string} */
+                                        sentence: "custodial" | "suspended";
+                                        lengthMonths: number;
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "acquittal";
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "dismissed";
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "statute_of_limitations_expired";
+                                    };
+                                    decidedOn: string;
+                                }[];
+                                protectionMeasures: {
+                                    /** @enum {string} */
+                                    measure: "anonymity" | "video_testimony" | "witness_protection" | "testimony_without_defendant_present" | "closed_hearing" | "restraining_order";
+                                    grantedOn: string;
+                                }[];
+                            }[];
+                            duties: {
+                                dutyId: string;
+                                caseId: string;
+                                criminalCaseId: string;
+                                /** @enum {string} */
+                                kind: "stage_change" | "hearing" | "outcome" | "offender_release";
+                                arisenAt: string;
+                                dueAt: string;
+                                /** @enum {string} */
+                                status: "open" | "fulfilled" | "lapsed";
+                                /** @description Open and past its deadline (policy PROCEEDINGS_INFORM_DAYS, 5 days). */
+                                overdue: boolean;
+                                informedAt: string | null;
+                                /** @description Fulfilled after its deadline. */
+                                late: boolean;
+                            }[];
+                            claims: {
+                                claimId: string;
+                                criminalCaseId: string;
+                                claimed: {
+                                    amount: string;
+                                    currency: components["schemas"]["CurrencyCode"];
+                                };
+                                /** @enum {string} */
+                                against: "offender" | "state_fund";
+                                claimedOn: string;
+                                decision: {
+                                    /** @enum {string} */
+                                    decision: "awarded" | "rejected";
+                                    awarded: {
+                                        amount: string;
+                                        currency: components["schemas"]["CurrencyCode"];
+                                    };
+                                    paid: boolean;
+                                    decidedOn: string;
+                                } | null;
+                                /** @description Compensation paid after the award (CompensationPaid). */
+                                payments: {
+                                    amount: {
+                                        amount: string;
+                                        currency: components["schemas"]["CurrencyCode"];
+                                    };
+                                    paidOn: string;
+                                }[];
+                            }[];
+                            legalCounsel: {
+                                criminalCaseId: string | null;
+                                counselOrganisationId: string | null;
+                                freeOfCharge: boolean;
+                                assignedOn: string;
+                            }[];
+                            interpreters: {
+                                criminalCaseId: string | null;
+                                language: string;
+                                assignedOn: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    recordCompensationDecision: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                caseId: string;
+                claimId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "decision": "awarded",
+                 *       "awarded": {
+                 *         "amount": "15000.00",
+                 *         "currency": "EUR"
+                 *       },
+                 *       "paid": false,
+                 *       "decidedOn": "2026-11-20"
+                 *     }
+                 */
+                "application/json": {
+                    /** @enum {string} */
+                    decision: "awarded" | "rejected";
+                    awarded: {
+                        amount: string;
+                        currency: components["schemas"]["CurrencyCodeInput"];
+                    };
+                    paid: boolean;
+                    decidedOn: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Ids minted by this command (and the information duty it opened, if any). */
+                        created: {
+                            criminalCaseId?: string;
+                            hearingId?: string;
+                            outcomeId?: string;
+                            claimId?: string;
+                            dutyId?: string;
+                        };
+                        proceedings: {
+                            /** Format: uuid */
+                            caseId: string;
+                            version: number;
+                            /** @enum {string} */
+                            participation: "none" | "consented" | "withdrawn";
+                            consentedOn: string | null;
+                            withdrawnOn: string | null;
+                            /** @description The victim asked not to be informed (recorded with the withdrawal); until then they are informed whether or not they take part. */
+                            informationDeclined: boolean;
+                            criminalCases: {
+                                criminalCaseId: string;
+                                country: components["schemas"]["CountryCode"];
+                                /** @enum {string} */
+                                authorityType: "police" | "prosecutor" | "investigating_judge" | "court" | "other";
+                                /** @enum {string} */
+                                offence: "trafficking_in_persons" | "trafficking_in_minors" | "pimping" | "forced_labour" | "slavery" | "money_laundering" | "organised_crime_group" | "other";
+                                referenceKept: boolean;
+                                linkedAt: string;
+                                /** @enum {string} */
+                                stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                closed: boolean;
+                                hearings: {
+                                    hearingId: string;
+                                    date: string;
+                                    country: components["schemas"]["CountryCode"];
+                                    remoteTestimonyPossible: boolean;
+                                    victimToTestify: boolean;
+                                }[];
+                                outcomes: {
+                                    outcomeId: string;
+                                    /** @enum {string} */
+                                    stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                    outcome: {
+                                        /** @enum {string} */
+                                        kind: "conviction";
+                                        /** @enum {string} */
+                                        sentence: "custodial" | "suspended";
+                                        lengthMonths: number;
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "acquittal";
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "dismissed";
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "statute_of_limitations_expired";
+                                    };
+                                    decidedOn: string;
+                                }[];
+                                protectionMeasures: {
+                                    /** @enum {string} */
+                                    measure: "anonymity" | "video_testimony" | "witness_protection" | "testimony_without_defendant_present" | "closed_hearing" | "restraining_order";
+                                    grantedOn: string;
+                                }[];
+                            }[];
+                            duties: {
+                                dutyId: string;
+                                caseId: string;
+                                criminalCaseId: string;
+                                /** @enum {string} */
+                                kind: "stage_change" | "hearing" | "outcome" | "offender_release";
+                                arisenAt: string;
+                                dueAt: string;
+                                /** @enum {string} */
+                                status: "open" | "fulfilled" | "lapsed";
+                                /** @description Open and past its deadline (policy PROCEEDINGS_INFORM_DAYS, 5 days). */
+                                overdue: boolean;
+                                informedAt: string | null;
+                                /** @description Fulfilled after its deadline. */
+                                late: boolean;
+                            }[];
+                            claims: {
+                                claimId: string;
+                                criminalCaseId: string;
+                                claimed: {
+                                    amount: string;
+                                    currency: components["schemas"]["CurrencyCode"];
+                                };
+                                /** @enum {string} */
+                                against: "offender" | "state_fund";
+                                claimedOn: string;
+                                decision: {
+                                    /** @enum {string} */
+                                    decision: "awarded" | "rejected";
+                                    awarded: {
+                                        amount: string;
+                                        currency: components["schemas"]["CurrencyCode"];
+                                    };
+                                    paid: boolean;
+                                    decidedOn: string;
+                                } | null;
+                                /** @description Compensation paid after the award (CompensationPaid). */
+                                payments: {
+                                    amount: {
+                                        amount: string;
+                                        currency: components["schemas"]["CurrencyCode"];
+                                    };
+                                    paidOn: string;
+                                }[];
+                            }[];
+                            legalCounsel: {
+                                criminalCaseId: string | null;
+                                counselOrganisationId: string | null;
+                                freeOfCharge: boolean;
+                                assignedOn: string;
+                            }[];
+                            interpreters: {
+                                criminalCaseId: string | null;
+                                language: string;
+                                assignedOn: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Ids minted by this command (and the information duty it opened, if any). */
+                        created: {
+                            criminalCaseId?: string;
+                            hearingId?: string;
+                            outcomeId?: string;
+                            claimId?: string;
+                            dutyId?: string;
+                        };
+                        proceedings: {
+                            /** Format: uuid */
+                            caseId: string;
+                            version: number;
+                            /** @enum {string} */
+                            participation: "none" | "consented" | "withdrawn";
+                            consentedOn: string | null;
+                            withdrawnOn: string | null;
+                            /** @description The victim asked not to be informed (recorded with the withdrawal); until then they are informed whether or not they take part. */
+                            informationDeclined: boolean;
+                            criminalCases: {
+                                criminalCaseId: string;
+                                country: components["schemas"]["CountryCode"];
+                                /** @enum {string} */
+                                authorityType: "police" | "prosecutor" | "investigating_judge" | "court" | "other";
+                                /** @enum {string} */
+                                offence: "trafficking_in_persons" | "trafficking_in_minors" | "pimping" | "forced_labour" | "slavery" | "money_laundering" | "organised_crime_group" | "other";
+                                referenceKept: boolean;
+                                linkedAt: string;
+                                /** @enum {string} */
+                                stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                closed: boolean;
+                                hearings: {
+                                    hearingId: string;
+                                    date: string;
+                                    country: components["schemas"]["CountryCode"];
+                                    remoteTestimonyPossible: boolean;
+                                    victimToTestify: boolean;
+                                }[];
+                                outcomes: {
+                                    outcomeId: string;
+                                    /** @enum {string} */
+                                    stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                    outcome: {
+                                        /** @enum {string} */
+                                        kind: "conviction";
+                                        /** @enum {string} */
+                                        sentence: "custodial" | "suspended";
+                                        lengthMonths: number;
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "acquittal";
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "dismissed";
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "statute_of_limitations_expired";
+                                    };
+                                    decidedOn: string;
+                                }[];
+                                protectionMeasures: {
+                                    /** @enum {string} */
+                                    measure: "anonymity" | "video_testimony" | "witness_protection" | "testimony_without_defendant_present" | "closed_hearing" | "restraining_order";
+                                    grantedOn: string;
+                                }[];
+                            }[];
+                            duties: {
+                                dutyId: string;
+                                caseId: string;
+                                criminalCaseId: string;
+                                /** @enum {string} */
+                                kind: "stage_change" | "hearing" | "outcome" | "offender_release";
+                                arisenAt: string;
+                                dueAt: string;
+                                /** @enum {string} */
+                                status: "open" | "fulfilled" | "lapsed";
+                                /** @description Open and past its deadline (policy PROCEEDINGS_INFORM_DAYS, 5 days). */
+                                overdue: boolean;
+                                informedAt: string | null;
+                                /** @description Fulfilled after its deadline. */
+                                late: boolean;
+                            }[];
+                            claims: {
+                                claimId: string;
+                                criminalCaseId: string;
+                                claimed: {
+                                    amount: string;
+                                    currency: components["schemas"]["CurrencyCode"];
+                                };
+                                /** @enum {string} */
+                                against: "offender" | "state_fund";
+                                claimedOn: string;
+                                decision: {
+                                    /** @enum {string} */
+                                    decision: "awarded" | "rejected";
+                                    awarded: {
+                                        amount: string;
+                                        currency: components["schemas"]["CurrencyCode"];
+                                    };
+                                    paid: boolean;
+                                    decidedOn: string;
+                                } | null;
+                                /** @description Compensation paid after the award (CompensationPaid). */
+                                payments: {
+                                    amount: {
+                                        amount: string;
+                                        currency: components["schemas"]["CurrencyCode"];
+                                    };
+                                    paidOn: string;
+                                }[];
+                            }[];
+                            legalCounsel: {
+                                criminalCaseId: string | null;
+                                counselOrganisationId: string | null;
+                                freeOfCharge: boolean;
+                                assignedOn: string;
+                            }[];
+                            interpreters: {
+                                criminalCaseId: string | null;
+                                language: string;
+                                assignedOn: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    createProceedingsCompensationClaimsPayments: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                caseId: string;
+                claimId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "amount": {
+                 *         "amount": "5000.00",
+                 *         "currency": "EUR"
+                 *       },
+                 *       "paidOn": "2026-12-01"
+                 *     }
+                 */
+                "application/json": {
+                    /** @description Amount paid, in the award’s currency; all payments together never exceed the award. */
+                    amount: {
+                        amount: string;
+                        currency: components["schemas"]["CurrencyCodeInput"];
+                    };
+                    paidOn: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Ids minted by this command (and the information duty it opened, if any). */
+                        created: {
+                            criminalCaseId?: string;
+                            hearingId?: string;
+                            outcomeId?: string;
+                            claimId?: string;
+                            dutyId?: string;
+                        };
+                        proceedings: {
+                            /** Format: uuid */
+                            caseId: string;
+                            version: number;
+                            /** @enum {string} */
+                            participation: "none" | "consented" | "withdrawn";
+                            consentedOn: string | null;
+                            withdrawnOn: string | null;
+                            /** @description The victim asked not to be informed (recorded with the withdrawal); until then they are informed whether or not they take part. */
+                            informationDeclined: boolean;
+                            criminalCases: {
+                                criminalCaseId: string;
+                                country: components["schemas"]["CountryCode"];
+                                /** @enum {string} */
+                                authorityType: "police" | "prosecutor" | "investigating_judge" | "court" | "other";
+                                /** @enum {string} */
+                                offence: "trafficking_in_persons" | "trafficking_in_minors" | "pimping" | "forced_labour" | "slavery" | "money_laundering" | "organised_crime_group" | "other";
+                                referenceKept: boolean;
+                                linkedAt: string;
+                                /** @enum {string} */
+                                stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                closed: boolean;
+                                hearings: {
+                                    hearingId: string;
+                                    date: string;
+                                    country: components["schemas"]["CountryCode"];
+                                    remoteTestimonyPossible: boolean;
+                                    victimToTestify: boolean;
+                                }[];
+                                outcomes: {
+                                    outcomeId: string;
+                                    /** @enum {string} */
+                                    stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                    outcome: {
+                                        /** @enum {string} */
+                                        kind: "conviction";
+                                        /** @enum {string} */
+                                        sentence: "custodial" | "suspended";
+                                        lengthMonths: number;
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "acquittal";
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "dismissed";
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "statute_of_limitations_expired";
+                                    };
+                                    decidedOn: string;
+                                }[];
+                                protectionMeasures: {
+                                    /** @enum {string} */
+                                    measure: "anonymity" | "video_testimony" | "witness_protection" | "testimony_without_defendant_present" | "closed_hearing" | "restraining_order";
+                                    grantedOn: string;
+                                }[];
+                            }[];
+                            duties: {
+                                dutyId: string;
+                                caseId: string;
+                                criminalCaseId: string;
+                                /** @enum {string} */
+                                kind: "stage_change" | "hearing" | "outcome" | "offender_release";
+                                arisenAt: string;
+                                dueAt: string;
+                                /** @enum {string} */
+                                status: "open" | "fulfilled" | "lapsed";
+                                /** @description Open and past its deadline (policy PROCEEDINGS_INFORM_DAYS, 5 days). */
+                                overdue: boolean;
+                                informedAt: string | null;
+                                /** @description Fulfilled after its deadline. */
+                                late: boolean;
+                            }[];
+                            claims: {
+                                claimId: string;
+                                criminalCaseId: string;
+                                claimed: {
+                                    amount: string;
+                                    currency: components["schemas"]["CurrencyCode"];
+                                };
+                                /** @enum {string} */
+                                against: "offender" | "state_fund";
+                                claimedOn: string;
+                                decision: {
+                                    /** @enum {string} */
+                                    decision: "awarded" | "rejected";
+                                    awarded: {
+                                        amount: string;
+                                        currency: components["schemas"]["CurrencyCode"];
+                                    };
+                                    paid: boolean;
+                                    decidedOn: string;
+                                } | null;
+                                /** @description Compensation paid after the award (CompensationPaid). */
+                                payments: {
+                                    amount: {
+                                        amount: string;
+                                        currency: components["schemas"]["CurrencyCode"];
+                                    };
+                                    paidOn: string;
+                                }[];
+                            }[];
+                            legalCounsel: {
+                                criminalCaseId: string | null;
+                                counselOrganisationId: string | null;
+                                freeOfCharge: boolean;
+                                assignedOn: string;
+                            }[];
+                            interpreters: {
+                                criminalCaseId: string | null;
+                                language: string;
+                                assignedOn: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Ids minted by this command (and the information duty it opened, if any). */
+                        created: {
+                            criminalCaseId?: string;
+                            hearingId?: string;
+                            outcomeId?: string;
+                            claimId?: string;
+                            dutyId?: string;
+                        };
+                        proceedings: {
+                            /** Format: uuid */
+                            caseId: string;
+                            version: number;
+                            /** @enum {string} */
+                            participation: "none" | "consented" | "withdrawn";
+                            consentedOn: string | null;
+                            withdrawnOn: string | null;
+                            /** @description The victim asked not to be informed (recorded with the withdrawal); until then they are informed whether or not they take part. */
+                            informationDeclined: boolean;
+                            criminalCases: {
+                                criminalCaseId: string;
+                                country: components["schemas"]["CountryCode"];
+                                /** @enum {string} */
+                                authorityType: "police" | "prosecutor" | "investigating_judge" | "court" | "other";
+                                /** @enum {string} */
+                                offence: "trafficking_in_persons" | "trafficking_in_minors" | "pimping" | "forced_labour" | "slavery" | "money_laundering" | "organised_crime_group" | "other";
+                                referenceKept: boolean;
+                                linkedAt: string;
+                                /** @enum {string} */
+                                stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                closed: boolean;
+                                hearings: {
+                                    hearingId: string;
+                                    date: string;
+                                    country: components["schemas"]["CountryCode"];
+                                    remoteTestimonyPossible: boolean;
+                                    victimToTestify: boolean;
+                                }[];
+                                outcomes: {
+                                    outcomeId: string;
+                                    /** @enum {string} */
+                                    stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                    outcome: {
+                                        /** @enum {string} */
+                                        kind: "conviction";
+                                        /** @enum {string} */
+                                        sentence: "custodial" | "suspended";
+                                        lengthMonths: number;
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "acquittal";
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "dismissed";
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "statute_of_limitations_expired";
+                                    };
+                                    decidedOn: string;
+                                }[];
+                                protectionMeasures: {
+                                    /** @enum {string} */
+                                    measure: "anonymity" | "video_testimony" | "witness_protection" | "testimony_without_defendant_present" | "closed_hearing" | "restraining_order";
+                                    grantedOn: string;
+                                }[];
+                            }[];
+                            duties: {
+                                dutyId: string;
+                                caseId: string;
+                                criminalCaseId: string;
+                                /** @enum {string} */
+                                kind: "stage_change" | "hearing" | "outcome" | "offender_release";
+                                arisenAt: string;
+                                dueAt: string;
+                                /** @enum {string} */
+                                status: "open" | "fulfilled" | "lapsed";
+                                /** @description Open and past its deadline (policy PROCEEDINGS_INFORM_DAYS, 5 days). */
+                                overdue: boolean;
+                                informedAt: string | null;
+                                /** @description Fulfilled after its deadline. */
+                                late: boolean;
+                            }[];
+                            claims: {
+                                claimId: string;
+                                criminalCaseId: string;
+                                claimed: {
+                                    amount: string;
+                                    currency: components["schemas"]["CurrencyCode"];
+                                };
+                                /** @enum {string} */
+                                against: "offender" | "state_fund";
+                                claimedOn: string;
+                                decision: {
+                                    /** @enum {string} */
+                                    decision: "awarded" | "rejected";
+                                    awarded: {
+                                        amount: string;
+                                        currency: components["schemas"]["CurrencyCode"];
+                                    };
+                                    paid: boolean;
+                                    decidedOn: string;
+                                } | null;
+                                /** @description Compensation paid after the award (CompensationPaid). */
+                                payments: {
+                                    amount: {
+                                        amount: string;
+                                        currency: components["schemas"]["CurrencyCode"];
+                                    };
+                                    paidOn: string;
+                                }[];
+                            }[];
+                            legalCounsel: {
+                                criminalCaseId: string | null;
+                                counselOrganisationId: string | null;
+                                freeOfCharge: boolean;
+                                assignedOn: string;
+                            }[];
+                            interpreters: {
+                                criminalCaseId: string | null;
+                                language: string;
+                                assignedOn: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    assignLegalCounsel: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                caseId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "counselOrganisationId": "ngo-it",
+                 *       "freeOfCharge": true,
+                 *       "assignedOn": "2026-11-20"
+                 *     }
+                 */
+                "application/json": {
+                    /** Format: uuid */
+                    criminalCaseId?: string;
+                    /** @description Registered organisation providing counsel; the lawyer’s name is not recorded. */
+                    counselOrganisationId?: string;
+                    freeOfCharge: boolean;
+                    assignedOn: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Ids minted by this command (and the information duty it opened, if any). */
+                        created: {
+                            criminalCaseId?: string;
+                            hearingId?: string;
+                            outcomeId?: string;
+                            claimId?: string;
+                            dutyId?: string;
+                        };
+                        proceedings: {
+                            /** Format: uuid */
+                            caseId: string;
+                            version: number;
+                            /** @enum {string} */
+                            participation: "none" | "consented" | "withdrawn";
+                            consentedOn: string | null;
+                            withdrawnOn: string | null;
+                            /** @description The victim asked not to be informed (recorded with the withdrawal); until then they are informed whether or not they take part. */
+                            informationDeclined: boolean;
+                            criminalCases: {
+                                criminalCaseId: string;
+                                country: components["schemas"]["CountryCode"];
+                                /** @enum {string} */
+                                authorityType: "police" | "prosecutor" | "investigating_judge" | "court" | "other";
+                                /** @enum {string} */
+                                offence: "trafficking_in_persons" | "trafficking_in_minors" | "pimping" | "forced_labour" | "slavery" | "money_laundering" | "organised_crime_group" | "other";
+                                referenceKept: boolean;
+                                linkedAt: string;
+                                /** @enum {string} */
+                                stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                closed: boolean;
+                                hearings: {
+                                    hearingId: string;
+                                    date: string;
+                                    country: components["schemas"]["CountryCode"];
+                                    remoteTestimonyPossible: boolean;
+                                    victimToTestify: boolean;
+                                }[];
+                                outcomes: {
+                                    outcomeId: string;
+                                    /** @enum {string} */
+                                    stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                    outcome: {
+                                        /** @enum {string} */
+                                        kind: "conviction";
+                                        /** @enum {string} */
+                                        sentence: "custodial" | "suspended";
+                                        lengthMonths: number;
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "acquittal";
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "dismissed";
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "statute_of_limitations_expired";
+                                    };
+                                    decidedOn: string;
+                                }[];
+                                protectionMeasures: {
+                                    /** @enum {string} */
+                                    measure: "anonymity" | "video_testimony" | "witness_protection" | "testimony_without_defendant_present" | "closed_hearing" | "restraining_order";
+                                    grantedOn: string;
+                                }[];
+                            }[];
+                            duties: {
+                                dutyId: string;
+                                caseId: string;
+                                criminalCaseId: string;
+                                /** @enum {string} */
+                                kind: "stage_change" | "hearing" | "outcome" | "offender_release";
+                                arisenAt: string;
+                                dueAt: string;
+                                /** @enum {string} */
+                                status: "open" | "fulfilled" | "lapsed";
+                                /** @description Open and past its deadline (policy PROCEEDINGS_INFORM_DAYS, 5 days). */
+                                overdue: boolean;
+                                informedAt: string | null;
+                                /** @description Fulfilled after its deadline. */
+                                late: boolean;
+                            }[];
+                            claims: {
+                                claimId: string;
+                                criminalCaseId: string;
+                                claimed: {
+                                    amount: string;
+                                    currency: components["schemas"]["CurrencyCode"];
+                                };
+                                /** @enum {string} */
+                                against: "offender" | "state_fund";
+                                claimedOn: string;
+                                decision: {
+                                    /** @enum {string} */
+                                    decision: "awarded" | "rejected";
+                                    awarded: {
+                                        amount: string;
+                                        currency: components["schemas"]["CurrencyCode"];
+                                    };
+                                    paid: boolean;
+                                    decidedOn: string;
+                                } | null;
+                                /** @description Compensation paid after the award (CompensationPaid). */
+                                payments: {
+                                    amount: {
+                                        amount: string;
+                                        currency: components["schemas"]["CurrencyCode"];
+                                    };
+                                    paidOn: string;
+                                }[];
+                            }[];
+                            legalCounsel: {
+                                criminalCaseId: string | null;
+                                counselOrganisationId: string | null;
+                                freeOfCharge: boolean;
+                                assignedOn: string;
+                            }[];
+                            interpreters: {
+                                criminalCaseId: string | null;
+                                language: string;
+                                assignedOn: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Ids minted by this command (and the information duty it opened, if any). */
+                        created: {
+                            criminalCaseId?: string;
+                            hearingId?: string;
+                            outcomeId?: string;
+                            claimId?: string;
+                            dutyId?: string;
+                        };
+                        proceedings: {
+                            /** Format: uuid */
+                            caseId: string;
+                            version: number;
+                            /** @enum {string} */
+                            participation: "none" | "consented" | "withdrawn";
+                            consentedOn: string | null;
+                            withdrawnOn: string | null;
+                            /** @description The victim asked not to be informed (recorded with the withdrawal); until then they are informed whether or not they take part. */
+                            informationDeclined: boolean;
+                            criminalCases: {
+                                criminalCaseId: string;
+                                country: components["schemas"]["CountryCode"];
+                                /** @enum {string} */
+                                authorityType: "police" | "prosecutor" | "investigating_judge" | "court" | "other";
+                                /** @enum {string} */
+                                offence: "trafficking_in_persons" | "trafficking_in_minors" | "pimping" | "forced_labour" | "slavery" | "money_laundering" | "organised_crime_group" | "other";
+                                referenceKept: boolean;
+                                linkedAt: string;
+                                /** @enum {string} */
+                                stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                closed: boolean;
+                                hearings: {
+                                    hearingId: string;
+                                    date: string;
+                                    country: components["schemas"]["CountryCode"];
+                                    remoteTestimonyPossible: boolean;
+                                    victimToTestify: boolean;
+                                }[];
+                                outcomes: {
+                                    outcomeId: string;
+                                    /** @enum {string} */
+                                    stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                    outcome: {
+                                        /** @enum {string} */
+                                        kind: "conviction";
+                                        /** @enum {string} */
+                                        sentence: "custodial" | "suspended";
+                                        lengthMonths: number;
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "acquittal";
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "dismissed";
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "statute_of_limitations_expired";
+                                    };
+                                    decidedOn: string;
+                                }[];
+                                protectionMeasures: {
+                                    /** @enum {string} */
+                                    measure: "anonymity" | "video_testimony" | "witness_protection" | "testimony_without_defendant_present" | "closed_hearing" | "restraining_order";
+                                    grantedOn: string;
+                                }[];
+                            }[];
+                            duties: {
+                                dutyId: string;
+                                caseId: string;
+                                criminalCaseId: string;
+                                /** @enum {string} */
+                                kind: "stage_change" | "hearing" | "outcome" | "offender_release";
+                                arisenAt: string;
+                                dueAt: string;
+                                /** @enum {string} */
+                                status: "open" | "fulfilled" | "lapsed";
+                                /** @description Open and past its deadline (policy PROCEEDINGS_INFORM_DAYS, 5 days). */
+                                overdue: boolean;
+                                informedAt: string | null;
+                                /** @description Fulfilled after its deadline. */
+                                late: boolean;
+                            }[];
+                            claims: {
+                                claimId: string;
+                                criminalCaseId: string;
+                                claimed: {
+                                    amount: string;
+                                    currency: components["schemas"]["CurrencyCode"];
+                                };
+                                /** @enum {string} */
+                                against: "offender" | "state_fund";
+                                claimedOn: string;
+                                decision: {
+                                    /** @enum {string} */
+                                    decision: "awarded" | "rejected";
+                                    awarded: {
+                                        amount: string;
+                                        currency: components["schemas"]["CurrencyCode"];
+                                    };
+                                    paid: boolean;
+                                    decidedOn: string;
+                                } | null;
+                                /** @description Compensation paid after the award (CompensationPaid). */
+                                payments: {
+                                    amount: {
+                                        amount: string;
+                                        currency: components["schemas"]["CurrencyCode"];
+                                    };
+                                    paidOn: string;
+                                }[];
+                            }[];
+                            legalCounsel: {
+                                criminalCaseId: string | null;
+                                counselOrganisationId: string | null;
+                                freeOfCharge: boolean;
+                                assignedOn: string;
+                            }[];
+                            interpreters: {
+                                criminalCaseId: string | null;
+                                language: string;
+                                assignedOn: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    assignInterpreter: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                caseId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "language": "ro",
+                 *       "assignedOn": "2026-11-20"
+                 *     }
+                 */
+                "application/json": {
+                    /** Format: uuid */
+                    criminalCaseId?: string;
+                    /** @description ISO 639-1 (or 639-3) code. */
+                    language: string;
+                    assignedOn: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Ids minted by this command (and the information duty it opened, if any). */
+                        created: {
+                            criminalCaseId?: string;
+                            hearingId?: string;
+                            outcomeId?: string;
+                            claimId?: string;
+                            dutyId?: string;
+                        };
+                        proceedings: {
+                            /** Format: uuid */
+                            caseId: string;
+                            version: number;
+                            /** @enum {string} */
+                            participation: "none" | "consented" | "withdrawn";
+                            consentedOn: string | null;
+                            withdrawnOn: string | null;
+                            /** @description The victim asked not to be informed (recorded with the withdrawal); until then they are informed whether or not they take part. */
+                            informationDeclined: boolean;
+                            criminalCases: {
+                                criminalCaseId: string;
+                                country: components["schemas"]["CountryCode"];
+                                /** @enum {string} */
+                                authorityType: "police" | "prosecutor" | "investigating_judge" | "court" | "other";
+                                /** @enum {string} */
+                                offence: "trafficking_in_persons" | "trafficking_in_minors" | "pimping" | "forced_labour" | "slavery" | "money_laundering" | "organised_crime_group" | "other";
+                                referenceKept: boolean;
+                                linkedAt: string;
+                                /** @enum {string} */
+                                stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                closed: boolean;
+                                hearings: {
+                                    hearingId: string;
+                                    date: string;
+                                    country: components["schemas"]["CountryCode"];
+                                    remoteTestimonyPossible: boolean;
+                                    victimToTestify: boolean;
+                                }[];
+                                outcomes: {
+                                    outcomeId: string;
+                                    /** @enum {string} */
+                                    stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                    outcome: {
+                                        /** @enum {string} */
+                                        kind: "conviction";
+                                        /** @enum {string} */
+                                        sentence: "custodial" | "suspended";
+                                        lengthMonths: number;
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "acquittal";
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "dismissed";
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "statute_of_limitations_expired";
+                                    };
+                                    decidedOn: string;
+                                }[];
+                                protectionMeasures: {
+                                    /** @enum {string} */
+                                    measure: "anonymity" | "video_testimony" | "witness_protection" | "testimony_without_defendant_present" | "closed_hearing" | "restraining_order";
+                                    grantedOn: string;
+                                }[];
+                            }[];
+                            duties: {
+                                dutyId: string;
+                                caseId: string;
+                                criminalCaseId: string;
+                                /** @enum {string} */
+                                kind: "stage_change" | "hearing" | "outcome" | "offender_release";
+                                arisenAt: string;
+                                dueAt: string;
+                                /** @enum {string} */
+                                status: "open" | "fulfilled" | "lapsed";
+                                /** @description Open and past its deadline (policy PROCEEDINGS_INFORM_DAYS, 5 days). */
+                                overdue: boolean;
+                                informedAt: string | null;
+                                /** @description Fulfilled after its deadline. */
+                                late: boolean;
+                            }[];
+                            claims: {
+                                claimId: string;
+                                criminalCaseId: string;
+                                claimed: {
+                                    amount: string;
+                                    currency: components["schemas"]["CurrencyCode"];
+                                };
+                                /** @enum {string} */
+                                against: "offender" | "state_fund";
+                                claimedOn: string;
+                                decision: {
+                                    /** @enum {string} */
+                                    decision: "awarded" | "rejected";
+                                    awarded: {
+                                        amount: string;
+                                        currency: components["schemas"]["CurrencyCode"];
+                                    };
+                                    paid: boolean;
+                                    decidedOn: string;
+                                } | null;
+                                /** @description Compensation paid after the award (CompensationPaid). */
+                                payments: {
+                                    amount: {
+                                        amount: string;
+                                        currency: components["schemas"]["CurrencyCode"];
+                                    };
+                                    paidOn: string;
+                                }[];
+                            }[];
+                            legalCounsel: {
+                                criminalCaseId: string | null;
+                                counselOrganisationId: string | null;
+                                freeOfCharge: boolean;
+                                assignedOn: string;
+                            }[];
+                            interpreters: {
+                                criminalCaseId: string | null;
+                                language: string;
+                                assignedOn: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Ids minted by this command (and the information duty it opened, if any). */
+                        created: {
+                            criminalCaseId?: string;
+                            hearingId?: string;
+                            outcomeId?: string;
+                            claimId?: string;
+                            dutyId?: string;
+                        };
+                        proceedings: {
+                            /** Format: uuid */
+                            caseId: string;
+                            version: number;
+                            /** @enum {string} */
+                            participation: "none" | "consented" | "withdrawn";
+                            consentedOn: string | null;
+                            withdrawnOn: string | null;
+                            /** @description The victim asked not to be informed (recorded with the withdrawal); until then they are informed whether or not they take part. */
+                            informationDeclined: boolean;
+                            criminalCases: {
+                                criminalCaseId: string;
+                                country: components["schemas"]["CountryCode"];
+                                /** @enum {string} */
+                                authorityType: "police" | "prosecutor" | "investigating_judge" | "court" | "other";
+                                /** @enum {string} */
+                                offence: "trafficking_in_persons" | "trafficking_in_minors" | "pimping" | "forced_labour" | "slavery" | "money_laundering" | "organised_crime_group" | "other";
+                                referenceKept: boolean;
+                                linkedAt: string;
+                                /** @enum {string} */
+                                stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                closed: boolean;
+                                hearings: {
+                                    hearingId: string;
+                                    date: string;
+                                    country: components["schemas"]["CountryCode"];
+                                    remoteTestimonyPossible: boolean;
+                                    victimToTestify: boolean;
+                                }[];
+                                outcomes: {
+                                    outcomeId: string;
+                                    /** @enum {string} */
+                                    stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                    outcome: {
+                                        /** @enum {string} */
+                                        kind: "conviction";
+                                        /** @enum {string} */
+                                        sentence: "custodial" | "suspended";
+                                        lengthMonths: number;
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "acquittal";
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "dismissed";
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "statute_of_limitations_expired";
+                                    };
+                                    decidedOn: string;
+                                }[];
+                                protectionMeasures: {
+                                    /** @enum {string} */
+                                    measure: "anonymity" | "video_testimony" | "witness_protection" | "testimony_without_defendant_present" | "closed_hearing" | "restraining_order";
+                                    grantedOn: string;
+                                }[];
+                            }[];
+                            duties: {
+                                dutyId: string;
+                                caseId: string;
+                                criminalCaseId: string;
+                                /** @enum {string} */
+                                kind: "stage_change" | "hearing" | "outcome" | "offender_release";
+                                arisenAt: string;
+                                dueAt: string;
+                                /** @enum {string} */
+                                status: "open" | "fulfilled" | "lapsed";
+                                /** @description Open and past its deadline (policy PROCEEDINGS_INFORM_DAYS, 5 days). */
+                                overdue: boolean;
+                                informedAt: string | null;
+                                /** @description Fulfilled after its deadline. */
+                                late: boolean;
+                            }[];
+                            claims: {
+                                claimId: string;
+                                criminalCaseId: string;
+                                claimed: {
+                                    amount: string;
+                                    currency: components["schemas"]["CurrencyCode"];
+                                };
+                                /** @enum {string} */
+                                against: "offender" | "state_fund";
+                                claimedOn: string;
+                                decision: {
+                                    /** @enum {string} */
+                                    decision: "awarded" | "rejected";
+                                    awarded: {
+                                        amount: string;
+                                        currency: components["schemas"]["CurrencyCode"];
+                                    };
+                                    paid: boolean;
+                                    decidedOn: string;
+                                } | null;
+                                /** @description Compensation paid after the award (CompensationPaid). */
+                                payments: {
+                                    amount: {
+                                        amount: string;
+                                        currency: components["schemas"]["CurrencyCode"];
+                                    };
+                                    paidOn: string;
+                                }[];
+                            }[];
+                            legalCounsel: {
+                                criminalCaseId: string | null;
+                                counselOrganisationId: string | null;
+                                freeOfCharge: boolean;
+                                assignedOn: string;
+                            }[];
+                            interpreters: {
+                                criminalCaseId: string | null;
+                                language: string;
+                                assignedOn: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    recordVictimInformed: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                caseId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "dutyIds": [
+                 *         "019a0000-0000-7000-8000-000000000042"
+                 *       ],
+                 *       "channel": "through_legal_counsel"
+                 *     }
+                 */
+                "application/json": {
+                    /** @description The information duties fulfilled (what changed), from the proceedings file or the duty list. */
+                    dutyIds: string[];
+                    /** @enum {string} */
+                    channel: "in_person" | "phone" | "video_call" | "letter" | "email" | "through_legal_counsel";
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Ids minted by this command (and the information duty it opened, if any). */
+                        created: {
+                            criminalCaseId?: string;
+                            hearingId?: string;
+                            outcomeId?: string;
+                            claimId?: string;
+                            dutyId?: string;
+                        };
+                        proceedings: {
+                            /** Format: uuid */
+                            caseId: string;
+                            version: number;
+                            /** @enum {string} */
+                            participation: "none" | "consented" | "withdrawn";
+                            consentedOn: string | null;
+                            withdrawnOn: string | null;
+                            /** @description The victim asked not to be informed (recorded with the withdrawal); until then they are informed whether or not they take part. */
+                            informationDeclined: boolean;
+                            criminalCases: {
+                                criminalCaseId: string;
+                                country: components["schemas"]["CountryCode"];
+                                /** @enum {string} */
+                                authorityType: "police" | "prosecutor" | "investigating_judge" | "court" | "other";
+                                /** @enum {string} */
+                                offence: "trafficking_in_persons" | "trafficking_in_minors" | "pimping" | "forced_labour" | "slavery" | "money_laundering" | "organised_crime_group" | "other";
+                                referenceKept: boolean;
+                                linkedAt: string;
+                                /** @enum {string} */
+                                stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                closed: boolean;
+                                hearings: {
+                                    hearingId: string;
+                                    date: string;
+                                    country: components["schemas"]["CountryCode"];
+                                    remoteTestimonyPossible: boolean;
+                                    victimToTestify: boolean;
+                                }[];
+                                outcomes: {
+                                    outcomeId: string;
+                                    /** @enum {string} */
+                                    stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                    outcome: {
+                                        /** @enum {string} */
+                                        kind: "conviction";
+                                        /** @enum {string} */
+                                        sentence: "custodial" | "suspended";
+                                        lengthMonths: number;
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "acquittal";
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "dismissed";
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "statute_of_limitations_expired";
+                                    };
+                                    decidedOn: string;
+                                }[];
+                                protectionMeasures: {
+                                    /** @enum {string} */
+                                    measure: "anonymity" | "video_testimony" | "witness_protection" | "testimony_without_defendant_present" | "closed_hearing" | "restraining_order";
+                                    grantedOn: string;
+                                }[];
+                            }[];
+                            duties: {
+                                dutyId: string;
+                                caseId: string;
+                                criminalCaseId: string;
+                                /** @enum {string} */
+                                kind: "stage_change" | "hearing" | "outcome" | "offender_release";
+                                arisenAt: string;
+                                dueAt: string;
+                                /** @enum {string} */
+                                status: "open" | "fulfilled" | "lapsed";
+                                /** @description Open and past its deadline (policy PROCEEDINGS_INFORM_DAYS, 5 days). */
+                                overdue: boolean;
+                                informedAt: string | null;
+                                /** @description Fulfilled after its deadline. */
+                                late: boolean;
+                            }[];
+                            claims: {
+                                claimId: string;
+                                criminalCaseId: string;
+                                claimed: {
+                                    amount: string;
+                                    currency: components["schemas"]["CurrencyCode"];
+                                };
+                                /** @enum {string} */
+                                against: "offender" | "state_fund";
+                                claimedOn: string;
+                                decision: {
+                                    /** @enum {string} */
+                                    decision: "awarded" | "rejected";
+                                    awarded: {
+                                        amount: string;
+                                        currency: components["schemas"]["CurrencyCode"];
+                                    };
+                                    paid: boolean;
+                                    decidedOn: string;
+                                } | null;
+                                /** @description Compensation paid after the award (CompensationPaid). */
+                                payments: {
+                                    amount: {
+                                        amount: string;
+                                        currency: components["schemas"]["CurrencyCode"];
+                                    };
+                                    paidOn: string;
+                                }[];
+                            }[];
+                            legalCounsel: {
+                                criminalCaseId: string | null;
+                                counselOrganisationId: string | null;
+                                freeOfCharge: boolean;
+                                assignedOn: string;
+                            }[];
+                            interpreters: {
+                                criminalCaseId: string | null;
+                                language: string;
+                                assignedOn: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Ids minted by this command (and the information duty it opened, if any). */
+                        created: {
+                            criminalCaseId?: string;
+                            hearingId?: string;
+                            outcomeId?: string;
+                            claimId?: string;
+                            dutyId?: string;
+                        };
+                        proceedings: {
+                            /** Format: uuid */
+                            caseId: string;
+                            version: number;
+                            /** @enum {string} */
+                            participation: "none" | "consented" | "withdrawn";
+                            consentedOn: string | null;
+                            withdrawnOn: string | null;
+                            /** @description The victim asked not to be informed (recorded with the withdrawal); until then they are informed whether or not they take part. */
+                            informationDeclined: boolean;
+                            criminalCases: {
+                                criminalCaseId: string;
+                                country: components["schemas"]["CountryCode"];
+                                /** @enum {string} */
+                                authorityType: "police" | "prosecutor" | "investigating_judge" | "court" | "other";
+                                /** @enum {string} */
+                                offence: "trafficking_in_persons" | "trafficking_in_minors" | "pimping" | "forced_labour" | "slavery" | "money_laundering" | "organised_crime_group" | "other";
+                                referenceKept: boolean;
+                                linkedAt: string;
+                                /** @enum {string} */
+                                stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                closed: boolean;
+                                hearings: {
+                                    hearingId: string;
+                                    date: string;
+                                    country: components["schemas"]["CountryCode"];
+                                    remoteTestimonyPossible: boolean;
+                                    victimToTestify: boolean;
+                                }[];
+                                outcomes: {
+                                    outcomeId: string;
+                                    /** @enum {string} */
+                                    stage: "investigation" | "prosecution" | "trial" | "appeal" | "final";
+                                    outcome: {
+                                        /** @enum {string} */
+                                        kind: "conviction";
+                                        /** @enum {string} */
+                                        sentence: "custodial" | "suspended";
+                                        lengthMonths: number;
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "acquittal";
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "dismissed";
+                                    } | {
+                                        /** @enum {string} */
+                                        kind: "statute_of_limitations_expired";
+                                    };
+                                    decidedOn: string;
+                                }[];
+                                protectionMeasures: {
+                                    /** @enum {string} */
+                                    measure: "anonymity" | "video_testimony" | "witness_protection" | "testimony_without_defendant_present" | "closed_hearing" | "restraining_order";
+                                    grantedOn: string;
+                                }[];
+                            }[];
+                            duties: {
+                                dutyId: string;
+                                caseId: string;
+                                criminalCaseId: string;
+                                /** @enum {string} */
+                                kind: "stage_change" | "hearing" | "outcome" | "offender_release";
+                                arisenAt: string;
+                                dueAt: string;
+                                /** @enum {string} */
+                                status: "open" | "fulfilled" | "lapsed";
+                                /** @description Open and past its deadline (policy PROCEEDINGS_INFORM_DAYS, 5 days). */
+                                overdue: boolean;
+                                informedAt: string | null;
+                                /** @description Fulfilled after its deadline. */
+                                late: boolean;
+                            }[];
+                            claims: {
+                                claimId: string;
+                                criminalCaseId: string;
+                                claimed: {
+                                    amount: string;
+                                    currency: components["schemas"]["CurrencyCode"];
+                                };
+                                /** @enum {string} */
+                                against: "offender" | "state_fund";
+                                claimedOn: string;
+                                decision: {
+                                    /** @enum {string} */
+                                    decision: "awarded" | "rejected";
+                                    awarded: {
+                                        amount: string;
+                                        currency: components["schemas"]["CurrencyCode"];
+                                    };
+                                    paid: boolean;
+                                    decidedOn: string;
+                                } | null;
+                                /** @description Compensation paid after the award (CompensationPaid). */
+                                payments: {
+                                    amount: {
+                                        amount: string;
+                                        currency: components["schemas"]["CurrencyCode"];
+                                    };
+                                    paidOn: string;
+                                }[];
+                            }[];
+                            legalCounsel: {
+                                criminalCaseId: string | null;
+                                counselOrganisationId: string | null;
+                                freeOfCharge: boolean;
+                                assignedOn: string;
+                            }[];
+                            interpreters: {
+                                criminalCaseId: string | null;
+                                language: string;
+                                assignedOn: string;
+                            }[];
+                        };
+                    };
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    listReturns: {
+        parameters: {
+            query?: {
+                caseId?: string;
+                phase?: "preparing" | "in_transit" | "arrived" | "handed_over" | "cancelled";
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["ReturnView"][];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    requestReturn: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "caseId": "019a6f4e-8c1b-7d2a-9e3f-0a1b2c3d4e5f",
+                 *       "plannedDepartureDate": "2026-12-10",
+                 *       "needs": [
+                 *         "shelter",
+                 *         "medical",
+                 *         "psychological"
+                 *       ],
+                 *       "escortRequired": false,
+                 *       "travelDocumentNeeded": true
+                 *     }
+                 */
+                "application/json": {
+                    /** Format: uuid */
+                    caseId: string;
+                    plannedDepartureDate: string;
+                    /** @description Services the person will need on arrival. */
+                    needs: ("shelter" | "basic_needs" | "medical" | "psychological" | "legal" | "financial_material" | "vocational" | "educational" | "interpretation")[];
+                    escortRequired: boolean;
+                    /** @description False when the person holds a valid passport or identity card. */
+                    travelDocumentNeeded: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReturnView"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            409: components["responses"]["Problem409"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    createReturnsUnannouncedArrivals: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "caseId": "019a6f4e-8c1b-7d2a-9e3f-0a1b2c3d4e5f",
+                 *       "arrivedOn": "2026-11-19",
+                 *       "pointOfArrival": "Nadlac border crossing",
+                 *       "deported": true,
+                 *       "learntFrom": "border_police",
+                 *       "fromCountry": "HU"
+                 *     }
+                 */
+                "application/json": {
+                    /**
+                     * Format: uuid
+                     * @description The case, notified in referrals (by the contact point itself when nobody had).
+                     */
+                    caseId: string;
+                    arrivedOn: string;
+                    /** @description A public place of arrival (airport, border crossing, station), never a private address. */
+                    pointOfArrival: string;
+                    /** @description Sent back by the authorities of the destination country rather than an assisted return. */
+                    deported: boolean;
+                    /**
+                     * @description How the contact point learnt of the arrival.
+                     * @enum {string}
+                     */
+                    learntFrom: "border_police" | "deportation_notice" | "person_presented_themselves" | "ngo" | "consulate" | "other_authority" | "other";
+                    /** @default null */
+                    fromCountry?: components["schemas"]["CountryCodeInput"] | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReturnView"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            409: components["responses"]["Problem409"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    getReturnsBoard: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        summary: {
+                            inPreparation: number;
+                            inTransit: number;
+                            lateNotifications: number;
+                            overdueDeadlines: number;
+                        };
+                        items: {
+                            /** Format: uuid */
+                            returnId: string;
+                            /** Format: uuid */
+                            caseId: string;
+                            /** @enum {string} */
+                            phase: "preparing" | "in_transit" | "arrived" | "handed_over" | "cancelled";
+                            child: boolean;
+                            stopped: boolean;
+                            plannedDepartureDate: string;
+                            lateNotification: boolean;
+                            noticeDays: number;
+                            nextStep: string | null;
+                            unmet: string[];
+                            deadlines: {
+                                kind: string;
+                                dueAt: string;
+                                metAt: string | null;
+                                overdue: boolean;
+                            }[];
+                        }[];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    listReturnDeadlines: {
+        parameters: {
+            query?: {
+                overdue?: "true" | "false";
+                /** @description true: not met yet; false: met. */
+                open?: "true" | "false";
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** Format: uuid */
+                            returnId: string;
+                            /** Format: uuid */
+                            caseId: string;
+                            kind: string;
+                            dueAt: string;
+                            metAt: string | null;
+                            overdue: boolean;
+                        }[];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    getReturn: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                returnId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReturnDetailView"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    acknowledgeReturnRequest: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                returnId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "keyContactId": "officer-ionescu",
+                 *       "alternateContactId": "officer-popa"
+                 *     }
+                 */
+                "application/json": {
+                    /** @description User id (token subject) of the key contact at the contact point. */
+                    keyContactId: string;
+                    alternateContactId: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReturnView"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    recordRiskAssessment: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                returnId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "assessedOn": "2026-11-20",
+                 *       "level": "medium",
+                 *       "factors": [
+                 *         "stigma",
+                 *         "no_income"
+                 *       ],
+                 *       "recommendation": "proceed_with_measures",
+                 *       "measures": [
+                 *         "shelter_on_arrival",
+                 *         "psychological_support"
+                 *       ]
+                 *     }
+                 */
+                "application/json": {
+                    assessedOn: string;
+                    /** @enum {string} */
+                    level: "low" | "medium" | "high";
+                    factors: ("re_trafficking" | "threat_from_traffickers" | "family_involved_in_trafficking" | "debt_bondage" | "health_needs" | "stigma" | "no_housing" | "no_income" | "pending_proceedings" | "other")[];
+                    /**
+                     * @description `high` risk never goes with `proceed`: `proceed_with_measures` (naming the measures) or `do_not_return`.
+                     * @enum {string}
+                     */
+                    recommendation: "proceed" | "proceed_with_measures" | "do_not_return";
+                    /**
+                     * @description What `proceed_with_measures` requires (at least one); none with another recommendation.
+                     * @default []
+                     */
+                    measures?: ("escort" | "shelter_on_arrival" | "police_protection" | "psychological_support" | "medical_care" | "regular_monitoring" | "family_mediation" | "relocation_away_from_recruiters" | "legal_assistance" | "other")[];
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReturnView"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    createReturnsRiskResolution: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                returnId: string;
+            };
+            cookie?: never;
+        };
+        /** @description The origin national contact point's decision when the two sides' latest assessments disagree. */
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "recommendation": "proceed_with_measures",
+                 *       "measures": [
+                 *         "escort",
+                 *         "shelter_on_arrival"
+                 *       ]
+                 *     }
+                 */
+                "application/json": {
+                    /** @enum {string} */
+                    recommendation: "proceed" | "proceed_with_measures" | "do_not_return";
+                    /**
+                     * @description Required with `proceed_with_measures`.
+                     * @default []
+                     */
+                    measures?: ("escort" | "shelter_on_arrival" | "police_protection" | "psychological_support" | "medical_care" | "regular_monitoring" | "family_mediation" | "relocation_away_from_recruiters" | "legal_assistance" | "other")[];
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReturnView"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    commentRiskAssessment: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                returnId: string;
+                assessmentId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "concurs": true,
+                 *       "additionalFactors": [
+                 *         "pending_proceedings"
+                 *       ]
+                 *     }
+                 */
+                "application/json": {
+                    concurs: boolean;
+                    additionalFactors: ("re_trafficking" | "threat_from_traffickers" | "family_involved_in_trafficking" | "debt_bondage" | "health_needs" | "stigma" | "no_housing" | "no_income" | "pending_proceedings" | "other")[];
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReturnView"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    requestTravelDocument: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                returnId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "consulateId": "consulate-ro-it"
+                 *     }
+                 */
+                "application/json": {
+                    /** @description A consulate taking part in the case for travel documents. */
+                    consulateId: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReturnView"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    issueTravelDocument: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                returnId: string;
+            };
+            cookie?: never;
+        };
+        /** @description The document number stays in the consulate's own register; TRM records that a valid title exists. */
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "documentType": "single_trip_travel_title",
+                 *       "validFrom": "2026-11-25",
+                 *       "validUntil": "2026-12-25"
+                 *     }
+                 */
+                "application/json": {
+                    /** @enum {string} */
+                    documentType: "single_trip_travel_title";
+                    validFrom: string;
+                    validUntil: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReturnView"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    refuseTravelDocument: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                returnId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "identity_not_established"
+                 *     }
+                 */
+                "application/json": {
+                    /** @enum {string} */
+                    reason: "nationality_not_established" | "identity_not_established" | "person_did_not_appear" | "valid_passport_held" | "other";
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReturnView"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    planTravel: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                returnId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "departureDate": "2026-12-10",
+                 *       "mode": "air",
+                 *       "departureCountry": "IT",
+                 *       "transitCountries": [],
+                 *       "escortOrganisationId": "iom-it",
+                 *       "pointOfArrival": "Bucharest Henri Coanda airport (OTP)"
+                 *     }
+                 */
+                "application/json": {
+                    departureDate: string;
+                    /** @enum {string} */
+                    mode: "air" | "land" | "sea";
+                    departureCountry: components["schemas"]["CountryCodeInput"];
+                    transitCountries: components["schemas"]["CountryCodeInput"][];
+                    escortOrganisationId: string | null;
+                    /** @description A public place of arrival (airport, border crossing, station), never a private address. */
+                    pointOfArrival: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReturnView"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    arrangeReception: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                returnId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "receivingOrganisationId": "anitp-rc-bucharest",
+                 *       "pointOfArrival": "Bucharest Henri Coanda airport (OTP)"
+                 *     }
+                 */
+                "application/json": {
+                    receivingOrganisationId: string;
+                    /** @description A public place of arrival (airport, border crossing, station), never a private address. */
+                    pointOfArrival: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReturnView"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    recordGuardianAppointed: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                returnId: string;
+            };
+            cookie?: never;
+        };
+        /** @description The guardian's identity stays with the child protection authority. */
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "appointedOn": "2026-11-19"
+                 *     }
+                 */
+                "application/json": {
+                    appointedOn: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReturnView"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    recordBestInterestsDetermination: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                returnId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "determinedOn": "2026-11-20",
+                 *       "returnInBestInterests": true
+                 *     }
+                 */
+                "application/json": {
+                    determinedOn: string;
+                    returnInBestInterests: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReturnView"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    recordFamilyAssessment: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                returnId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "assessedOn": "2026-11-20",
+                 *       "outcome": "suitable_with_support"
+                 *     }
+                 */
+                "application/json": {
+                    assessedOn: string;
+                    /** @enum {string} */
+                    outcome: "suitable" | "suitable_with_support" | "not_suitable";
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReturnView"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    recordDeparture: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                returnId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /** @example {} */
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReturnView"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    recordTransit: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                returnId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "country": "AT"
+                 *     }
+                 */
+                "application/json": {
+                    country: components["schemas"]["CountryCodeInput"];
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReturnView"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    recordArrival: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                returnId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "pointOfArrival": "Bucharest Henri Coanda airport (OTP)"
+                 *     }
+                 */
+                "application/json": {
+                    /** @description Defaults to the point of arrival of the reception arranged. */
+                    pointOfArrival?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReturnView"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    handOverToAssistance: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                returnId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "services": [
+                 *         "shelter",
+                 *         "psychological",
+                 *         "vocational"
+                 *       ]
+                 *     }
+                 */
+                "application/json": {
+                    /** @description Each becomes a service referral in referrals. */
+                    services: ("shelter" | "basic_needs" | "medical" | "psychological" | "legal" | "financial_material" | "vocational" | "educational" | "interpretation")[];
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReturnView"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    recordFollowUp: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                returnId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "afterDays": 30,
+                 *       "situation": "reintegrating"
+                 *     }
+                 */
+                "application/json": {
+                    afterDays: number;
+                    /** @enum {string} */
+                    situation: "reintegrating" | "needs_support" | "lost_contact" | "at_risk_of_re_trafficking";
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReturnView"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    cancelReturn: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                returnId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "victim_changed_mind"
+                 *     }
+                 */
+                "application/json": {
+                    /** @enum {string} */
+                    reason: "victim_changed_mind" | "consent_withdrawn" | "best_interests_against_return" | "risk_too_high" | "travel_document_refused" | "other";
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReturnView"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    listLedgerLogCheckpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    listLedgerLogVkey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    getLatestTreeHead: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignedTreeHead"];
+                };
+            };
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    getTreeHead: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                treeSize: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignedTreeHead"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    getLedgerSigningKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        keys: {
+                            /** @enum {string} */
+                            kty: "OKP";
+                            /** @enum {string} */
+                            crv: "Ed25519";
+                            x: string;
+                            kid: string;
+                            /** @enum {string} */
+                            alg: "EdDSA";
+                            /** @enum {string} */
+                            use: "sig";
+                        }[];
+                    };
+                };
+            };
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    exportLedgerEntries: {
+        parameters: {
+            query?: {
+                /** @description First ledger index (inclusive); default 0 */
+                from?: number;
+                /** @description End (exclusive); default the latest signed head’s tree size, so the export verifies against that head */
+                to?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    getLedgerEntry: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                index: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LedgerEntry"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    getLedgerEntryOfEvent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                eventId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LedgerEntry"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    getInclusionProof: {
+        parameters: {
+            query?: {
+                /** @description Tree size to prove inclusion in; default the latest signed head’s */
+                treeSize?: number;
+            };
+            header?: never;
+            path: {
+                index: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        index: number;
+                        treeSize: number;
+                        /** @description SHA-256, lowercase hex */
+                        leafHash: string;
+                        /** @description RFC 9162 PATH, from the leaf up */
+                        auditPath: string[];
+                        /** @description SHA-256, lowercase hex */
+                        rootHash: string;
+                        /** @description Always null: the proof covers the leaf; a participant takes the event from its case history and checks its leaf hash */
+                        entry: null;
+                        /** @description The signed head of this tree size, when there is one */
+                        head: components["schemas"]["SignedTreeHead"] | null;
+                    };
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    getConsistencyProof: {
+        parameters: {
+            query: {
+                /** @description The older tree size (the one the auditor kept a head of) */
+                first: number;
+                /** @description The newer tree size; default the latest signed head’s */
+                second?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        firstTreeSize: number;
+                        secondTreeSize: number;
+                        /** @description SHA-256, lowercase hex */
+                        firstRootHash: string;
+                        /** @description SHA-256, lowercase hex */
+                        secondRootHash: string;
+                        /** @description RFC 9162 PROOF(first, D[second]) */
+                        proof: string[];
+                        firstHead: components["schemas"]["SignedTreeHead"] | null;
+                        secondHead: components["schemas"]["SignedTreeHead"] | null;
+                    };
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    getCaseLedgerHistory: {
+        parameters: {
+            query?: {
+                cursor?: string;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                caseId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        caseId: string;
+                        items: components["schemas"]["LedgerEntry"][];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    getCaseLedgerState: {
+        parameters: {
+            query?: {
+                /** @description State after the ledger entry with this index (inclusive) */
+                atIndex?: number;
+                /** @description State from the events recorded at or before this instant */
+                asOf?: string;
+            };
+            header?: never;
+            path: {
+                caseId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        caseId: string;
+                        atIndex: number | null;
+                        asOf: string | null;
+                        aggregates: {
+                            service: string;
+                            aggregate: string;
+                            streamId: string;
+                            /** @description Stream version the state is at */
+                            version: number;
+                            /** @description Ledger index of the last event folded */
+                            lastIndex: number | null;
+                            /** @description False when a version of the stream is missing from the ledger; the state stops before it */
+                            complete: boolean;
+                            /** @description The aggregate's state, rebuilt with its service's own evolve function */
+                            state: unknown;
+                        }[];
+                    };
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    listFigures: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    getFigure: {
+        parameters: {
+            query: {
+                year: number;
+                /** @description Comma-separated dimensions (with the filters, at most two in all). */
+                groupBy?: string;
+                /** @description Overrides the Accept header. */
+                format?: "json" | "csv";
+                /** @description Filter: Month (01–12) */
+                month?: string;
+                /** @description Filter: Sex */
+                sex?: string;
+                /** @description Filter: Age band */
+                ageBand?: string;
+                /** @description Filter: Minor at identification */
+                minor?: string;
+                /** @description Filter: Citizenship (ISO 3166-1 alpha-2) */
+                citizenship?: string;
+                /** @description Filter: Country of exploitation */
+                countryOfExploitation?: string;
+                /** @description Filter: Form of exploitation (first listed) */
+                form?: string;
+                /** @description Filter: Trafficked across borders */
+                crossBorder?: string;
+                /** @description Filter: Referral situation */
+                situation?: string;
+                /** @description Filter: Type of the identifying organisation */
+                identifyingOrgType?: string;
+                /** @description Filter: Regional centre (organisation id) */
+                regionalCentre?: string;
+                /** @description Filter: Victim status */
+                victimStatus?: string;
+                /** @description Filter: Acknowledgement of the notification */
+                acknowledgement?: string;
+                /** @description Filter: Service */
+                service?: string;
+                /** @description Filter: Referral outcome */
+                referralOutcome?: string;
+                /** @description Filter: Assistance delivered */
+                delivered?: string;
+                /** @description Filter: Late notification of the return */
+                lateNotification?: string;
+                /** @description Filter: Return status */
+                returnStatus?: string;
+                /** @description Filter: Offence */
+                offence?: string;
+                /** @description Filter: Outcome */
+                outcome?: string;
+                /** @description Filter: Compensation decision */
+                compensationDecision?: string;
+                /** @description Filter: Compensation paid */
+                compensationPaid?: string;
+                /** @description Filter: Information duty */
+                dutyKind?: string;
+                /** @description Filter: Information duty status */
+                dutyStatus?: string;
+            };
+            header?: never;
+            path: {
+                figure: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    getAnnualTables: {
+        parameters: {
+            query?: {
+                /** @description Overrides the Accept header. */
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path: {
+                year: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    getAnnualTable: {
+        parameters: {
+            query?: {
+                /** @description Overrides the Accept header. */
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path: {
+                year: number;
+                table: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    createStatisticsReleases: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            409: components["responses"]["Problem409"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    listBusDoctor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Consumers (inbox, stream positions, open dead letters, lag per source, gaps), relays (checkpoint, events behind, lease) and, on JetStream, the stream and durables. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        generatedAt: string;
+                        healthy: boolean;
+                        findings: string[];
+                        consumers: {
+                            schema: string;
+                            name: string;
+                            filterSubject: string | null;
+                            filterKnown: boolean;
+                            inbox: number;
+                            streamsTracked: number;
+                            deadLetters: {
+                                open: number;
+                                resolved: number;
+                                items: {
+                                    /** @description `<schema>:<id>`: what the repairs take */
+                                    id: string;
+                                    consumer: string;
+                                    eventId: string | null;
+                                    subject: string;
+                                    type: string | null;
+                                    source: string | null;
+                                    streamId: string | null;
+                                    version: number | null;
+                                    error: string;
+                                    deliveries: number;
+                                    deadAt: string;
+                                    /** @description later versions of its stream wait behind it for this consumer */
+                                    blocksStream: boolean;
+                                    /** @description the lower dead letter of the same stream it waits behind */
+                                    waitsBehind: string | null;
+                                }[];
+                            };
+                            lag: {
+                                source: string;
+                                /** @description events of the source the consumer takes and has not applied */
+                                events: number;
+                                streams: number;
+                                capped: boolean;
+                                oldestAt: string | null;
+                                blockedStreams: number;
+                                inFlightStreams: number;
+                                gapStreams: number;
+                            }[];
+                            gaps: {
+                                source: string;
+                                streamId: string;
+                                applied: number;
+                                firstMissing: number;
+                                lastMissing: number;
+                                events: number;
+                                oldestAt: string;
+                            }[];
+                            pending: number | null;
+                            durable: {
+                                name: string;
+                                filterSubject: string | null;
+                                numPending: number;
+                                numAckPending: number;
+                                numRedelivered: number;
+                                deliveredSeq: number;
+                                ackFloorSeq: number;
+                                maxDeliver: number;
+                            } | null;
+                        }[];
+                        relays: {
+                            /** @description `<schema>.<name>`: what reset-checkpoint takes */
+                            relay: string;
+                            schema: string;
+                            name: string;
+                            checkpoint: {
+                                transactionId: string;
+                                globalPosition: string;
+                                updatedAt: string;
+                                streamCreated: string | null;
+                                streamSeq: number | null;
+                            } | null;
+                            newest: {
+                                transactionId: string;
+                                globalPosition: string;
+                                recordedAt: string;
+                            } | null;
+                            eventsBehind: number;
+                            capped: boolean;
+                            oldestUnpublishedAt: string | null;
+                            lease: {
+                                holder: string;
+                                expiresAt: string;
+                                acquiredAt: string;
+                                expired: boolean;
+                            } | null;
+                        }[];
+                        stream: {
+                            name: string;
+                            created: string;
+                            firstSeq: number;
+                            lastSeq: number;
+                            messages: number;
+                            bytes: number;
+                            maxAgeMs: number;
+                            duplicateWindowMs: number;
+                        } | null;
+                        otherDurables: {
+                            name: string;
+                            filterSubject: string | null;
+                            numPending: number;
+                            numAckPending: number;
+                            numRedelivered: number;
+                            deliveredSeq: number;
+                            ackFloorSeq: number;
+                            maxDeliver: number;
+                        }[];
+                        natsError: string | null;
+                    };
+                };
+            };
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    createBusDoctorRepairs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "action": "replay",
+                 *       "deadLetterId": "repatriation:1",
+                 *       "dryRun": true
+                 *     }
+                 */
+                "application/json": {
+                    /**
+                     * @description `replay` a dead letter (`deadLetterId`) or a gap (`consumer` + `stream`); `discard` a dead letter; `reset-checkpoint` (or its alias `republish`) a `relay` to the start of its log
+                     * @enum {string}
+                     */
+                    action: "replay" | "discard" | "reset-checkpoint" | "republish";
+                    /** @description `<schema>:<id>` from the report */
+                    deadLetterId?: string;
+                    /** @description replay of a gap: the consumer */
+                    consumer?: string;
+                    /** @description replay of a gap: `<source>/<stream id>` */
+                    stream?: string;
+                    /** @description `<schema>.<name>` from the report */
+                    relay?: string;
+                    /**
+                     * @description reset-checkpoint: where to (the start of the log)
+                     * @enum {string}
+                     */
+                    to?: "start";
+                    /**
+                     * @description true (default): say what would change and change nothing
+                     * @default true
+                     */
+                    dryRun?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        action: "replay" | "discard" | "reset-checkpoint";
+                        dryRun: boolean;
+                        /** @description false in a dry run: nothing was written */
+                        changed: boolean;
+                        summary: string;
+                        /** @description what was, or in a dry run would be, changed */
+                        changes: string[];
+                        outcome: {
+                            /** @enum {string} */
+                            state: "applied" | "dead-lettered" | "pending" | "republishing" | "done";
+                            appliedVersion: number | null;
+                            detail: string;
+                        } | null;
+                    };
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            409: components["responses"]["Problem409"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+}
