@@ -58,7 +58,7 @@ export async function loadWebhookSigningKey(env: NodeJS.ProcessEnv): Promise<Web
   }
   if (env.NODE_ENV === 'production') {
     throw new ConfigError(
-      'NODE_ENV=production refuses to start with:\n  - the development webhook signing key: set TRM_WEBHOOK_SIGNING_KEY to a private Ed25519 JWK (npm run -s webhook-key prints one)',
+      'NODE_ENV=production refuses to start with:\n  - the development webhook signing key: set TRM_WEBHOOK_SIGNING_KEY to a private Ed25519 JWK (node apps/trm/dist/webhook-key.js prints one)',
     );
   }
   const dir = path.resolve(env.TRM_DATA_DIR ?? '.data');
