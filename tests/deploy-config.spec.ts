@@ -17,6 +17,8 @@ describe('deployment configuration', () => {
       expect(block).toContain(`NATS_USER: ${s}`);
       expect(block).toContain(`DATABASE_URL: postgres://trm_${s}:`);
       expect(block!.includes('TRM_MASTER_KEYS')).toBe(s === 'referrals' || s === 'proceedings');
+      // The services that notify partners sign with the deployment's webhook key (production refuses to start without it).
+      expect(block!.includes('TRM_WEBHOOK_SIGNING_KEY:')).toBe(s === 'referrals' || s === 'repatriation');
     }
   });
 });
