@@ -80,13 +80,15 @@ describe('a child’s case, notification to closure', () => {
     await send('anitp', 'POST', `${c}/victim-status`, { status: 'actual', deciderBodyType: 'prosecutor', determinedOn: '2026-11-21' });
     await send('anitp', 'POST', `${c}/reflection-period`, { startsOn: '2026-11-21', days: 30 });
 
-    // 5. A child needs child protection before any referral, and consent for each recipient.
+    // 5. Child protection joined the child's case at notification (routing policy); a referral needs consent for each recipient,
+    // given for a child by the appointed guardian with the child's views (issue 17).
     const gated = await send('anitp', 'POST', `${c}/service-referrals`, { service: 'shelter', providerOrganisationId: 'provider-shelter' }, 409);
-    expect(gated.unmet.sort()).toEqual(['child-protection-participant-missing', 'consent-for-assistance-missing', 'consent-for-sharing-with-provider-missing']);
+    expect(gated.unmet.sort()).toEqual(['consent-for-assistance-missing', 'consent-for-sharing-with-provider-missing']);
     await send('anitp', 'POST', `${c}/participants`, { organisationId: 'dgaspc-bucharest', purpose: 'child_protection' });
-    await send('ngo', 'POST', `${c}/consents`, { purpose: 'assistance', givenOn: '2026-11-21' });
-    await send('ngo', 'POST', `${c}/consents`, { purpose: 'sharing', sharingWith: 'provider-shelter', givenOn: '2026-11-21' });
-    await send('ngo', 'POST', `${c}/consents`, { purpose: 'sharing', sharingWith: 'dgaspc-bucharest', givenOn: '2026-11-21' });
+    const guardian = { givenBy: 'guardian', childViews: 'agrees' };
+    await send('ngo', 'POST', `${c}/consents`, { purpose: 'assistance', givenOn: '2026-11-21', ...guardian });
+    await send('ngo', 'POST', `${c}/consents`, { purpose: 'sharing', sharingWith: 'provider-shelter', givenOn: '2026-11-21', ...guardian });
+    await send('ngo', 'POST', `${c}/consents`, { purpose: 'sharing', sharingWith: 'dgaspc-bucharest', givenOn: '2026-11-21', ...guardian });
 
     // 6. Shelter: referred, accepted, delivered with its cost, completed.
     const referral = await send('anitp', 'POST', `${c}/service-referrals`, { service: 'shelter', providerOrganisationId: 'provider-shelter' }, 201);

@@ -28,8 +28,8 @@ async function eventCount(): Promise<number> {
   const { rows } = await sql<{ n: string }>`select count(*)::text as n from referrals.events`.execute(stack.db);
   return Number(rows[0]!.n);
 }
-const consent = (caseId: string, purpose: string, sharingWith?: string) =>
-  call('anitp', 'POST', `/v1/cases/${caseId}/consents`, { purpose, ...(sharingWith ? { sharingWith } : {}), givenOn: '2026-11-20' });
+const consent = (caseId: string, purpose: string, sharingWith?: string, child = false) =>
+  call('anitp', 'POST', `/v1/cases/${caseId}/consents`, { purpose, ...(sharingWith ? { sharingWith } : {}), givenOn: '2026-11-20', ...(child ? { givenBy: 'guardian', childViews: 'agrees' } : {}) });
 const refer = (caseId: string, service = 'shelter') => call('anitp', 'POST', `/v1/cases/${caseId}/service-referrals`, { service, providerOrganisationId: 'provider-shelter' });
 
 describe('service referral gates', () => {
@@ -40,14 +40,15 @@ describe('service referral gates', () => {
     expect(res.statusCode).toBe(409);
     expect(res.headers['content-type']).toContain('application/problem+json');
     expect(res.json().code).toBe('service-referral-refused');
-    expect(res.json().unmet.sort()).toEqual(['child-protection-participant-missing', 'consent-for-assistance-missing', 'consent-for-sharing-with-provider-missing']);
+    // Child protection joined the child's case at notification (routing policy, issue 17): the consents are missing.
+    expect(res.json().unmet.sort()).toEqual(['consent-for-assistance-missing', 'consent-for-sharing-with-provider-missing']);
     expect(await eventCount()).toBe(before);
   });
 
   it('refers once consents and child protection are in place; the provider then sees only its referral', async () => {
     const caseId = await newCase({ age: 16 });
-    expect((await consent(caseId, 'assistance')).statusCode).toBe(200);
-    expect((await consent(caseId, 'sharing', 'provider-shelter')).statusCode).toBe(200);
+    expect((await consent(caseId, 'assistance', undefined, true)).statusCode).toBe(200);
+    expect((await consent(caseId, 'sharing', 'provider-shelter', true)).statusCode).toBe(200);
     expect((await call('anitp', 'POST', `/v1/cases/${caseId}/participants`, { organisationId: 'dgaspc-bucharest', purpose: 'child_protection' })).statusCode).toBe(200);
     expect((await call('shelter', 'GET', `/v1/cases/${caseId}`)).statusCode).toBe(404);
     const made = await refer(caseId);
@@ -59,7 +60,7 @@ describe('service referral gates', () => {
     expect(seen.statusCode).toBe(200);
     const view = seen.json();
     expect(view.view).toBe('service_provider');
-    expect(Object.keys(view).sort()).toEqual(['caseId', 'contactDataAvailable', 'minor', 'referrals', 'status', 'version', 'view']);
+    expect(Object.keys(view).sort()).toEqual(['caseId', 'contactDataAvailable', 'minor', 'minorBasis', 'referrals', 'status', 'version', 'view']);
     expect(view.contactDataAvailable).toBe(true);
 
     const cp = (await call('dgaspc', 'GET', `/v1/cases/${caseId}`)).json();
@@ -110,7 +111,7 @@ describe('consent withdrawal', () => {
     expect(res.statusCode).toBe(403);
     expect(res.json().unmet).toEqual(['consent-for-sharing-missing']);
     const view = (await call('consulate', 'GET', `/v1/cases/${caseId}`)).json();
-    expect(view).toEqual({ view: 'participant', caseId, version: expect.any(Number), status: 'notified', minor: false, purposes: ['travel_documents'] });
+    expect(view).toEqual({ view: 'participant', caseId, version: expect.any(Number), status: 'notified', minor: false, minorBasis: null, purposes: ['travel_documents'] });
   });
 });
 

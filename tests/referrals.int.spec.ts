@@ -92,8 +92,8 @@ describe('POST /v1/cases', () => {
     const before = await eventCount();
     const res = await notify(notification({ age: undefined, returnWanted: false, identificationDate: '2099-01-01' }));
     expect(res.statusCode).toBe(422);
+    // An unknown age is not an inconsistency: the person is presumed a child (issue 17).
     expect(res.json().unmet.sort()).toEqual([
-      'age-or-birth-year-required',
       'identification-date-in-future',
       'planned-return-before-identification',
       'planned-return-date-without-return-wanted',

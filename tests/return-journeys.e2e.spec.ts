@@ -43,7 +43,8 @@ async function caseInReferrals(opts: { child: boolean }): Promise<string> {
   await ok(t.anitp, `/v1/cases/${caseId}/participants`, { organisationId: 'consulate-ro-it', purpose: 'travel_documents' });
   await ok(t.anitp, `/v1/cases/${caseId}/participants`, { organisationId: 'iom-it', purpose: 'return' });
   if (opts.child) await ok(t.anitp, `/v1/cases/${caseId}/participants`, { organisationId: 'dgaspc-bucharest', purpose: 'child_protection' });
-  await ok(t.ngo, `/v1/cases/${caseId}/consents`, { purpose: 'return', givenOn: '2026-11-19' });
+  // A child's consent: the appointed guardian's, with the child's views (issue 17).
+  await ok(t.ngo, `/v1/cases/${caseId}/consents`, { purpose: 'return', givenOn: '2026-11-19', ...(opts.child ? { givenBy: 'guardian', childViews: 'agrees' } : {}) });
   const expected = ['anitp', 'anitp-rc-bucharest', 'consulate-ro-it', 'iom-it', 'ngo-it', ...(opts.child ? ['dgaspc-bucharest'] : [])];
   await eventually(async () => {
     const { rows } = await sql<{ n: string; consent: boolean }>`

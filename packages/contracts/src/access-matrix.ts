@@ -231,7 +231,7 @@ export const ROUTES: Record<string, RouteAccessEntry> = {
   'POST /v1/cases/:caseId/consents/withdrawal': cmd(['coordination', 'notifier'], ['case_officer', 'notifier']),
   'POST /v1/cases/:caseId/participants': cmd(['coordination'], ['case_officer']),
   'POST /v1/cases/:caseId/participants/removal': cmd(['coordination'], ['case_officer']),
-  'POST /v1/cases/:caseId/service-referrals': cmd(['coordination'], ['case_officer']),
+  'POST /v1/cases/:caseId/service-referrals': cmd(['coordination', 'child_protection'], ['case_officer', 'child_protection_officer'], 'Child protection: only emergency shelter or medical care for a child, before any consent.'),
   'POST /v1/cases/:caseId/service-referrals/:referralId/assignment': cmd(['coordination'], ['case_officer']),
   'POST /v1/cases/:caseId/service-referrals/:referralId/acceptance': cmd(['service_provision'], ['service_provider'], 'Only the provider of that referral.'),
   'POST /v1/cases/:caseId/service-referrals/:referralId/decline': cmd(['service_provision'], ['service_provider'], 'Only the provider of that referral.'),
@@ -242,12 +242,15 @@ export const ROUTES: Record<string, RouteAccessEntry> = {
   'POST /v1/cases/:caseId/closure': cmd(['coordination'], ['case_officer']),
   'POST /v1/cases/:caseId/reopening': cmd(['coordination'], ['case_officer']),
   'POST /v1/cases/:caseId/personal-data/erasure': cmd(['coordination'], ['case_officer']),
+  'POST /v1/cases/:caseId/corrections': cmd(['coordination', 'notifier'], ['case_officer', 'notifier'], 'The notifier: what it submitted, within policy TRM_NOTIFIER_CORRECTION_DAYS of the notification.'),
+  'POST /v1/cases/:caseId/age-assessment': cmd(['child_protection'], ['child_protection_officer']),
+  'POST /v1/cases/:caseId/child-protection/acknowledgement': cmd(['child_protection'], ['child_protection_officer']),
   'GET /v1/cases/:caseId/timeline': { service: 'referrals', roles: READERS, purposes: ALL, view: 'caseTimeline', note: 'Cursor pages; entries and acting organisations as CASE_TIMELINE says.' },
   'GET /v1/deadlines': {
     service: 'referrals',
     roles: ['case_officer', 'notifier', 'child_protection_officer'],
-    purposes: ['coordination', 'notifier'],
-    note: 'The contact points see every deadline of their cases; any other organisation only the deadlines it must meet (a request for information addressed to it).',
+    purposes: ['coordination', 'notifier', 'child_protection'],
+    note: 'The contact points see every deadline of their cases; any other organisation only the deadlines it must meet (a request for information addressed to it; for child protection, a child\'s case to acknowledge).',
   },
 
   'GET /v1/proceedings/duties': proc(PROCEEDINGS_COORDINATORS, ['proceedings_coordinator'], 'Duties to inform the victim, of the cases where the caller is on the victim\'s side.'),
@@ -386,6 +389,8 @@ export const CASE_FIELDS: ReadonlyArray<FieldRule<CaseViewName>> = [
   { path: 'version', cells: v(...EVERY_VIEW) },
   { path: 'status', cells: v(...EVERY_VIEW) },
   { path: 'minor', cells: v(...EVERY_VIEW) },
+  { path: 'minorBasis', cells: v(...EVERY_VIEW), note: 'presumed, declared or assessed: why the case is a child\'s' },
+  { path: 'childProtection', cells: v('national_contact_point', 'child_protection'), note: 'child protection asked to join a child\'s case, its deadline and acknowledgement' },
   { path: 'purposes', cells: v('participant'), note: 'why the caller takes part' },
   { path: 'situation', cells: v('national_contact_point', 'notifier', 'child_protection') },
   { path: 'notifyingOrganisationId', cells: v('national_contact_point', 'notifier') },
@@ -394,7 +399,7 @@ export const CASE_FIELDS: ReadonlyArray<FieldRule<CaseViewName>> = [
   { path: 'acknowledgementOverdue', cells: v('national_contact_point', 'notifier') },
   { path: 'acknowledgement', cells: v('national_contact_point', 'notifier') },
   { path: 'attributes', cells: v('national_contact_point', 'notifier') },
-  ...(['sex', 'ageBand', 'citizenship', 'countryOfIdentification', 'countryOfExploitation', 'formsOfExploitation', 'returnWanted', 'plannedReturnDate'] as const).map(
+  ...(['sex', 'ageBand', 'ageApproximate', 'citizenship', 'citizenships', 'county', 'countryOfIdentification', 'countryOfExploitation', 'formsOfExploitation', 'returnWanted', 'plannedReturnDate'] as const).map(
     (a): FieldRule<CaseViewName> => ({ path: `attributes.${a}`, cells: v('child_protection') }),
   ),
   {
@@ -542,6 +547,10 @@ export const CASE_TIMELINE: Record<string, Partial<Record<AccessPurpose, Timelin
   CaseReopened: everyone('entry', { notifier: 'all', child_protection: 'all' }),
   PersonalDataErased: everyone('entry'),
   DeadlineMissed: everyone('related'),
+  ChildProtectionRequested: only({ notifier: 'entry', child_protection: 'all' }),
+  ChildProtectionAcknowledged: only({ notifier: 'entry', child_protection: 'all' }),
+  AgeAssessed: only({ notifier: 'all', child_protection: 'all' }),
+  AttributesCorrected: only({ notifier: 'all', child_protection: 'entry' }),
   PersonalDataAccessed: only({}),
 };
 

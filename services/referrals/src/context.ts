@@ -4,7 +4,7 @@ import type { Decider } from '@trm/event-store';
 import type { EventStore } from '@trm/event-store';
 import type { OrgDirectory } from '@trm/platform';
 import type { Vault } from '@trm/vault';
-import type { CaseCommand, CaseState } from './domain/case.decider.js';
+import type { CaseCommand, CaseState, OrganisationRef } from './domain/case.decider.js';
 import type { ViewPolicy } from './http/case-views.js';
 import type { ContactPointRef, RoutingFacts } from './domain/routing.js';
 
@@ -27,6 +27,13 @@ export interface ReferralsContext {
    * checks it may coordinate.
    */
   addresseeFor(routing: RoutingFacts, addressedTo: string | undefined): Promise<ContactPointRef | undefined>;
+  /**
+   * The child protection authority that joins a child's case (issue 17): the routing policy
+   * (TRM_CHILD_PROTECTION_ROUTES) by the coordinating contact point's country and the county,
+   * then by the country; undefined when no route applies or the authority routed to is not an
+   * active child protection organisation (the coordinating contact point then chooses).
+   */
+  childProtectionFor(country: string, county: string | null | undefined): Promise<OrganisationRef | undefined>;
   /** Called after a command committed: wakes the relay without waiting for a poll. */
   committed(): void;
 }

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { REFERRALS_SCHEMA } from './constants.js';
 import { startHandedOverConsumer } from './consumers/on-handed-over-to-assistance.consumer.js';
 import { createDeadlineScheduler } from './scheduler/deadline.scheduler.js';
-import { createReferralsContext, referralsService } from './service.js';
+import { createReferralsContext, parseChildProtectionRoutes, referralsService } from './service.js';
 import { referralsWebhookNotifier } from './webhooks.js';
 
 /** The services whose schemas keep a webhook outbox (their deliveries are served here). */
@@ -31,6 +31,19 @@ export const ReferralsEnv = z.object({
   TRM_DEADLINE_SCAN_SECONDS: z.coerce.number().positive().default(60),
   /** Repeated personal-data reads by the same actor within this many seconds are recorded as one event with their count (0: one event per read). */
   TRM_ACCESS_COALESCE_SECONDS: z.coerce.number().int().min(0).default(300),
+  /** Hours child protection has to acknowledge a child's case it was routed to (issue 17). */
+  TRM_CHILD_PROTECTION_HOURS: z.coerce.number().positive().default(24),
+  /** Child protection routing: `<country>[-<county>]=<organisation id>`, comma separated (county: ISO 3166-2 suffix). */
+  TRM_CHILD_PROTECTION_ROUTES: z.string().default('RO-B=dgaspc-bucharest,RO=dgaspc-bucharest').transform((t, c) => {
+    try {
+      return parseChildProtectionRoutes(t);
+    } catch (err) {
+      c.addIssue({ code: 'custom', message: err instanceof Error ? err.message : 'invalid routes' });
+      return z.NEVER;
+    }
+  }),
+  /** Days the notifier may correct what it submitted (issue 18). */
+  TRM_NOTIFIER_CORRECTION_DAYS: z.coerce.number().int().min(0).default(30),
 });
 
 export const referralsModule: ServiceModule = {
@@ -52,6 +65,9 @@ export const referralsModule: ServiceModule = {
         reflectionMaxDays: settings.TRM_REFLECTION_MAX_DAYS,
         reflectionWarningDays: settings.TRM_REFLECTION_WARNING_DAYS,
         accessCoalesceSeconds: settings.TRM_ACCESS_COALESCE_SECONDS,
+        childProtectionHours: settings.TRM_CHILD_PROTECTION_HOURS,
+        childProtectionRoutes: settings.TRM_CHILD_PROTECTION_ROUTES,
+        notifierCorrectionDays: settings.TRM_NOTIFIER_CORRECTION_DAYS,
       },
       clock: host.clock,
       onCommitted: host.committed,

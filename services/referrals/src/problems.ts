@@ -9,7 +9,7 @@ export function registerReferralsProblems(): void {
       status: 422,
       title: 'Inconsistent notification',
       description:
-        'The notification is well-formed but contradicts itself. `unmet` lists every condition: identification-date-in-future, age-or-birth-year-required, birth-year-out-of-range, planned-return-date-without-return-wanted, planned-return-before-identification, and the addressee’s (see invalid-addressee).',
+        'The notification is well-formed but contradicts itself. `unmet` lists every condition: identification-date-in-future, birth-year-out-of-range, approximate-without-age, citizenship-not-first-of-citizenships, stateless-or-unknown-citizenship-alone, planned-return-date-without-return-wanted, planned-return-before-identification, and the addressee’s (see invalid-addressee). Age and birth year may both be unknown: the person is then presumed a child.',
     },
     'invalid-addressee': {
       status: 422,
@@ -117,5 +117,32 @@ export function registerReferralsProblems(): void {
     'invalid-assistance': { status: 422, title: 'Inconsistent assistance record', description: '`unmet`: period-ends-before-it-starts, period-in-future.' },
     'invalid-monitoring-contact': { status: 422, title: 'Inconsistent monitoring contact', description: '`unmet`: contacted-on-in-future.' },
     'concurrency-conflict': { status: 409, title: 'Concurrent change', description: 'The case changed while the command ran. Retry.' },
+    'child-consent-refused': {
+      status: 409,
+      title: 'Consent for a child refused',
+      description:
+        'A child’s consent is given by the appointed guardian, or by a parent only when no family involvement in the trafficking is recorded, with the child’s views recorded (CETS 197 Art. 10(4)). `unmet`: consent-by-guardian-or-parent-required, parent-not-allowed-family-involved, child-views-not-recorded. Nothing was written.',
+    },
+    'emergency-referral-refused': {
+      status: 409,
+      title: 'Emergency referral refused',
+      description:
+        'Emergency assistance before consent is for a child only, shelter or medical care, referred by child protection taking part (or the contact point). `unmet`: emergency-referral-only-for-a-child, emergency-service-shelter-or-medical, emergency-referral-by-child-protection, provider-not-a-service-provider, provider-inactive.',
+    },
+    'not-child-protection': { status: 403, title: 'Not child protection of this case', description: 'Only child protection taking part in the case (purpose child_protection) does this.' },
+    'child-protection-not-requested': { status: 409, title: 'Child protection not requested', description: 'This case never asked child protection to join (it is not a child’s case). `unmet`: child-protection-requested.' },
+    'child-protection-already-acknowledged': { status: 409, title: 'Already acknowledged', description: 'Child protection already acknowledged this child’s case.' },
+    'invalid-age-assessment': { status: 422, title: 'Inconsistent age assessment', description: '`unmet`: assessed-on-in-future, estimated-age-contradicts-result.' },
+    'invalid-correction': {
+      status: 422,
+      title: 'Inconsistent correction',
+      description: '`unmet`: correction-changes-nothing, identification-date-in-future, birth-year-out-of-range, stateless-or-unknown-citizenship-alone. Nothing was written.',
+    },
+    'correction-refused': {
+      status: 409,
+      title: 'Correction refused',
+      description:
+        'The notifying organisation corrects only what it submitted, within policy TRM_NOTIFIER_CORRECTION_DAYS (30) of the notification; the coordinating contact point corrects any attribute. `unmet`: notifier-correction-period-over, not-submitted-by-notifier:<item>. Nothing was written.',
+    },
   });
 }

@@ -19,7 +19,13 @@ export interface ReferralsOptions {
   orgs: OrgDirectory;
   store?: EventStore;
   schema?: string;
-  policy?: Partial<ReferralsPolicy> & { homeNationalContactPoint?: string; reflectionWarningDays?: number; accessCoalesceSeconds?: number };
+  policy?: Partial<ReferralsPolicy> & {
+    homeNationalContactPoint?: string;
+    reflectionWarningDays?: number;
+    accessCoalesceSeconds?: number;
+    /** Child protection routing (issue 17): `<country>-<county>` or `<country>` → organisation id. */
+    childProtectionRoutes?: Record<string, string>;
+  };
   clock?: () => Date;
   onCommitted?: () => void;
 }
@@ -30,7 +36,10 @@ export function createReferralsContext(opts: ReferralsOptions): ReferralsContext
     acknowledgementDays: opts.policy?.acknowledgementDays ?? DEFAULT_REFERRALS_POLICY.acknowledgementDays,
     informationRequestDays: opts.policy?.informationRequestDays ?? DEFAULT_REFERRALS_POLICY.informationRequestDays,
     reflectionMaxDays: opts.policy?.reflectionMaxDays ?? DEFAULT_REFERRALS_POLICY.reflectionMaxDays,
+    ...(opts.policy?.childProtectionHours !== undefined ? { childProtectionHours: opts.policy.childProtectionHours } : {}),
+    ...(opts.policy?.notifierCorrectionDays !== undefined ? { notifierCorrectionDays: opts.policy.notifierCorrectionDays } : {}),
   };
+  const cpRoutes = opts.policy?.childProtectionRoutes ?? DEFAULT_CHILD_PROTECTION_ROUTES;
   const home = opts.policy?.homeNationalContactPoint ?? 'anitp';
   return {
     db: opts.db,
@@ -61,8 +70,33 @@ export function createReferralsContext(opts: ReferralsOptions): ReferralsContext
       const fallback = await opts.orgs.get(home);
       return fallback ? ref(fallback) : { id: home, type: 'national_contact_point', country: '', parentOrgId: null, active: false };
     },
+    async childProtectionFor(country, county) {
+      const id = (county ? cpRoutes[`${country}-${county}`] : undefined) ?? cpRoutes[country];
+      if (!id) return undefined;
+      const o = await opts.orgs.get(id);
+      if (!o || !o.active || o.type !== 'child_protection') return undefined;
+      return { id: o.id, type: o.type, active: o.active, country: o.country, parentOrgId: o.parentId };
+    },
     committed: opts.onCommitted ?? (() => {}),
   };
+}
+
+/**
+ * Child protection routing by default (policy TRM_CHILD_PROTECTION_ROUTES): the demo registry's
+ * DGASPC Bucharest for Bucharest (RO-B) and, until a deployment names one per county, for
+ * Romania. A deployment sets the whole table; a case with no route is the contact point's choice.
+ */
+export const DEFAULT_CHILD_PROTECTION_ROUTES: Record<string, string> = { 'RO-B': 'dgaspc-bucharest', RO: 'dgaspc-bucharest' };
+
+/** `RO-B=dgaspc-bucharest,RO-CJ=dgaspc-cluj,RO=dgaspc-bucharest` as a routing table (empty string: no routes). */
+export function parseChildProtectionRoutes(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of text.split(',').map((x) => x.trim()).filter(Boolean)) {
+    const m = /^([A-Z]{2})(?:-([A-Z0-9]{1,3}))?=([A-Za-z0-9._-]{1,63})$/.exec(part);
+    if (!m) throw new Error(`TRM_CHILD_PROTECTION_ROUTES: '${part}' is not <country>[-<county>]=<organisation id>`);
+    out[m[2] ? `${m[1]}-${m[2]}` : m[1]!] = m[3]!;
+  }
+  return out;
 }
 
 /** The referrals routes as a Fastify plugin, for the embedded host and the service's own main. */

@@ -126,7 +126,8 @@ export async function buildPurposeWorld(stack: SecurityStack): Promise<PurposeWo
     { purpose: 'return', givenOn: '2026-11-19' },
     { purpose: 'research', givenOn: '2026-11-19' },
   ]) {
-    await ok(stack, ngo, `${c}/consents`, consent);
+    // A child's consent: the appointed guardian, with the child's views (the recruiter is family: no parent).
+    await ok(stack, ngo, `${c}/consents`, { ...consent, givenBy: 'guardian', childViews: 'agrees' });
   }
   await ok(stack, ngo, `${c}/consents/withdrawal`, { purpose: 'research', withdrawnOn: '2026-11-20' });
   const referral = await ok(stack, anitp, `${c}/service-referrals`, { service: 'shelter', providerOrganisationId: 'provider-shelter' });

@@ -381,6 +381,8 @@ function addParticipant(command: Of<'AddParticipant'>, state: CaseState, caseId:
   else if (purpose === 'national_contact_point' && (organisation.parentOrgId ?? null) !== null) unmet.push('contact-point-not-central');
   if (!organisation.active) unmet.push('organisation-inactive');
   if (unmet.length > 0) throw invalid('invalid-participant', unmet);
+  // Child protection routed to a child's case joined it on its own: adding it again changes nothing.
+  if (purpose === 'child_protection' && state.childProtectionRequest?.childProtectionOrgId === organisation.id && isParticipant(state, organisation.id, purpose)) return [];
   if (isParticipant(state, organisation.id, purpose) || (purpose === 'national_contact_point' && coordinatorsOf(state).includes(organisation.id))) {
     throw new DomainError('already-a-participant', 'conflict', 'The organisation already takes part for this purpose.');
   }

@@ -27,7 +27,7 @@ interface CommandRoute {
   /** The command creates something with a fresh id: 201 with `{ id, case }`. */
   creates?: boolean;
   /** Registry reads, before the transaction (on PGlite the transaction holds the only connection). */
-  prepare?: (ctx: ReferralsContext, body: any) => Promise<Record<string, OrganisationRef>>;
+  prepare?: (ctx: ReferralsContext, body: any, params: any) => Promise<Record<string, OrganisationRef>>;
   command: (body: any, params: any, orgs: Record<string, OrganisationRef>, newId: string) => CommandBody;
   /** Writes that commit with the events (the vault), once the decider accepted the command. */
   inTransaction?: (ctx: ReferralsContext, tx: Transaction<any>, caseId: string, body: any, events: RecordedEvent[]) => Promise<void>;
@@ -43,6 +43,21 @@ async function organisation(ctx: ReferralsContext, id: string, pointer: string):
     });
   }
   return { id: org.id, type: org.type, active: org.active, country: org.country, parentOrgId: org.parentId };
+}
+
+/**
+ * The child protection authority that would join the case should a command make it a child's
+ * (read before the transaction): routed by the country of the contact point the case is
+ * addressed to and the county recorded (or corrected) for it.
+ */
+async function childProtectionOfCase(ctx: ReferralsContext, caseId: string, county?: string | null): Promise<Record<string, OrganisationRef>> {
+  const row = await ctx.db.withSchema(ctx.schema).selectFrom('cases').select(['attributes']).where('case_id', '=', caseId).executeTakeFirst();
+  const a = (row?.attributes ?? {}) as { addressedTo?: string | null; nationalContactPointIds?: string[]; county?: string | null };
+  const ncp = a.addressedTo ?? a.nationalContactPointIds?.[0];
+  const country = ncp ? (await ctx.orgs.get(ncp))?.country : undefined;
+  if (!country) return {};
+  const cp = await ctx.childProtectionFor(country, county === undefined ? a.county : county);
+  return cp ? { childProtection: cp } : {};
 }
 
 const COORDINATOR: Role[] = ['case_officer'];
@@ -69,7 +84,16 @@ const ROUTES: CommandRoute[] = [
       'An item already in the file that your organisation cannot read is never written over: a list (`documents`, `otherNames`) is added to (`appendedItems` in the event), any other such item is refused with 409 `information-overwrite-refused`.',
     params: B.InformationRequestParams,
     body: B.ProvideInformationBody,
-    command: (b, p) => ({ type: 'ProvideInformation', data: { informationRequestId: p.informationRequestId, items: Object.keys(b.person).sort() as InformationItem[] } }),
+    // A birth date given later recomputes minority: child protection joins if the person turns out a child.
+    prepare: async (ctx, b, p) => (b.person.birthDate ? childProtectionOfCase(ctx, p.caseId) : {}),
+    command: (b, p, o) => ({
+      type: 'ProvideInformation',
+      data: {
+        informationRequestId: p.informationRequestId,
+        items: Object.keys(b.person).sort() as InformationItem[],
+        ...(b.person.birthDate ? { birthYear: Number(String(b.person.birthDate).slice(0, 4)), childProtection: o.childProtection ?? null } : {}),
+      },
+    }),
     inTransaction: async (ctx, tx, caseId, b: { person: PersonInput }, events) => {
       // The decider accepted exactly these items (all requested, none overwriting what the answerer cannot read).
       const provided = events.find((e) => e.type === 'InformationProvided')?.data as InformationProvidedData | undefined;
@@ -116,10 +140,15 @@ const ROUTES: CommandRoute[] = [
     url: '/v1/cases/:caseId/consents',
     roles: ['case_officer', 'notifier'],
     summary: 'Record informed consent for a purpose',
-    description: 'Records `ConsentRecorded`. `sharing` names the organisation the data may be shared with. Notification never implies consent to cooperate with law enforcement.',
+    description:
+      'Records `ConsentRecorded`. `sharing` names the organisation the data may be shared with. Notification never implies consent to cooperate with law enforcement. ' +
+      'For a child (CETS 197 Art. 10(4)) consent is given by the appointed guardian (`givenBy: guardian`), or by a parent only when no family involvement in the trafficking is recorded (the recruiter is not a family member), with the child’s views recorded (`childViews`); otherwise 409 `child-consent-refused` naming each unmet condition.',
     body: B.ConsentBody,
     prepare: async (ctx, b): Promise<Record<string, OrganisationRef>> => (b.sharingWith ? { sharingWith: await organisation(ctx, b.sharingWith, '/sharingWith') } : {}),
-    command: (b) => ({ type: 'RecordConsent', data: { purpose: b.purpose, sharingWith: b.sharingWith ?? null, givenOn: b.givenOn } }),
+    command: (b) => ({
+      type: 'RecordConsent',
+      data: { purpose: b.purpose, sharingWith: b.sharingWith ?? null, givenOn: b.givenOn, ...(b.givenBy ? { givenBy: b.givenBy } : {}), ...(b.childViews ? { childViews: b.childViews } : {}) },
+    }),
   },
   {
     url: '/v1/cases/:caseId/consents/withdrawal',
@@ -152,14 +181,15 @@ const ROUTES: CommandRoute[] = [
   },
   {
     url: '/v1/cases/:caseId/service-referrals',
-    roles: COORDINATOR,
+    roles: ['case_officer', 'child_protection_officer'],
     summary: 'Refer the person to a service provider',
     description:
-      'Records `ServiceReferralMade` (and `ParticipantAdded` for the provider). Refused with 409 `service-referral-refused` naming every unmet gate: consent for assistance, consent for sharing with that provider, child protection as participant for a child, a provider able to provide services, an open case.',
+      'Records `ServiceReferralMade` (and `ParticipantAdded` for the provider). Refused with 409 `service-referral-refused` naming every unmet gate: consent for assistance, consent for sharing with that provider, child protection as participant for a child, a provider able to provide services, an open case. ' +
+      'With `emergency: true`, child protection (or the contact point) refers a child to emergency shelter or medical care before any consent, recorded as emergency; otherwise 409 `emergency-referral-refused` (emergency-referral-only-for-a-child, emergency-service-shelter-or-medical, emergency-referral-by-child-protection).',
     body: B.MakeReferralBody,
     creates: true,
     prepare: async (ctx, b) => ({ provider: await organisation(ctx, b.providerOrganisationId, '/providerOrganisationId') }),
-    command: (b, _p, o, id) => ({ type: 'MakeServiceReferral', data: { referralId: id, service: b.service, provider: o.provider! } }),
+    command: (b, _p, o, id) => ({ type: 'MakeServiceReferral', data: { referralId: id, service: b.service, provider: o.provider!, ...(b.emergency ? { emergency: true } : {}) } }),
   },
   {
     url: `${REFERRAL}/assignment`,
@@ -206,6 +236,52 @@ const ROUTES: CommandRoute[] = [
     params: B.ReferralParams,
     body: B.CloseReferralBody,
     command: (b, p) => ({ type: 'CloseServiceReferral', data: { referralId: p.referralId, reason: b.reason } }),
+  },
+  {
+    url: '/v1/cases/:caseId/child-protection/acknowledgement',
+    roles: ['child_protection_officer'],
+    summary: 'Acknowledge a child’s case (child protection)',
+    description:
+      'Records `ChildProtectionAcknowledged`: child protection taking part received the child’s case. Until then the case is on its deadline board (`child_protection`, *policy* TRM_CHILD_PROTECTION_HOURS, 24 h; `late` after it).',
+    body: B.ChildProtectionAcknowledgementBody,
+    command: () => ({ type: 'AcknowledgeChildProtection', data: {} }),
+  },
+  {
+    url: '/v1/cases/:caseId/age-assessment',
+    roles: ['child_protection_officer'],
+    summary: 'Record an age assessment (child protection)',
+    description:
+      'Records `AgeAssessed` (method, result, estimated age): the only way out of presumed minority (CETS 197 Art. 10(3)). A result of `adult` ends the child’s status (`minor: false`); `child` sets `minorBasis: assessed`. Later information or a correction can make the person a child again, never an adult.',
+    body: B.AgeAssessmentBody,
+    command: (b) => ({ type: 'AssessAge', data: { method: b.method, assessedOn: b.assessedOn, result: b.result, estimatedAge: b.estimatedAge ?? null } }),
+  },
+  {
+    url: '/v1/cases/:caseId/corrections',
+    roles: ['case_officer', 'notifier'],
+    summary: 'Correct the notification',
+    description:
+      'Records `AttributesCorrected` with the reason, the old and new value of each non-personal attribute changed and only the names of the personal-data items corrected (their values go to the vault, encrypted). ' +
+      'By the coordinating contact point, or by the notifying organisation for what it submitted within *policy* TRM_NOTIFIER_CORRECTION_DAYS (30) of the notification (409 `correction-refused`). ' +
+      'Views, deadlines, gates and statistics follow: a correction that makes the person a child gives the case the child’s safeguards at once (child protection joins, with its deadline); a correction never makes a child an adult (only an age assessment does). 422 `invalid-correction` when it changes nothing or contradicts itself.',
+    body: B.CorrectionBody,
+    prepare: async (ctx, b, p) => childProtectionOfCase(ctx, p.caseId, b.attributes.county),
+    command: (b, _p, o) => {
+      const { age, citizenship, ...rest } = b.attributes as Record<string, unknown> & { age?: number | null; citizenship?: string | string[] };
+      const attributes: Record<string, unknown> = { ...rest };
+      if (age !== undefined) attributes.ageAtIdentification = age;
+      if (citizenship !== undefined) attributes.citizenship = Array.isArray(citizenship) ? citizenship : [citizenship];
+      // A corrected birth date corrects the birth year the case's attributes carry.
+      if (b.person.birthDate && attributes.birthYear === undefined) attributes.birthYear = Number(String(b.person.birthDate).slice(0, 4));
+      return {
+        type: 'CorrectAttributes',
+        data: { reason: b.reason, attributes, personalDataFields: Object.keys(b.person).sort() as InformationItem[], childProtection: o.childProtection ?? null },
+      };
+    },
+    inTransaction: async (ctx, tx, caseId, b: { person: PersonInput }, events) => {
+      // The decider accepted the correction; the values go to the vault, never into the event.
+      const corrected = events.find((e) => e.type === 'AttributesCorrected');
+      if (corrected && Object.keys(b.person).length > 0) await ctx.vault.put(tx, caseId, b.person as Record<string, unknown>);
+    },
   },
   {
     url: '/v1/cases/:caseId/monitoring-contacts',
@@ -276,7 +352,7 @@ export async function caseCommandRoutes(app: FastifyInstance, ctx: ReferralsCont
         const orgId = request.principal.orgId;
         const ifMatch = parseIfMatch(request);
         const now = ctx.clock();
-        const orgs = def.prepare ? await def.prepare(ctx, body) : {};
+        const orgs = def.prepare ? await def.prepare(ctx, body, params) : {};
         const newId = uuidv7();
         const answer = await runIdempotent({ db: ctx.db, schema: ctx.schema, request }, async (tx) => {
           if (!(await findCaseForOrganisation(tx, ctx.schema, caseId, orgId))) throw notFound('case');

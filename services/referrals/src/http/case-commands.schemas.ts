@@ -1,6 +1,17 @@
 import { z } from 'zod';
 import {
+  AgeAssessmentMethod,
   CaseReopenReason,
+  ChildViews,
+  Citizenship,
+  ConsentGiver,
+  CorrectionReason,
+  CountryCode,
+  ExploitationForm,
+  OrganisationType,
+  RecruiterRelation,
+  ReferralSituation,
+  Sex,
   ClosureReason,
   ConsentPurpose,
   DeciderBodyType,
@@ -51,8 +62,17 @@ export const ConsentBody = z
     purpose: ConsentPurpose,
     sharingWith: OrgRef.optional().describe('Only for `sharing`: the organisation the data may be shared with.'),
     givenOn: IsoDate,
+    givenBy: ConsentGiver.optional().describe(
+      'Who gave it; default the person. For a child: `guardian` (the appointed guardian) or `parent` (only when no family involvement in the trafficking is recorded); the person’s own consent is refused for a child.',
+    ),
+    childViews: ChildViews.optional().describe('For a child: the child’s views, recorded (required for a child).'),
   })
-  .meta({ examples: [{ purpose: 'sharing', sharingWith: 'provider-shelter', givenOn: '2026-11-20' }] });
+  .meta({
+    examples: [
+      { purpose: 'sharing', sharingWith: 'provider-shelter', givenOn: '2026-11-20' },
+      { purpose: 'assistance', givenOn: '2026-11-20', givenBy: 'guardian', childViews: 'agrees' },
+    ],
+  });
 
 export const WithdrawConsentBody = z
   .strictObject({ purpose: ConsentPurpose, sharingWith: OrgRef.optional(), withdrawnOn: IsoDate })
@@ -67,8 +87,56 @@ export const RemoveParticipantBody = z
   .meta({ examples: [{ organisationId: 'consulate-ro-it', purpose: 'travel_documents' }] });
 
 export const MakeReferralBody = z
-  .strictObject({ service: ServiceType, providerOrganisationId: OrgRef })
-  .meta({ examples: [{ service: 'shelter', providerOrganisationId: 'provider-shelter' }] });
+  .strictObject({
+    service: ServiceType,
+    providerOrganisationId: OrgRef,
+    emergency: z
+      .boolean()
+      .default(false)
+      .describe('Emergency assistance for a child (shelter or medical), referred by child protection before any consent; recorded as emergency.'),
+  })
+  .meta({ examples: [{ service: 'shelter', providerOrganisationId: 'provider-shelter' }, { service: 'shelter', providerOrganisationId: 'provider-shelter', emergency: true }] });
+
+export const AgeAssessmentBody = z
+  .strictObject({
+    method: AgeAssessmentMethod,
+    assessedOn: IsoDate,
+    result: z.enum(['child', 'adult']),
+    estimatedAge: z.number().int().min(0).max(120).optional().describe('The assessed age, when the assessment gives one (it must agree with `result`).'),
+  })
+  .meta({ examples: [{ method: 'multidisciplinary', assessedOn: '2026-11-20', result: 'adult', estimatedAge: 19 }] });
+
+export const ChildProtectionAcknowledgementBody = z.strictObject({}).meta({ examples: [{}] });
+
+/** The attributes of a notification a correction may change; personal data under `person` goes to the vault. */
+export const CorrectionBody = z
+  .strictObject({
+    reason: CorrectionReason,
+    attributes: z
+      .strictObject({
+        age: z.number().int().min(0).max(120).nullable().optional().describe('Age at identification (null: unknown).'),
+        ageApproximate: z.boolean().optional(),
+        birthYear: z.number().int().min(1900).max(2100).nullable().optional().describe('Null: unknown.'),
+        sex: Sex.optional(),
+        citizenship: z
+          .union([Citizenship, z.array(Citizenship).min(1).max(5).refine(unique, 'citizenships must not repeat')])
+          .optional()
+          .describe('The whole new list (the main one first), or one.'),
+        formsOfExploitation: z.array(ExploitationForm).min(1).max(12).refine(unique, 'forms of exploitation must not repeat').optional(),
+        situation: ReferralSituation.optional(),
+        identifyingOrganisationType: OrganisationType.optional().describe('The type of the organisation that identified the person, when it is not the notifier.'),
+        countryOfIdentification: CountryCode.optional(),
+        countryOfExploitation: CountryCode.optional(),
+        identificationDate: IsoDate.optional(),
+        traffickedAcrossBorders: z.boolean().optional(),
+        recruiterRelation: RecruiterRelation.optional(),
+        county: z.string().regex(/^[A-Z0-9]{1,3}$/).nullable().optional(),
+      })
+      .default({}),
+    person: PersonInput.default({}).describe('Corrected personal data: written to the vault; the event names only the fields.'),
+  })
+  .refine((b) => Object.keys(b.attributes).length > 0 || Object.keys(b.person).length > 0, { message: 'correct at least one attribute or personal-data item', path: ['attributes'] })
+  .meta({ examples: [{ reason: 'document_verified', attributes: { birthYear: 2010, age: null } }, { reason: 'data_entry_error', attributes: { citizenship: ['RO', 'MD'] }, person: { familyName: 'Example' } }] });
 
 export const AssignReferralBody = z
   .strictObject({ providerOrganisationId: OrgRef })

@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import {
   CASE_FIELDS,
+  Citizenship,
+  MinorBasis,
+  OrganisationType,
   type CaseViewName,
   ClosureReason,
   ConsentPurpose,
@@ -41,7 +44,11 @@ export const CaseAttributes = z.object({
   ageAtIdentification: z.number().int().nullable(),
   birthYear: z.number().int().nullable(),
   ageBand: z.string().nullable(),
-  citizenship: CountryCode,
+  ageApproximate: z.boolean().optional().describe('The age was given as an estimate.'),
+  citizenship: Citizenship.describe('The main citizenship: ISO 3166-1 alpha-2, `XK`, `stateless` or `unknown`.'),
+  citizenships: z.array(Citizenship).optional().describe('Every citizenship, the main one first, when there are several.'),
+  county: z.string().nullable().optional().describe('ISO 3166-2 subdivision where the person is (routes child protection).'),
+  identifyingOrganisationType: OrganisationType.optional().describe('The type of the organisation that identified the person, when a correction recorded it apart from the notifier.'),
   traffickedAcrossBorders: z.boolean(),
   recruiterRelation: RecruiterRelation,
   returnWanted: z.boolean(),
@@ -103,7 +110,12 @@ export const CaseFile = z.object({
   caseId: z.uuid(),
   version: z.number().int(),
   status: CaseStatus,
-  minor: z.boolean(),
+  minor: z.boolean().describe('A child’s case: under 18, or presumed so while the age is unknown or uncertain (CETS 197 Art. 10(3)).'),
+  minorBasis: MinorBasis.nullable().describe('Why `minor` is true: `declared` by the facts given, `presumed` (age unknown or uncertain, until an age assessment), `assessed` by child protection; null for an adult.'),
+  childProtection: z
+    .object({ childProtectionOrgId: z.string().nullable(), requestedAt: z.string(), dueAt: z.string(), acknowledgedBy: z.string().nullable() })
+    .optional()
+    .describe('Child protection asked to join this child’s case: the authority routed (null: the contact point chooses), the deadline and who acknowledged.'),
   purposes: z.array(z.string()).describe('Why your organisation takes part.'),
   situation: ReferralSituation,
   notifyingOrganisationId: z.string(),

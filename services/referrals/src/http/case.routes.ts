@@ -32,6 +32,7 @@ export async function caseRoutes(app: FastifyInstance, ctx: ReferralsContext): P
         summary: 'Notify a case',
         description:
           'Records `CaseNotified` (schema version 2). Personal data under `person` is encrypted into the vault; the event carries only non-identifying attributes. ' +
+          'Age and birth year may both be left out: an unknown or uncertain age (no age, `ageApproximate`, a birth year whose lower bound of age is under 18) makes the person a presumed child (`minor: true`, `minorBasis: presumed`) until child protection records an age assessment; for every child, `ChildProtectionRequested` and the child protection authority routed by country and county (policy TRM_CHILD_PROTECTION_ROUTES) join the case at once, with a deadline (policy 24 h) on the deadline board until it acknowledges. ' +
           'The case is addressed to one central national contact point, which coordinates it (`addressedTo`, or the default described there); no other contact point is added: a further one (the victim’s own country’s, for a foreign victim) joins only with the victim’s consent to share with it (`POST …/participants`, purpose `national_contact_point`), never while international protection is sought nor one of a country the victim fears. ' +
           '422 `invalid-addressee` (nothing written) when the addressee may not coordinate. Send `Idempotency-Key` so a retry returns the first answer.',
         body: NotifyCaseBody,
@@ -44,9 +45,11 @@ export async function caseRoutes(app: FastifyInstance, ctx: ReferralsContext): P
       const now = ctx.clock();
       // Registry reads happen before the transaction: on PGlite there is one connection, and the
       // transaction holds it.
+      const citizenships = Array.isArray(body.citizenship) ? body.citizenship : [body.citizenship];
       const routing = {
         situation: body.situation,
-        citizenship: body.citizenship,
+        citizenship: citizenships[0]!,
+        citizenships,
         countryOfIdentification: body.countryOfIdentification,
         internationalProtectionSought: body.internationalProtectionSought,
         fearsAuthoritiesOf: body.fearsAuthoritiesOf,
@@ -70,6 +73,8 @@ export async function caseRoutes(app: FastifyInstance, ctx: ReferralsContext): P
           { unmet: refused, errors: refused.map((code) => ({ ...pointer, code: code.replaceAll('-', '_'), message: code.replaceAll('-', ' ') })) },
         );
       }
+      // Child protection for a child: routed by the coordinating contact point's country and the county.
+      const childProtection = (await ctx.childProtectionFor(addressee.country, body.county)) ?? null;
       const answer = await runIdempotent({ db: ctx.db, schema, request }, async (tx) => {
         const caseId = uuidv7();
         const person = body.person ?? {};
@@ -86,8 +91,12 @@ export async function caseRoutes(app: FastifyInstance, ctx: ReferralsContext): P
             formsOfExploitation: body.formsOfExploitation,
             sex: body.sex,
             ageAtIdentification: body.age ?? null,
+            ...(body.ageApproximate ? { ageApproximate: true } : {}),
             birthYear,
-            citizenship: body.citizenship,
+            citizenship: citizenships[0]!,
+            ...(citizenships.length > 1 ? { citizenships } : {}),
+            ...(body.county ? { county: body.county } : {}),
+            childProtection,
             traffickedAcrossBorders: body.traffickedAcrossBorders,
             recruiterRelation: body.recruiterRelation,
             returnWanted: body.returnWanted,

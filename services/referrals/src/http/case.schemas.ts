@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  Citizenship,
   CountryCode,
   ExploitationForm,
   InformationItem,
@@ -80,9 +81,23 @@ export const NotifyCaseBody = z
       .max(12)
       .refine((a) => new Set(a).size === a.length, 'forms of exploitation must not repeat'),
     sex: Sex,
-    age: z.number().int().min(0).max(120).optional().describe('Age at identification, when known.'),
-    birthYear: z.number().int().min(1900).max(2100).optional().describe('When the exact age is not known.'),
-    citizenship: CountryCode,
+    age: z
+      .number()
+      .int()
+      .min(0)
+      .max(120)
+      .optional()
+      .describe('Age at identification, when known. Leave out age and birth year when neither is known: the person is then presumed a child (CETS 197 Art. 10(3)) until child protection assesses the age.'),
+    ageApproximate: z.boolean().default(false).describe('The age is an estimate: the person is presumed a child until child protection assesses the age.'),
+    birthYear: z.number().int().min(1900).max(2100).optional().describe('When the exact age is not known. A birth year whose lower bound of age is under 18 presumes a child.'),
+    citizenship: z
+      .union([Citizenship, z.array(Citizenship).min(1).max(5).refine((a) => new Set(a).size === a.length, 'citizenships must not repeat')])
+      .describe('ISO 3166-1 alpha-2, `XK` (Kosovo), `stateless` or `unknown`; several as a list, the main one first (RO + MD). A citizenship that names no country is routed to the contact point of the country of identification.'),
+    county: z
+      .string()
+      .regex(/^[A-Z0-9]{1,3}$/)
+      .optional()
+      .describe('ISO 3166-2 subdivision (county) where the person is, without the country prefix (`B` for Bucharest, `CJ` for Cluj): routes child protection for a child.'),
     traffickedAcrossBorders: z.boolean(),
     recruiterRelation: RecruiterRelation,
     returnWanted: z.boolean(),

@@ -27,7 +27,8 @@ describe('command answers built without reading the case back', () => {
       expect(created.json()).toEqual(got.json());
       expect(created.headers.etag).toBe(got.headers.etag);
       const record = await findCaseForOrganisation(stack.db, 'referrals', caseId, 'ngo-it');
-      expect(record).toMatchObject({ caseId, version: 1, status: 'notified', callerPurposes: ['notifier'] });
+      // A child's notification also records child protection joining (ChildProtectionRequested, ParticipantAdded).
+      expect(record).toMatchObject({ caseId, version: body.age === 15 ? 3 : 1, status: 'notified', callerPurposes: ['notifier'] });
       expect(await findCaseForOrganisation(stack.db, 'referrals', caseId, 'provider-shelter')).toBeUndefined();
     }
   });

@@ -4,7 +4,7 @@ import type { DbOrTx } from '@trm/event-store';
 export interface OpenDeadline {
   caseId: string;
   deadlineId: string;
-  kind: 'acknowledgement' | 'information_request' | 'reflection_period';
+  kind: 'acknowledgement' | 'information_request' | 'reflection_period' | 'child_protection';
   dueAt: string;
   missedRecorded: boolean;
   version: number;
