@@ -102,17 +102,16 @@ export async function registerWebhookRoutes(app: App, opts: WebhookRoutesOptions
   const { db } = opts;
   const r = app.withTypeProvider<ZodTypeProvider>();
 
-  // The outboxes that exist in this database (an embedded host of fewer services has fewer).
-  let outboxes: Array<{ service: string; schema: string }> | undefined;
+  // The outboxes that exist in this database (an embedded host of fewer services has fewer; in
+  // distributed mode another service may migrate after this one started: looked for again).
+  const found = new Set<string>();
   const sourcesHere = async () => {
-    if (outboxes) return outboxes;
-    const found: Array<{ service: string; schema: string }> = [];
     for (const s of opts.sources) {
+      if (found.has(s.schema)) continue;
       const { rows } = await sql<{ t: string | null }>`select to_regclass(${`${s.schema}.webhook_deliveries`})::text as t`.execute(db);
-      if (rows[0]?.t) found.push(s);
+      if (rows[0]?.t) found.add(s.schema);
     }
-    outboxes = found;
-    return found;
+    return opts.sources.filter((s) => found.has(s.schema));
   };
 
   const ownSubscription = async (webhookId: string, orgId: string): Promise<SubscriptionRow> => {
