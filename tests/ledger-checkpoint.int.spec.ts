@@ -1,5 +1,7 @@
+import { execFile } from 'node:child_process';
 import { createHash, createPublicKey, verify as verifySignature } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
@@ -102,7 +104,7 @@ beforeAll(async () => {
   auditor = await stack.token('auditor-ro', ['auditor']);
   shelter = await stack.token('provider-shelter', ['service_provider']);
   const ngo = await stack.token('ngo-it', ['notifier']);
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < 7; i++) {
     const res = await stack.app.inject({ method: 'POST', url: '/v1/cases', headers: auth(ngo), payload: notification() });
     expect(res.statusCode).toBe(201);
   }
@@ -164,6 +166,50 @@ describe('the ledger as C2SP checkpoints and tiles (issue 15, finding 5)', () =>
     expect(bad.statusCode).toBe(400);
     expect(bad.headers['content-type']).toContain('application/problem+json');
   });
+
+  // Go and golang.org/x/mod (Debian: golang-go, golang-golang-x-mod-dev); .ci/run installs them.
+  const GOPATH = process.env.TRM_GOPATH ?? '/usr/share/gocode';
+  const haveGo = existsSync('/usr/bin/go') && existsSync(path.join(GOPATH, 'src/golang.org/x/mod/sumdb/note'));
+  it.skipIf(!haveGo)("verifies with Go's golang.org/x/mod/sumdb/note and sumdb/tlog: the checkpoint, the tree of the leaf hashes, the served proofs", async () => {
+    const note = await checkpointCoveringAll();
+    const size = Number(note.split('\n')[1]);
+    const files = {
+      vkey: path.join(keyDir, 'vkey'),
+      checkpoint: path.join(keyDir, 'checkpoint'),
+      leaves: path.join(keyDir, 'leaves'),
+      inclusion: path.join(keyDir, 'inclusion.json'),
+      consistency: path.join(keyDir, 'consistency.json'),
+    };
+    await writeFile(files.vkey, (await get('/v1/ledger/log/vkey')).body);
+    await writeFile(files.checkpoint, note);
+    // Hashes, not URLs: x/mod's tile paths differ from C2SP's.
+    const exported = (await get(`/v1/ledger/entries?to=${size}`)).body.trimEnd().split('\n');
+    await writeFile(files.leaves, `${exported.map((l) => JSON.parse(l).leafHash).join('\n')}\n`);
+    await writeFile(files.inclusion, (await get(`/v1/ledger/entries/${size - 2}/inclusion-proof?treeSize=${size}`)).body);
+    await writeFile(files.consistency, (await get(`/v1/ledger/consistency-proof?first=${Math.ceil(size / 2)}&second=${size}`)).body);
+    const run = (args: string[]) =>
+      new Promise<{ code: number; out: string }>((resolve) => {
+        execFile(
+          'go',
+          ['run', '.', ...args],
+          {
+            cwd: path.resolve('tests/support/go/ledger-verify'),
+            env: { ...process.env, GO111MODULE: 'off', GOPATH, GOCACHE: path.join(os.tmpdir(), 'trm-go-cache'), GOFLAGS: '' },
+            timeout: 240_000,
+          },
+          (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` }),
+        );
+      });
+    const ok = await run([files.vkey, files.checkpoint, files.leaves, files.inclusion, files.consistency]);
+    console.log(ok.out);
+    expect(ok.out).toContain('OK');
+    expect(ok.code).toBe(0);
+    // One changed byte of the signed text: Go's note.Open refuses it.
+    await writeFile(files.checkpoint, note.replace(`\n${size}\n`, `\n${size + 1}\n`));
+    const bad = await run([files.vkey, files.checkpoint, files.leaves, files.inclusion, files.consistency]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.out).toMatch(/FAILED: checkpoint: invalid signature/);
+  }, 300_000);
 
   it('is readable by every registered organisation (it shows the volume of the log, never its content)', async () => {
     expect((await get('/v1/ledger/log/checkpoint', shelter)).statusCode).toBe(200);

@@ -16,6 +16,33 @@ export interface ExportLine extends LedgerEntry {
   leafHash: string;
 }
 
+/**
+ * Canonical JSON (RFC 8785, the same bytes as `canonicalJson`) of a value that came out of
+ * JSON.parse: only strings, finite numbers, booleans, null, arrays and plain objects, so none of
+ * canonicalJson's guards (toJSON, undefined, NaN, bigint) can apply and no error paths are built.
+ * The verifier's hot path (issue 15: 100,000 entries/s).
+ */
+export function canonicalParsedJson(value: unknown): string {
+  if (value === null) return 'null';
+  switch (typeof value) {
+    case 'string':
+    case 'number':
+      return JSON.stringify(value);
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'object': {
+      if (Array.isArray(value)) return `[${value.map(canonicalParsedJson).join(',')}]`;
+      const record = value as Record<string, unknown>;
+      const keys = Object.keys(record).sort();
+      let out = '{';
+      for (let i = 0; i < keys.length; i++) out += `${i > 0 ? ',' : ''}${JSON.stringify(keys[i])}:${canonicalParsedJson(record[keys[i]!])}`;
+      return `${out}}`;
+    }
+    default:
+      return canonicalJson(value);
+  }
+}
+
 /** UTF-8 bytes of the canonical JSON (RFC 8785) of `{ event, index }`: what the leaf hashes. */
 export function canonicalEntryBytes(entry: LedgerEntry): Buffer {
   return Buffer.from(canonicalJson({ event: entry.event, index: entry.index }), 'utf8');
@@ -43,6 +70,9 @@ export function structuralLine(line: StructuralLine): string {
   return canonicalJson({ index: line.index, leafHash: line.leafHash });
 }
 
+/** Built once: a zod schema built per line made the verifier ~40× slower. */
+const StrictEnvelope = EventEnvelopeSchema.strict();
+
 export type ParsedLine = { ok: true; line: ExportLine } | { ok: true; line: StructuralLine & { event?: undefined } } | { ok: false; reason: string };
 
 /** Parses one export line; the reason names fields, never their values. */
@@ -62,7 +92,7 @@ export function parseExportLine(text: string): ParsedLine {
   if (!('event' in (json as object))) return { ok: true, line: { index, leafHash: leaf } };
   // Strict on the envelope too: a member added to the event would otherwise vanish from the
   // parsed value while the leaf hash (computed over the parsed value) still matched.
-  const parsed = EventEnvelopeSchema.strict().safeParse(event);
+  const parsed = StrictEnvelope.safeParse(event);
   if (!parsed.success) return { ok: false, reason: `event is not an event envelope (${parsed.error.issues.map((i) => i.path.join('.') || '(root)').join(', ')})` };
   return { ok: true, line: { index, event: event as EventEnvelope, leafHash: leaf } };
 }

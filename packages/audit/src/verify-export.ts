@@ -1,6 +1,6 @@
 import type { JWK } from 'jose';
 import { computeEventHash } from '@trm/event-store';
-import { type ExportLine, canonicalEntryBytes, exportLine, parseExportLine, structuralLine } from './entry.js';
+import { type ExportLine, canonicalParsedJson, parseExportLine, structuralLine } from './entry.js';
 import { type SignedTreeHead, verifyTreeHead } from './head.js';
 import { StreamingRoot, fromHex, leafHash } from './merkle.js';
 import { StreamChecker } from './stream-check.js';
@@ -153,11 +153,14 @@ async function verifyWith(streams: StreamChecker, lines: AsyncIterable<string> |
         return { ok: false, code: 'event-hash-mismatch', ...at, message: `entry ${expected} (line ${lineNo}): the event does not match its own hash (event ${e.eventId} was changed)` };
       }
       await streams.add({ service: e.service, streamId: e.streamId, version: e.streamVersion, index: expected, line: lineNo, eventId: e.eventId, hash: e.hash, prevHash: e.prevHash });
-      leaf = leafHash(canonicalEntryBytes(full));
+      // Keys in canonical order are event < index < leafHash: the event's canonical text once
+      // gives both the bytes the leaf hashes and the line the export must hold.
+      const eventText = canonicalParsedJson(e);
+      leaf = leafHash(Buffer.from(`{"event":${eventText},"index":${full.index}}`, 'utf8'));
       if (leaf.toString('hex') !== full.leafHash) {
         return { ok: false, code: 'leaf-hash-mismatch', ...at, message: `entry ${expected} (line ${lineNo}): the leaf hash does not match the entry` };
       }
-      if (exportLine(full, leaf) !== text) {
+      if (`{"event":${eventText},"index":${full.index},"leafHash":"${full.leafHash}"}` !== text) {
         return { ok: false, code: 'non-canonical-entry', ...at, message: `entry ${expected} (line ${lineNo}): the line is not in canonical form (bytes were changed)` };
       }
     }

@@ -4,4 +4,4 @@ export { AGGREGATES, replay, type AggregateKind, type ReplayResult } from './dom
 export { loadKeyring, rotateKeyFile, type LedgerKeyring } from './signing/signing-keys.js';
 export { reconcile, type ReconcileReport } from './reconcile/reconcile.js';
 export { appendEntries } from './repositories/ledger.repository.js';
-export { TreeCache } from './tree/tree-cache.js';
+export { TreeCache, extendTreeNodes, backfillTreeNodes } from './tree/tree-cache.js';
