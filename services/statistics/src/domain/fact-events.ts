@@ -1,4 +1,7 @@
 import {
+  AgeAssessedData,
+  AttributesCorrectedData,
+  InformationProvidedData,
   ArrivedData,
   AssistanceDeliveredData,
   CaseClosedData,
@@ -138,6 +141,16 @@ const RULES: Record<string, Rule<z.ZodType>> = {
       },
     },
   ]),
+  // Corrections (issue 18) and minority (issue 17): the case's row follows the corrected attributes.
+  'referrals:AttributesCorrected': rule(AttributesCorrectedData, (d) => [
+    { op: 'update', table: 'case_facts', where: { case_id: d.caseId }, set: correctedFacts(d) },
+  ]),
+  'referrals:AgeAssessed': rule(AgeAssessedData, (d) => [
+    { op: 'update', table: 'case_facts', where: { case_id: d.caseId }, set: { minor: d.minor, ...(d.ageBand ? { age_band: d.ageBand } : {}) } },
+  ]),
+  'referrals:InformationProvided': rule(InformationProvidedData, (d) =>
+    d.minor === undefined ? [] : [{ op: 'update', table: 'case_facts', where: { case_id: d.caseId }, set: { minor: d.minor, age_band: d.ageBand ?? 'unknown' } }],
+  ),
   'referrals:NotificationAcknowledged': rule(NotificationAcknowledgedData, (d) => [
     {
       op: 'update',
@@ -297,6 +310,23 @@ const RULES: Record<string, Rule<z.ZodType>> = {
   // Compensation paid after the award (in part or in full): the claim counts as paid.
   'proceedings:CompensationPaid': rule(CompensationPaidData, (d) => [{ op: 'update', table: 'compensation_facts', where: { claim_id: d.claimId }, set: { paid: true } }]),
 };
+
+/** The columns of `case_facts` an `AttributesCorrected` changes (closed categories only). */
+function correctedFacts(d: z.output<typeof AttributesCorrectedData>): FactRow {
+  const set: FactRow = { minor: d.minor, age_band: d.ageBand ?? 'unknown' };
+  for (const c of d.changes) {
+    const to = c.to;
+    if (c.attribute === 'sex') set.sex = String(to);
+    else if (c.attribute === 'citizenship') set.citizenship = Array.isArray(to) ? String(to[0]) : String(to);
+    else if (c.attribute === 'countryOfExploitation') set.country_of_exploitation = String(to);
+    else if (c.attribute === 'countryOfIdentification') set.country_of_identification = String(to);
+    else if (c.attribute === 'traffickedAcrossBorders') set.cross_border = Boolean(to);
+    else if (c.attribute === 'situation') set.situation = String(to);
+    else if (c.attribute === 'identifyingOrganisationType') set.identifying_org_type = String(to);
+    else if (c.attribute === 'formsOfExploitation' && Array.isArray(to) && to.length > 0) set.primary_form = String(to[0]);
+  }
+  return set;
+}
 
 function dutyOf(dutyId: string, caseId: string, kind: string, dueAt: string): FactChange {
   return {
