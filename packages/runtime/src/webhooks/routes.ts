@@ -6,7 +6,7 @@ import { sql } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
 import { type WebhookSettings, urlRefusal, webhookSettings } from './settings.js';
-import type { WebhookSigningKey } from './signing.js';
+import { type WebhookSigningKey, webhookJwks } from './signing.js';
 
 registerProblemCodes({
   'webhook-url-refused': {
@@ -130,13 +130,13 @@ export async function registerWebhookRoutes(app: App, opts: WebhookRoutesOptions
         tags: ['webhooks'],
         summary: 'The public keys webhook notifications are signed with (JWKS, Ed25519)',
         description:
-          'Every notification carries Standard Webhooks headers: `webhook-id` (the same on every retry), `webhook-timestamp` (Unix seconds of the attempt) and `webhook-signature: v1a,<base64 Ed25519 signature of "{webhook-id}.{webhook-timestamp}.{raw body}">`. Verify it with one of these keys (try each during a rotation); refuse timestamps far from your clock.',
+          'Every notification carries Standard Webhooks headers: `webhook-id` (the same on every retry), `webhook-timestamp` (Unix seconds of the attempt) and `webhook-signature: v1a,<base64 Ed25519 signature of "{webhook-id}.{webhook-timestamp}.{raw body}">`. Verify it with one of these keys (during a rotation two are served: the signing key first, then the next or previous one); refuse timestamps far from your clock.',
         response: { 200: Jwks },
       },
     },
     async (_request, reply) => {
       reply.header('cache-control', 'public, max-age=300');
-      return { keys: [opts.key.publicJwk as z.infer<typeof Jwks>['keys'][number]] };
+      return webhookJwks(opts.key) as z.infer<typeof Jwks>;
     },
   );
 

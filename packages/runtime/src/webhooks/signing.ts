@@ -18,6 +18,34 @@ export interface WebhookSigningKey {
   privateKey: KeyObject;
   /** The public JWK (`kty`, `crv`, `x`, `kid`, `alg: EdDSA`, `use: sig`). */
   publicJwk: Record<string, string>;
+  /**
+   * Further public keys served beside it (`TRM_WEBHOOK_PUBLISHED_KEYS`, a JSON array of public
+   * JWKs): during a rotation, the next key before TRM signs with it and the previous one after,
+   * so that partners who cache the JWKS verify throughout.
+   */
+  published: Array<Record<string, string>>;
+}
+
+/** Every key partners should accept: the signing key first. */
+export function webhookJwks(key: WebhookSigningKey): { keys: Array<Record<string, string>> } {
+  return { keys: [key.publicJwk, ...key.published.filter((k) => k.x !== key.publicJwk.x)] };
+}
+
+function publishedKeys(env: NodeJS.ProcessEnv): Array<Record<string, string>> {
+  if (!env.TRM_WEBHOOK_PUBLISHED_KEYS) return [];
+  let list: unknown;
+  try {
+    list = JSON.parse(env.TRM_WEBHOOK_PUBLISHED_KEYS);
+  } catch {
+    throw new ConfigError('TRM_WEBHOOK_PUBLISHED_KEYS: not JSON (an array of public Ed25519 JWKs)');
+  }
+  if (!Array.isArray(list)) throw new ConfigError('TRM_WEBHOOK_PUBLISHED_KEYS: an array of public Ed25519 JWKs');
+  return list.map((k: OkpJwk, i) => {
+    if (k?.kty !== 'OKP' || k.crv !== 'Ed25519' || !k.x) throw new ConfigError(`TRM_WEBHOOK_PUBLISHED_KEYS[${i}]: not an Ed25519 public JWK`);
+    if (k.d) throw new ConfigError(`TRM_WEBHOOK_PUBLISHED_KEYS[${i}]: holds a private key (d): publish public keys only`);
+    createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: k.x }, format: 'jwk' });
+    return { kty: 'OKP', crv: 'Ed25519', x: k.x, kid: k.kid ?? `webhooks-${k.x.slice(0, 16)}`, alg: 'EdDSA', use: 'sig' };
+  });
 }
 
 const DEV_FILE = 'dev-webhook-signing-key.jwk.json';
@@ -30,13 +58,13 @@ interface OkpJwk {
   kid?: string;
 }
 
-function fromJwk(jwk: OkpJwk, where: string): WebhookSigningKey {
+function fromJwk(jwk: OkpJwk, where: string, published: Array<Record<string, string>> = []): WebhookSigningKey {
   if (jwk.kty !== 'OKP' || jwk.crv !== 'Ed25519' || !jwk.x || !jwk.d) throw new ConfigError(`${where}: an Ed25519 private JWK is needed (kty OKP, crv Ed25519, x, d)`);
   const privateKey = createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', x: jwk.x, d: jwk.d }, format: 'jwk' });
   const x = (createPublicKey(privateKey).export({ format: 'jwk' }) as OkpJwk).x!;
   if (x !== jwk.x) throw new ConfigError(`${where}: x is not the public key of d`);
   const kid = jwk.kid ?? `webhooks-${x.slice(0, 16)}`;
-  return { kid, privateKey, publicJwk: { kty: 'OKP', crv: 'Ed25519', x, kid, alg: 'EdDSA', use: 'sig' } };
+  return { kid, privateKey, publicJwk: { kty: 'OKP', crv: 'Ed25519', x, kid, alg: 'EdDSA', use: 'sig' }, published };
 }
 
 /** A fresh private JWK (for `TRM_WEBHOOK_SIGNING_KEY`). */
@@ -54,7 +82,7 @@ export async function loadWebhookSigningKey(env: NodeJS.ProcessEnv): Promise<Web
     } catch {
       throw new ConfigError('TRM_WEBHOOK_SIGNING_KEY: not JSON (a private Ed25519 JWK)');
     }
-    return fromJwk(jwk, 'TRM_WEBHOOK_SIGNING_KEY');
+    return fromJwk(jwk, 'TRM_WEBHOOK_SIGNING_KEY', publishedKeys(env));
   }
   if (env.NODE_ENV === 'production') {
     throw new ConfigError(
@@ -78,7 +106,7 @@ export async function loadWebhookSigningKey(env: NodeJS.ProcessEnv): Promise<Web
       jwk = JSON.parse(await readFile(file, 'utf8')) as OkpJwk;
     }
   }
-  return fromJwk(jwk, file);
+  return fromJwk(jwk, file, publishedKeys(env));
 }
 
 /**

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { retryDelayMs, urlRefusal, webhookSettings } from './settings.js';
 import { guardedLookup, isBlockedAddress } from './ssrf.js';
-import { generateWebhookSigningJwk, loadWebhookSigningKey, signWebhook } from './signing.js';
+import { generateWebhookSigningJwk, loadWebhookSigningKey, signWebhook, webhookJwks } from './signing.js';
 
 describe('webhook signing key', () => {
   it('is refused with NODE_ENV=production unless TRM_WEBHOOK_SIGNING_KEY is set', async () => {
@@ -23,6 +23,15 @@ describe('webhook signing key', () => {
     const a = generateWebhookSigningJwk();
     const b = generateWebhookSigningJwk();
     await expect(loadWebhookSigningKey({ TRM_WEBHOOK_SIGNING_KEY: JSON.stringify({ ...a, x: b.x }) })).rejects.toThrow(/x is not/);
+  });
+
+  it('serves the published keys of a rotation beside the signing key, and refuses a private one among them', async () => {
+    const current = generateWebhookSigningJwk();
+    const { d: _d, ...next } = generateWebhookSigningJwk();
+    const key = await loadWebhookSigningKey({ TRM_WEBHOOK_SIGNING_KEY: JSON.stringify(current), TRM_WEBHOOK_PUBLISHED_KEYS: JSON.stringify([next]) });
+    expect(webhookJwks(key).keys.map((k) => k.x)).toEqual([current.x, next.x]);
+    expect(webhookJwks(key).keys.every((k) => !('d' in k))).toBe(true);
+    await expect(loadWebhookSigningKey({ TRM_WEBHOOK_SIGNING_KEY: JSON.stringify(current), TRM_WEBHOOK_PUBLISHED_KEYS: JSON.stringify([generateWebhookSigningJwk()]) })).rejects.toThrow(/private key/);
   });
 
   it('in development is kept in the data folder: the same key on the next start', async () => {
