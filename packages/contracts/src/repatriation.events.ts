@@ -253,6 +253,12 @@ export const FamilyAssessedData = z.object({
   assessedOn: IsoDate,
   outcome: FamilyAssessmentOutcome,
   recordedAt: z.string(),
+  /**
+   * The recorded alternative to a family assessed not suitable (issue 17): child protection
+   * taking part that places the child at arrival. Without it a return to a family not suitable
+   * does not depart. Absent: none.
+   */
+  placementAtArrivalBy: z.string().optional(),
 });
 export type FamilyAssessedData = z.infer<typeof FamilyAssessedData>;
 

@@ -9,6 +9,10 @@ import {
   type RepatriationEvent,
   RiskFlagRaisedData,
   upcastCaseNotified,
+  minorBasisOf,
+  AgeAssessedData,
+  AttributesCorrectedData,
+  InformationProvidedData,
 } from '@trm/contracts';
 import type { Db } from '@trm/db';
 import type { Decider, DbOrTx, EventStore } from '@trm/event-store';
@@ -21,6 +25,7 @@ import {
   addRiskFlag,
   loadCaseFacts,
   insertCaseFacts,
+  setMinority,
   removeParticipant,
   setRegionalCentre,
   setReturnConsent,
@@ -89,7 +94,37 @@ export async function applyReferralsEvent(
     case 'CaseNotified': {
       // Any schema version, read as version 2: nationalContactPointIds are the contact points that coordinate.
       const d = upcastCaseNotified(envelope.data, envelope.schemaVersion);
-      await insertCaseFacts(tx, schema, d);
+      await insertCaseFacts(tx, schema, { ...d, minorBasis: minorBasisOf(d) });
+      return;
+    }
+    // Minority follows the facts in referrals (issue 17): corrections, answers, age assessments.
+    case 'AttributesCorrected': {
+      const d = AttributesCorrectedData.parse(envelope.data);
+      const changed = (a: string) => d.changes.find((c) => c.attribute === a);
+      const birthYear = changed('birthYear');
+      const age = changed('ageAtIdentification');
+      const idDate = changed('identificationDate');
+      await setMinority(tx, schema, d.caseId, {
+        minor: d.minor,
+        minorBasis: d.minorBasis === 'assessed' || d.minorBasis === 'presumed' ? d.minorBasis : d.minor ? 'declared' : null,
+        ...(birthYear ? { birthYear: (birthYear.to as number | null) ?? null } : {}),
+        ...(age ? { ageAtIdentification: (age.to as number | null) ?? null } : {}),
+        ...(idDate ? { identificationDate: String(idDate.to) } : {}),
+      });
+      return;
+    }
+    case 'AgeAssessed': {
+      const d = AgeAssessedData.parse(envelope.data);
+      await setMinority(tx, schema, d.caseId, { minor: d.minor, minorBasis: 'assessed' });
+      return;
+    }
+    case 'InformationProvided': {
+      const d = InformationProvidedData.parse(envelope.data);
+      if (d.birthYear === undefined && d.minor === undefined) return;
+      await setMinority(tx, schema, d.caseId, {
+        ...(d.birthYear !== undefined ? { birthYear: d.birthYear } : {}),
+        ...(d.minor !== undefined ? { minor: d.minor, minorBasis: d.minorBasis ?? null } : {}),
+      });
       return;
     }
     case 'NotificationAcknowledged': {

@@ -14,6 +14,12 @@ export interface CaseFacts {
   /** Consent to return recorded and not withdrawn. */
   returnConsent: boolean;
   minor: boolean;
+  /**
+   * Why the case is a child's, as referrals says (issue 17): `presumed` (age unknown or uncertain)
+   * is a child whatever the dates; `assessed` is child protection's age assessment, which decides
+   * (also when it found an adult); `declared` or absent: the age facts decide.
+   */
+  minorBasis?: string | null;
   birthYear: number | null;
   ageAtIdentification: number | null;
   identificationDate: IsoDate;
@@ -67,7 +73,10 @@ function fullYearsBetween(from: IsoDate, to: IsoDate): number {
  * Art. 10(3): a possible child is treated as a child): with a birth year, the birthday may not
  * have come yet; with an age at identification, only the full years since then are added.
  */
-export function isChildOn(facts: Pick<CaseFacts, 'birthYear' | 'ageAtIdentification' | 'identificationDate' | 'minor'>, date: IsoDate): boolean {
+export function isChildOn(facts: Pick<CaseFacts, 'birthYear' | 'ageAtIdentification' | 'identificationDate' | 'minor' | 'minorBasis'>, date: IsoDate): boolean {
+  // Presumption of minority (CETS 197 Art. 10(3)): a child until child protection assesses the age, which then decides.
+  if (facts.minorBasis === 'presumed') return true;
+  if (facts.minorBasis === 'assessed') return facts.minor;
   if (facts.birthYear !== null) {
     if (facts.birthYear > Number(date.slice(0, 4))) return true;
     return mayBeMinor(facts.birthYear, date);

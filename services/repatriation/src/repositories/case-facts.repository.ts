@@ -11,6 +11,8 @@ export interface CaseNotifiedFacts {
   notifyingOrganisationId: string;
   nationalContactPointIds: string[];
   minor: boolean;
+  /** Why the case is a child's (CaseNotified v2, issue 17); absent or null: read from the age facts. */
+  minorBasis?: string | null;
   birthYear: number | null;
   ageAtIdentification: number | null;
   identificationDate: string;
@@ -26,6 +28,7 @@ export async function insertCaseFacts(db: DbOrTx, schema: string, f: CaseNotifie
       notifying_organisation_id: f.notifyingOrganisationId,
       national_contact_point_ids: JSON.stringify(f.nationalContactPointIds),
       minor: f.minor,
+      minor_basis: f.minorBasis ?? null,
       birth_year: f.birthYear,
       age_at_identification: f.ageAtIdentification,
       identification_date: f.identificationDate,
@@ -37,6 +40,25 @@ export async function insertCaseFacts(db: DbOrTx, schema: string, f: CaseNotifie
     { organisationId: f.notifyingOrganisationId, purpose: 'notifier' },
     ...f.nationalContactPointIds.map((id) => ({ organisationId: id, purpose: 'national_contact_point' })),
   ]);
+}
+
+/**
+ * Minority and age facts after a correction, an answer or an age assessment in referrals (issue
+ * 17): only the fields given change.
+ */
+export async function setMinority(
+  db: DbOrTx,
+  schema: string,
+  caseId: string,
+  f: { minor?: boolean; minorBasis?: string | null; birthYear?: number | null; ageAtIdentification?: number | null; identificationDate?: string },
+): Promise<void> {
+  const set: Record<string, unknown> = { updated_at: new Date() };
+  if (f.minor !== undefined) set.minor = f.minor;
+  if (f.minorBasis !== undefined) set.minor_basis = f.minorBasis;
+  if (f.birthYear !== undefined) set.birth_year = f.birthYear;
+  if (f.ageAtIdentification !== undefined) set.age_at_identification = f.ageAtIdentification;
+  if (f.identificationDate !== undefined) set.identification_date = f.identificationDate;
+  await db.withSchema(schema).updateTable('case_facts').set(set).where('case_id', '=', caseId).execute();
 }
 
 export async function setRegionalCentre(db: DbOrTx, schema: string, caseId: string, regionalCentreId: string): Promise<void> {
@@ -111,6 +133,7 @@ export async function loadCaseFacts(db: DbOrTx, schema: string, caseId: string):
     participants: participants.map((p: { organisation_id: string; purpose: string }) => ({ organisationId: p.organisation_id, purpose: p.purpose })),
     returnConsent: row.return_consent,
     minor: row.minor,
+    minorBasis: row.minor_basis ?? null,
     birthYear: row.birth_year,
     ageAtIdentification: row.age_at_identification,
     identificationDate: row.identification_date,
