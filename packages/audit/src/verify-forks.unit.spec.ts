@@ -149,3 +149,15 @@ describe('trm-audit inclusion names the event it proves (issue 15, finding 3)', 
     expect(leafOnly.out).not.toMatch(/OK: the entry is included/);
   });
 });
+
+describe("the verifier's fast event hash", () => {
+  it('agrees with computeEventHash of @trm/event-store, on good and changed events', async () => {
+    const { eventHashMatchesFast, eventHashMatchesReference } = await import('./verify-export.js');
+    const a1 = ev('case-h', 1, null, { nested: { b: [1, 'x', { z: null, a: true }], a: -0.5 }, 'é': '\u2028' });
+    const a2 = ev('case-h', 2, a1.hash);
+    for (const e of [a1, a2, { ...a2, data: { ...a2.data, n: 1 } }, { ...a1, prevHash: 'zz' }, { ...a2, prevHash: 'ab'.repeat(32) }]) {
+      expect(eventHashMatchesFast(e)).toBe(eventHashMatchesReference(e));
+    }
+    expect(eventHashMatchesFast(a2)).toBe(true);
+  });
+});
