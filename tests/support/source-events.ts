@@ -21,6 +21,8 @@ export async function appendSourceEvent(
     organisation?: string;
     actor?: string;
     now?: Date;
+    /** The event's schema version as its producer records it (default: the store's, 1). */
+    schemaVersion?: number;
     /** The relays of the stack: when one publishes this service's schema it is woken instead. */
     relays?: readonly Relay[];
   },
@@ -30,7 +32,7 @@ export async function appendSourceEvent(
   if (rows[0]!.n === 0) await migrate(db, { schema, service: opts.service });
   const store = createEventStore({ schema });
   const correlationId = randomUUID();
-  const { events } = await store.append(db, opts.streamId, [{ type: opts.type, data: opts.data }], {
+  const { events } = await store.append(db, opts.streamId, [{ type: opts.type, data: opts.data, ...(opts.schemaVersion !== undefined ? { schemaVersion: opts.schemaVersion } : {}) }], {
     expectedVersion: 'any',
     metadata: { actor: opts.actor ?? 'test', organisation: opts.organisation ?? 'anitp', correlationId, causationId: null, requestId: null },
     ...(opts.now ? { now: opts.now } : {}),

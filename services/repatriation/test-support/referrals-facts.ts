@@ -13,12 +13,12 @@ export class ReferralsFeed {
     private readonly bus: Bus,
   ) {}
 
-  async publish(type: string, data: Record<string, unknown> & { caseId: string }): Promise<string> {
-    return appendSourceEvent(this.db, this.bus, { service: 'referrals', streamId: `case-${data.caseId}`, type, data, organisation: 'ngo-it' });
+  async publish(type: string, data: Record<string, unknown> & { caseId: string }, schemaVersion?: number): Promise<string> {
+    return appendSourceEvent(this.db, this.bus, { service: 'referrals', streamId: `case-${data.caseId}`, type, data, organisation: 'ngo-it', ...(schemaVersion !== undefined ? { schemaVersion } : {}) });
   }
 
-  /** A case notified by `notifier` to ANITP, with the given age facts. */
-  notified(caseId: string, over: Record<string, unknown> = {}) {
+  /** A case notified by `notifier` to ANITP, with the given age facts (schema version 1 unless `schemaVersion`). */
+  notified(caseId: string, over: Record<string, unknown> = {}, schemaVersion?: number) {
     return this.publish('CaseNotified', {
       caseId,
       situation: 'identified_by_international_ngo',
@@ -43,7 +43,7 @@ export class ReferralsFeed {
       notifiedAt: '2026-11-18T09:00:00.000Z',
       acknowledgementDueAt: '2026-11-20T09:00:00.000Z',
       ...over,
-    });
+    }, schemaVersion);
   }
 
   acknowledged(caseId: string) {
