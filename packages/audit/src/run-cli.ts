@@ -4,10 +4,13 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { type InclusionProofDocument, checkConsistencyProof, checkInclusionProof } from './proofs.js';
+import { verifyCheckpoint } from './checkpoint.js';
 import { verifyExport } from './verify-export.js';
 
 const USAGE = `Usage:
   trm-audit verify <entries.ndjson|-> --head <head.json> --jwks <jwks.json> [--previous-head <older.json>] [--no-progress]
+  trm-audit verify <entries.ndjson|-> --checkpoint <checkpoint> --vkey <vkey> [--no-progress]
+  trm-audit checkpoint <checkpoint> --vkey <vkey>
   trm-audit inclusion <proof.json> --head <head.json> --jwks <jwks.json>
   trm-audit consistency <proof.json> --previous-head <older.json> --head <head.json> --jwks <jwks.json>
 
@@ -55,6 +58,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         head: { type: 'string' },
         jwks: { type: 'string' },
         'previous-head': { type: 'string' },
+        checkpoint: { type: 'string' },
+        vkey: { type: 'string' },
         'no-progress': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -73,6 +78,19 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   const [command, file, ...rest] = positionals;
   try {
     if (!command || !file || rest.length > 0) throw new UsageError('expected a command and one file');
+    if (command === 'checkpoint' || (command === 'verify' && values.checkpoint)) {
+      const vkey = await readText(required(values.vkey, 'vkey'), 'vkey');
+      if (command === 'checkpoint') {
+        const result = verifyCheckpoint(await readText(file, 'checkpoint'), vkey);
+        return report(
+          result.ok ? `OK: checkpoint of ${result.origin}, tree size ${result.treeSize}, root ${result.rootHash}, signed by the vkey's key` : `FAILED: ${result.reason}`,
+          result.ok,
+          io,
+        );
+      }
+      const note = await readText(values.checkpoint!, 'checkpoint');
+      return await verify(file, { keys: [] }, { ...values, 'previous-head': undefined }, io, { note, vkey });
+    }
     const jwks = (await readJson(required(values.jwks, 'jwks'), 'JWKS')) as { keys: never[] };
     if (command === 'verify') return await verify(file, jwks, values, io);
     if (command === 'inclusion') {
@@ -114,13 +132,22 @@ function report(line: string, ok: boolean, io: CliIo): number {
   return ok ? 0 : 1;
 }
 
+async function readText(file: string, what: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+}
+
 async function verify(
   file: string,
   jwks: { keys: never[] },
   values: { head?: string; 'previous-head'?: string; 'no-progress'?: boolean },
   io: CliIo,
+  checkpoint?: { note: string; vkey: string },
 ): Promise<number> {
-  const head = await readJson(required(values.head, 'head'), 'head');
+  const head = checkpoint ? { treeSize: Number(checkpoint.note.split('\n')[1]) } : await readJson(required(values.head, 'head'), 'head');
   const previousHead = values['previous-head'] ? await readJson(values['previous-head'], 'previous head') : undefined;
   if (file !== '-') {
     await access(file, constants.R_OK).catch((err: NodeJS.ErrnoException) => {
@@ -145,8 +172,7 @@ async function verify(
   const entries: AsyncIterable<string> = { [Symbol.asyncIterator]: () => iterator };
   try {
     const result = await verifyExport(entries, {
-      head,
-      jwks,
+      ...(checkpoint ? { checkpoint } : { head, jwks }),
       ...(previousHead !== undefined ? { previousHead } : {}),
       onProgress: (n) => bar?.update(Math.min(n, total)),
       progressEvery: 1000,
@@ -157,7 +183,7 @@ async function verify(
     const parts = [
       `OK: ${result.entries} entries verified against the head of tree size ${h.treeSize}`,
       `root ${h.rootHash}`,
-      `signed by key ${h.keyId} at ${new Date(h.timestamp).toISOString()}`,
+      checkpoint ? `checkpoint of ${h.keyId} signed by the vkey's key` : `signed by key ${h.keyId} at ${new Date(h.timestamp).toISOString()}`,
     ];
     if (result.previousHead) parts.push(`extends the previous head of tree size ${result.previousHead.treeSize}`);
     if (result.structural > 0) parts.push(`${result.structural} entries are leaf hashes only (structural): the tree is verified, not their content`);

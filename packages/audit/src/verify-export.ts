@@ -2,14 +2,17 @@ import { createHash } from 'node:crypto';
 import type { JWK } from 'jose';
 import { computeEventHash } from '@trm/event-store';
 import { type ExportLine, canonicalParsedJson, parseExportLine, structuralLine } from './entry.js';
+import { verifyCheckpoint } from './checkpoint.js';
 import { type SignedTreeHead, verifyTreeHead } from './head.js';
 import { StreamingRoot, fromHex, leafHash } from './merkle.js';
 import { StreamChecker } from './stream-check.js';
 
 export interface VerifyExportOptions {
-  /** The signed head the export must match (its first treeSize entries). */
-  head: unknown;
-  jwks: { keys: JWK[] };
+  /** The signed head the export must match (its first treeSize entries), with the JWKS… */
+  head?: unknown;
+  jwks?: { keys: JWK[] };
+  /** …or a C2SP checkpoint (signed note) and the vkey it must be signed by. */
+  checkpoint?: { note: string; vkey: string };
   /** An older head the auditor kept: the export must extend it. */
   previousHead?: unknown;
   /** Called every `progressEvery` entries with the count so far. */
@@ -103,11 +106,17 @@ export async function verifyExport(lines: AsyncIterable<string> | Iterable<strin
 }
 
 async function verifyWith(streams: StreamChecker, lines: AsyncIterable<string> | Iterable<string>, opts: VerifyExportOptions): Promise<VerifyExportResult> {
-  const head = await verifyTreeHead(opts.head, opts.jwks);
+  let head: { ok: true; head: SignedTreeHead } | { ok: false; reason: string };
+  if (opts.checkpoint) {
+    const cp = verifyCheckpoint(opts.checkpoint.note, opts.checkpoint.vkey);
+    head = cp.ok ? { ok: true, head: { treeSize: cp.treeSize, rootHash: cp.rootHash, timestamp: 0, keyId: cp.origin, signature: '' } } : cp;
+  } else {
+    head = await verifyTreeHead(opts.head, opts.jwks ?? { keys: [] });
+  }
   if (!head.ok) return { ok: false, code: 'bad-head', message: `head: ${head.reason}` };
   let previous: SignedTreeHead | undefined;
   if (opts.previousHead !== undefined) {
-    const check = await verifyTreeHead(opts.previousHead, opts.jwks);
+    const check = await verifyTreeHead(opts.previousHead, opts.jwks ?? { keys: [] });
     if (!check.ok) return { ok: false, code: 'bad-previous-head', message: `previous head: ${check.reason}` };
     previous = check.head;
     if (previous.treeSize > head.head.treeSize) {
