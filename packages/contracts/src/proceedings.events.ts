@@ -79,6 +79,8 @@ export type OffenderReleaseKind = z.infer<typeof OffenderReleaseKind>;
 const Duty = {
   dutyId: z.string(),
   informDueAt: z.string(),
+  /** `false` when the victim asked not to be informed: the event is recorded, no duty arises. Absent: a duty arises. */
+  dutyArises: z.literal(false).optional(),
 };
 
 export const ParticipationConsentedData = z.object({

@@ -232,6 +232,9 @@ export function informDueAt(eventDate: IsoDate, policy: ProceedingsPolicy, heari
   return dayBefore < due ? dayBefore : due;
 }
 
+/** Marks an event that opens no duty because the victim asked not to be informed. */
+const noDutyIfDeclined = (state: ProceedingsState): { dutyArises?: false } => (state.informationDeclined ? { dutyArises: false } : {});
+
 const sumOf = (amounts: Money[]): number => amounts.reduce((t, a) => t + Number(a.amount), 0);
 
 export function createProceedingsDecider(
@@ -366,6 +369,7 @@ function decideAllowed(command: ProceedingsCommand, state: ProceedingsState, pol
             source,
             dutyId: d.dutyId,
             informDueAt: informDueAt(d.changedOn, policy),
+            ...noDutyIfDeclined(state),
           },
         },
       ];
@@ -395,6 +399,7 @@ function decideAllowed(command: ProceedingsCommand, state: ProceedingsState, pol
             scheduledOn,
             dutyId: d.dutyId,
             informDueAt: informDueAt(scheduledOn, policy, d.date),
+            ...noDutyIfDeclined(state),
           },
         },
       ];
@@ -426,6 +431,7 @@ function decideAllowed(command: ProceedingsCommand, state: ProceedingsState, pol
             recordedAt: at,
             dutyId: d.dutyId,
             informDueAt: informDueAt(d.decidedOn, policy),
+            ...noDutyIfDeclined(state),
           },
         },
       ];
@@ -449,6 +455,7 @@ function decideAllowed(command: ProceedingsCommand, state: ProceedingsState, pol
             recordedAt: at,
             dutyId: d.dutyId,
             informDueAt: informDueAt(d.releasedOn, policy),
+            ...noDutyIfDeclined(state),
           },
         },
       ];

@@ -159,6 +159,7 @@ describe('participation consent', () => {
         expect(e.data).toMatchObject({ lapsedDutyIds: ['duty-prosecution', 'duty-hearing'], informationDeclined: true });
       });
     const past = history(consent, link('trial'), stage('appeal'), declining, conviction());
+    expect(past.at(-1)).toMatchObject({ type: 'OutcomeRecorded', data: { dutyArises: false } });
     const state = past.reduce(decider.evolve, decider.initialState());
     expect(state.duties.map((d) => [d.dutyId, d.status])).toEqual([['duty-appeal', 'lapsed']]);
     expect(state.criminalCases[0]!.outcomes).toHaveLength(1);

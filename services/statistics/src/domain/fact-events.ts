@@ -279,11 +279,11 @@ const RULES: Record<string, Rule<z.ZodType>> = {
       where: { criminal_case_id: d.criminalCaseId },
       set: { outcome: d.outcome.kind === 'conviction' ? `conviction_${d.outcome.sentence}` : d.outcome.kind },
     },
-    dutyOf(d.dutyId, d.caseId, 'outcome', d.informDueAt),
+    ...dutiesOf(d, 'outcome'),
   ]),
-  'proceedings:StageChanged': rule(StageChangedData, (d) => [dutyOf(d.dutyId, d.caseId, 'stage_change', d.informDueAt)]),
-  'proceedings:HearingScheduled': rule(HearingScheduledData, (d) => [dutyOf(d.dutyId, d.caseId, 'hearing', d.informDueAt)]),
-  'proceedings:OffenderReleased': rule(OffenderReleasedData, (d) => [dutyOf(d.dutyId, d.caseId, 'offender_release', d.informDueAt)]),
+  'proceedings:StageChanged': rule(StageChangedData, (d) => dutiesOf(d, 'stage_change')),
+  'proceedings:HearingScheduled': rule(HearingScheduledData, (d) => dutiesOf(d, 'hearing')),
+  'proceedings:OffenderReleased': rule(OffenderReleasedData, (d) => dutiesOf(d, 'offender_release')),
   'proceedings:VictimInformed': rule(VictimInformedData, (d) =>
     d.dutyIds.map(
       (dutyId): FactChange => ({
@@ -310,6 +310,11 @@ const RULES: Record<string, Rule<z.ZodType>> = {
   // Compensation paid after the award (in part or in full): the claim counts as paid.
   'proceedings:CompensationPaid': rule(CompensationPaidData, (d) => [{ op: 'update', table: 'compensation_facts', where: { claim_id: d.claimId }, set: { paid: true } }]),
 };
+
+/** The duty to inform an event opens, unless the victim asked not to be informed (`dutyArises: false`). */
+function dutiesOf(d: { dutyId: string; caseId: string; informDueAt: string; dutyArises?: false | undefined }, kind: string): FactChange[] {
+  return d.dutyArises === false ? [] : [dutyOf(d.dutyId, d.caseId, kind, d.informDueAt)];
+}
 
 /** The columns of `case_facts` an `AttributesCorrected` changes (closed categories only). */
 function correctedFacts(d: z.output<typeof AttributesCorrectedData>): FactRow {

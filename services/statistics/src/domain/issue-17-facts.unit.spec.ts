@@ -25,6 +25,17 @@ describe('fact fold of issue 17 events', () => {
     expect(out.kind === 'changes' && out.changes[0]).toMatchObject({ op: 'insert', table: 'duty_facts', row: { duty_id: 'd-1', kind: 'offender_release' } });
   });
 
+  it('counts no duty for an event recorded after the victim asked not to be informed', () => {
+    const data = {
+      caseId: 'c', criminalCaseId: 'k', stage: 'trial', previousStage: 'prosecution', changedOn: '2026-11-20', changedBy: 'police-it', changedAt: base.recordedAt,
+      source: 'law_enforcement', dutyId: 'd-2', informDueAt: '2026-11-25T23:59:59.999Z',
+    };
+    const declined = factsOf({ ...base, service: 'proceedings', type: 'StageChanged', data: { ...data, dutyArises: false } });
+    expect(declined.kind === 'changes' ? declined.changes : declined).toEqual([]);
+    const informed = factsOf({ ...base, service: 'proceedings', type: 'StageChanged', data });
+    expect(informed.kind === 'changes' && informed.changes).toHaveLength(1);
+  });
+
   it('counts an unannounced arrival as a return without notification', () => {
     const out = factsOf({
       ...base,
