@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { entryLeafHash, fromHex, verifyCheckpoint, verifyInclusion } from '@trm/audit';
 import { ledgerModule, rotateKeyFile } from '@trm/ledger';
 import { referralsModule } from '@trm/referrals';
 import { type Stack, notification, startStack } from './support/stack.js';
@@ -84,7 +85,7 @@ describe("the ledger's need-to-know (issue 15, finding 1)", () => {
   it('answers an unassigned regional centre, a foreign contact point and an auditor on every case route exactly as for an unknown case', async () => {
     for (const who of ['bucharest', 'foreignNcp', 'auditor', 'shelter'] as const) {
       // The shelter's role does not call the state at all (403 forbidden, known case or not).
-      for (const route of who === 'shelter' ? ['history'] : ['history', 'state?atIndex=0']) {
+      for (const route of who === 'shelter' ? ['history', 'export'] : ['history', 'export', 'state?atIndex=0']) {
         const res = await get(`/v1/ledger/cases/${caseId}/${route}`, tokens[who]!);
         const unknown = await get(`/v1/ledger/cases/${unknownCase}/${route}`, tokens[who]!);
         expect(res.statusCode, `${who} ${route}: ${res.body.slice(0, 200)}`).toBe(404);
@@ -141,5 +142,39 @@ describe("the ledger's need-to-know (issue 15, finding 1)", () => {
     expect(byEvent.statusCode).toBe(200);
     expect(byEvent.json().event).toBeUndefined();
     expect(byEvent.body).not.toContain(caseId);
+  });
+
+  it('gives a participant a disclosed export that verifies against the checkpoint, and fails when one byte of an event changes', async () => {
+    const deadline = Date.now() + 30_000;
+    let body: { treeSize: number; checkpoint: string; items: Array<{ index: number; leafHash: string; event?: never; auditPath: string[] }> };
+    for (;;) {
+      const res = await get(`/v1/ledger/cases/${caseId}/export`, tokens.anitp!);
+      expect(res.statusCode, res.body).toBe(200);
+      body = res.json();
+      if (body.treeSize >= entryCount && body.checkpoint) break;
+      if (Date.now() > deadline) throw new Error('no head covering the case in time');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const vkey = (await get('/v1/ledger/log/vkey', tokens.anitp!)).body;
+    const cp = verifyCheckpoint(body.checkpoint, vkey);
+    expect(cp).toMatchObject({ ok: true, treeSize: body.treeSize });
+    if (!cp.ok) return;
+    const included = (index: number, leaf: Buffer, path: string[]) => verifyInclusion(index, cp.treeSize, leaf, path.map(fromHex), fromHex(cp.rootHash));
+    expect(body.items.map((i) => (i.event as { type: string } | undefined)?.type)).toEqual(['CaseNotified', 'NotificationAcknowledged', 'PersonalDataAccessed']);
+    for (const item of body.items) {
+      const leaf = entryLeafHash({ index: item.index, event: item.event! });
+      expect(leaf.toString('hex')).toBe(item.leafHash);
+      expect(included(item.index, leaf, item.auditPath)).toBe(true);
+    }
+    // One byte of content changed: the leaf no longer is the one the checkpoint covers.
+    const first = body.items[0]!;
+    const changed = JSON.parse(JSON.stringify(first.event).replace('"sex":"female"', '"sex":"male_"'));
+    expect(changed).not.toEqual(first.event);
+    expect(included(first.index, entryLeafHash({ index: first.index, event: changed }), first.auditPath)).toBe(false);
+
+    // The notifier: its own act in full, the rest as leaf hashes with their proofs.
+    const mine = (await get(`/v1/ledger/cases/${caseId}/export`, tokens.ngo!)).json() as typeof body;
+    expect(mine.items.map((i) => (i.event as { type: string } | undefined)?.type ?? null)).toEqual(['CaseNotified', null, null]);
+    for (const item of mine.items) expect(included(item.index, fromHex(item.leafHash), item.auditPath)).toBe(true);
   });
 });

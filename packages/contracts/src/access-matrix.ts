@@ -313,6 +313,7 @@ export const ROUTES: Record<string, RouteAccessEntry> = {
   'GET /v1/ledger/entries/:index/inclusion-proof': LEDGER,
   'GET /v1/ledger/consistency-proof': LEDGER,
   'GET /v1/ledger/cases/:caseId/history': LEDGER_CASE,
+  'GET /v1/ledger/cases/:caseId/export': LEDGER_CASE,
   'GET /v1/ledger/cases/:caseId/state': { ...LEDGER_CASE, roles: ['case_officer', 'auditor'], purposes: ['coordination'], note: 'The whole case file rebuilt from the ledger: the coordinating contact point only.' },
 
   'GET /v1/statistics/figures': STATS,

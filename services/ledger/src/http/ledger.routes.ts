@@ -12,6 +12,7 @@ import {
   findEntry,
   findEntryByEventId,
   headAt,
+  checkpointAt,
   latestCheckpoint,
   latestHead,
   readCaseEntries,
@@ -19,6 +20,7 @@ import {
   readStreamEntriesAsOf,
 } from '../repositories/ledger.repository.js';
 import {
+  CaseExportView,
   CaseIdParams,
   ConsistencyProofView,
   ConsistencyQuery,
@@ -376,6 +378,42 @@ export async function ledgerRoutes(app: FastifyInstance, ctx: LedgerContext): Pr
         }),
         nextCursor: rows.length > page.length && last ? encodeCursor({ after: last.index }) : null,
       };
+    },
+  );
+
+  r.get(
+    '/v1/ledger/cases/:caseId/export',
+    {
+      config: access('GET /v1/ledger/cases/:caseId/export'),
+      schema: {
+        tags: TAG,
+        summary: "A case's disclosed export: its entries with inclusion proofs against the latest head",
+        description:
+          'Every entry of the case up to the latest signed head: the events the caller may see in full, the others as their leaf hash, each with its RFC 9162 audit path; the head and its C2SP checkpoint. It verifies against the same checkpoint as the structural export; a changed byte of an event fails.',
+        params: CaseIdParams,
+        response: { 200: CaseExportView },
+      },
+    },
+    async (request) => {
+      const { caseId } = request.params;
+      const purposes = await admit(caseId, request.principal, 'GET /v1/ledger/cases/:caseId/export');
+      const viewer = { organisationId: request.principal.orgId, purposes };
+      const head = await latestHead(db, schema);
+      if (!head) throw noSuchCase();
+      const items: z.infer<typeof CaseExportView>['items'] = [];
+      for (let after = -1; ; ) {
+        const page = (await readCaseEntries(db, schema, caseId, after, EXPORT_PAGE)).filter((e) => e.index < head.treeSize);
+        for (const e of page) {
+          const event = JSON.parse(e.eventJson) as EventEnvelope;
+          const shown = ledgerDiscloses({ service: event.service, type: event.type, organisation: event.metadata.organisation }, viewer);
+          const auditPath = (await tree.inclusionProof(e.index, head.treeSize)).map((h) => h.toString('hex'));
+          items.push({ index: e.index, leafHash: e.leafHash, ...(shown ? { event } : {}), auditPath });
+        }
+        if (page.length < EXPORT_PAGE) break;
+        after = page[page.length - 1]!.index;
+      }
+      const checkpoint = await checkpointAt(db, schema, head.treeSize);
+      return { caseId, treeSize: head.treeSize, head, checkpoint: checkpoint ?? null, items };
     },
   );
 

@@ -99,3 +99,20 @@ export const StateView = z.object({
     }),
   ),
 });
+
+export const CaseExportView = z
+  .object({
+    caseId: z.string(),
+    treeSize: z.number().int().describe('The tree size every proof is for: the latest signed head'),
+    head: TreeHeadView,
+    checkpoint: z.string().nullable().describe('The same head as a C2SP checkpoint (signed note), when one was signed'),
+    items: z.array(
+      z.object({
+        index: z.number().int(),
+        leafHash: HexHash,
+        event: EventEnvelopeSchema.optional().describe('Only where the caller may see the event in full (LEDGER_DISCLOSURE); else the leaf hash alone'),
+        auditPath: z.array(HexHash).describe('RFC 9162 PATH of this leaf in the tree of treeSize'),
+      }),
+    ),
+  })
+  .meta({ id: 'LedgerCaseExport' });

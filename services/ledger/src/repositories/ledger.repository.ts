@@ -236,3 +236,8 @@ export async function latestCheckpoint(db: DbOrTx, schema: string): Promise<{ tr
     order by ${t(schema, 'checkpoints')}.tree_size desc limit 1`.execute(db);
   return rows[0] ? { treeSize: Number(rows[0].tree_size), note: rows[0].note } : undefined;
 }
+
+export async function checkpointAt(db: DbOrTx, schema: string, treeSize: number): Promise<string | undefined> {
+  const { rows } = await sql<{ note: string }>`select note from ${t(schema, 'checkpoints')} where tree_size = ${treeSize}::bigint`.execute(db);
+  return rows[0]?.note;
+}
