@@ -151,8 +151,9 @@ const PROBLEM_TITLES: Record<number, string> = {
 
 /** Which problem statuses an operation can answer, from what it takes. */
 export function problemStatusesOf(route: { method: string; url: string; isPublic: boolean; hasBody: boolean; hasParams: boolean; hasQuery: boolean; ifMatch: boolean }): number[] {
-  const s = new Set<number>([503]);
-  if (!route.isPublic) [401, 403, 429].forEach((c) => s.add(c));
+  // Every documented route is rate-limited, public ones too (only the hidden infrastructure routes are not).
+  const s = new Set<number>([429, 503]);
+  if (!route.isPublic) [401, 403].forEach((c) => s.add(c));
   if (route.hasBody || route.hasParams || route.hasQuery) s.add(400);
   if (route.hasParams) s.add(404);
   if (route.hasBody) [413, 415, 422].forEach((c) => s.add(c));

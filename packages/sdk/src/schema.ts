@@ -55,7 +55,7 @@ export interface paths {
         put?: never;
         /**
          * Notify a case
-         * @description Records `CaseNotified` (schema version 2). Personal data under `person` is encrypted into the vault; the event carries only non-identifying attributes. The case is addressed to one central national contact point, which coordinates it (`addressedTo`, or the default described there); no other contact point is added: a further one (the victim’s own country’s, for a foreign victim) joins only with the victim’s consent to share with it (`POST …/participants`, purpose `national_contact_point`), never while international protection is sought nor one of a country the victim fears. 422 `invalid-addressee` (nothing written) when the addressee may not coordinate. Send `Idempotency-Key` so a retry returns the first answer.
+         * @description Records `CaseNotified` (schema version 2). Personal data under `person` is encrypted into the vault; the event carries only non-identifying attributes. Age and birth year may both be left out: an unknown or uncertain age (no age, `ageApproximate`, a birth year whose lower bound of age is under 18) makes the person a presumed child (`minor: true`, `minorBasis: presumed`) until child protection records an age assessment; for every child, `ChildProtectionRequested` and the child protection authority routed by country and county (policy TRM_CHILD_PROTECTION_ROUTES) join the case at once, with a deadline (policy 24 h) on the deadline board until it acknowledges. The case is addressed to one central national contact point, which coordinates it (`addressedTo`, or the default described there); no other contact point is added: a further one (the victim’s own country’s, for a foreign victim) joins only with the victim’s consent to share with it (`POST …/participants`, purpose `national_contact_point`), never while international protection is sought nor one of a country the victim fears. 422 `invalid-addressee` (nothing written) when the addressee may not coordinate. Send `Idempotency-Key` so a retry returns the first answer.
          */
         post: operations["notifyCase"];
         delete?: never;
@@ -235,7 +235,7 @@ export interface paths {
         put?: never;
         /**
          * Record informed consent for a purpose
-         * @description Records `ConsentRecorded`. `sharing` names the organisation the data may be shared with. Notification never implies consent to cooperate with law enforcement. Send `If-Match` with the case ETag to act only on the version you read, and `Idempotency-Key` to retry safely.
+         * @description Records `ConsentRecorded`. `sharing` names the organisation the data may be shared with. Notification never implies consent to cooperate with law enforcement. For a child (CETS 197 Art. 10(4)) consent is given by the appointed guardian (`givenBy: guardian`), or by a parent only when no family involvement in the trafficking is recorded (the recruiter is not a family member), with the child’s views recorded (`childViews`); otherwise 409 `child-consent-refused` naming each unmet condition. Send `If-Match` with the case ETag to act only on the version you read, and `Idempotency-Key` to retry safely.
          */
         post: operations["recordConsent"];
         delete?: never;
@@ -315,7 +315,7 @@ export interface paths {
         put?: never;
         /**
          * Refer the person to a service provider
-         * @description Records `ServiceReferralMade` (and `ParticipantAdded` for the provider). Refused with 409 `service-referral-refused` naming every unmet gate: consent for assistance, consent for sharing with that provider, child protection as participant for a child, a provider able to provide services, an open case. Send `If-Match` with the case ETag to act only on the version you read, and `Idempotency-Key` to retry safely.
+         * @description Records `ServiceReferralMade` (and `ParticipantAdded` for the provider). Refused with 409 `service-referral-refused` naming every unmet gate: consent for assistance, consent for sharing with that provider, child protection as participant for a child, a provider able to provide services, an open case. With `emergency: true`, child protection (or the contact point) refers a child to emergency shelter or medical care before any consent, recorded as emergency; otherwise 409 `emergency-referral-refused` (emergency-referral-only-for-a-child, emergency-service-shelter-or-medical, emergency-referral-by-child-protection). Send `If-Match` with the case ETag to act only on the version you read, and `Idempotency-Key` to retry safely.
          */
         post: operations["makeServiceReferral"];
         delete?: never;
@@ -418,6 +418,66 @@ export interface paths {
          * @description Records `ServiceReferralClosed`: `completed` by its provider after acceptance, or `cancelled`. Send `If-Match` with the case ETag to act only on the version you read, and `Idempotency-Key` to retry safely.
          */
         post: operations["closeServiceReferral"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/cases/{caseId}/child-protection/acknowledgement": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Acknowledge a child’s case (child protection)
+         * @description Records `ChildProtectionAcknowledged`: child protection taking part received the child’s case. Until then the case is on its deadline board (`child_protection`, *policy* TRM_CHILD_PROTECTION_HOURS, 24 h; `late` after it). Send `If-Match` with the case ETag to act only on the version you read, and `Idempotency-Key` to retry safely.
+         */
+        post: operations["createCasesChildProtectionAcknowledgement"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/cases/{caseId}/age-assessment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record an age assessment (child protection)
+         * @description Records `AgeAssessed` (method, result, estimated age): the only way out of presumed minority (CETS 197 Art. 10(3)). A result of `adult` ends the child’s status (`minor: false`); `child` sets `minorBasis: assessed`. Later information or a correction can make the person a child again, never an adult. Send `If-Match` with the case ETag to act only on the version you read, and `Idempotency-Key` to retry safely.
+         */
+        post: operations["createCasesAgeAssessment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/cases/{caseId}/corrections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Correct the notification
+         * @description Records `AttributesCorrected` with the reason, the old and new value of each non-personal attribute changed and only the names of the personal-data items corrected (their values go to the vault, encrypted). By the coordinating contact point, or by the notifying organisation for what it submitted within *policy* TRM_NOTIFIER_CORRECTION_DAYS (30) of the notification (409 `correction-refused`). Views, deadlines, gates and statistics follow: a correction that makes the person a child gives the case the child’s safeguards at once (child protection joins, with its deadline); a correction never makes a child an adult (only an age assessment does). 422 `invalid-correction` when it changes nothing or contradicts itself. Send `If-Match` with the case ETag to act only on the version you read, and `Idempotency-Key` to retry safely.
+         */
+        post: operations["createCasesCorrections"];
         delete?: never;
         options?: never;
         head?: never;
@@ -573,7 +633,7 @@ export interface paths {
         };
         /**
          * The public keys webhook notifications are signed with (JWKS, Ed25519)
-         * @description Every notification carries Standard Webhooks headers: `webhook-id` (the same on every retry), `webhook-timestamp` (Unix seconds of the attempt) and `webhook-signature: v1a,<base64 Ed25519 signature of "{webhook-id}.{webhook-timestamp}.{raw body}">`. Verify it with one of these keys (try each during a rotation); refuse timestamps far from your clock.
+         * @description Every notification carries Standard Webhooks headers: `webhook-id` (the same on every retry), `webhook-timestamp` (Unix seconds of the attempt) and `webhook-signature: v1a,<base64 Ed25519 signature of "{webhook-id}.{webhook-timestamp}.{raw body}">`. Verify it with one of these keys (during a rotation two are served: the signing key first, then the next or previous one); refuse timestamps far from your clock.
          */
         get: operations["getWebhookSigningKeys"];
         put?: never;
@@ -1841,7 +1901,17 @@ export interface components {
             version: number;
             /** @enum {string} */
             status: "notified" | "acknowledged" | "closed";
+            /** @description A child’s case: under 18, or presumed so while the age is unknown or uncertain (CETS 197 Art. 10(3)). */
             minor: boolean;
+            /** @description Why `minor` is true: `declared` by the facts given, `presumed` (age unknown or uncertain, until an age assessment), `assessed` by child protection; null for an adult. */
+            minorBasis: ("presumed" | "declared" | "assessed") | null;
+            /** @description Child protection asked to join this child’s case: the authority routed (null: the contact point chooses), the deadline and who acknowledged. */
+            childProtection?: {
+                childProtectionOrgId: string | null;
+                requestedAt: string;
+                dueAt: string;
+                acknowledgedBy: string | null;
+            };
             /** @enum {string} */
             situation: "identified_by_law_enforcement" | "referred_and_returned_by_iom" | "identified_by_international_ngo" | "identified_by_consulate" | "foreign_victim" | "child_victim" | "indefinite_case";
             notifyingOrganisationId: string;
@@ -1866,7 +1936,19 @@ export interface components {
                 ageAtIdentification: number | null;
                 birthYear: number | null;
                 ageBand: string | null;
-                citizenship: components["schemas"]["CountryCodeInput"];
+                /** @description The age was given as an estimate. */
+                ageApproximate?: boolean;
+                /** @description The main citizenship: ISO 3166-1 alpha-2, `XK`, `stateless` or `unknown`. */
+                citizenship: components["schemas"]["CitizenshipInput"];
+                /** @description Every citizenship, the main one first, when there are several. */
+                citizenships?: components["schemas"]["CitizenshipInput"][];
+                /** @description ISO 3166-2 subdivision where the person is (routes child protection). */
+                county?: string | null;
+                /**
+                 * @description The type of the organisation that identified the person, when a correction recorded it apart from the notifier.
+                 * @enum {string}
+                 */
+                identifyingOrganisationType?: "national_contact_point" | "consulate" | "law_enforcement" | "international_organisation" | "ngo" | "child_protection" | "service_provider" | "auditor" | "statistics_consumer";
                 traffickedAcrossBorders: boolean;
                 /** @enum {string} */
                 recruiterRelation: "intimate_partner" | "family_member" | "friend_or_acquaintance" | "employer" | "stranger" | "other" | "unknown";
@@ -1974,7 +2056,10 @@ export interface components {
             version: number;
             /** @enum {string} */
             status: "notified" | "acknowledged" | "closed";
+            /** @description A child’s case: under 18, or presumed so while the age is unknown or uncertain (CETS 197 Art. 10(3)). */
             minor: boolean;
+            /** @description Why `minor` is true: `declared` by the facts given, `presumed` (age unknown or uncertain, until an age assessment), `assessed` by child protection; null for an adult. */
+            minorBasis: ("presumed" | "declared" | "assessed") | null;
             /** @enum {string} */
             situation: "identified_by_law_enforcement" | "referred_and_returned_by_iom" | "identified_by_international_ngo" | "identified_by_consulate" | "foreign_victim" | "child_victim" | "indefinite_case";
             notifyingOrganisationId: string;
@@ -1999,7 +2084,19 @@ export interface components {
                 ageAtIdentification: number | null;
                 birthYear: number | null;
                 ageBand: string | null;
-                citizenship: components["schemas"]["CountryCodeInput"];
+                /** @description The age was given as an estimate. */
+                ageApproximate?: boolean;
+                /** @description The main citizenship: ISO 3166-1 alpha-2, `XK`, `stateless` or `unknown`. */
+                citizenship: components["schemas"]["CitizenshipInput"];
+                /** @description Every citizenship, the main one first, when there are several. */
+                citizenships?: components["schemas"]["CitizenshipInput"][];
+                /** @description ISO 3166-2 subdivision where the person is (routes child protection). */
+                county?: string | null;
+                /**
+                 * @description The type of the organisation that identified the person, when a correction recorded it apart from the notifier.
+                 * @enum {string}
+                 */
+                identifyingOrganisationType?: "national_contact_point" | "consulate" | "law_enforcement" | "international_organisation" | "ngo" | "child_protection" | "service_provider" | "auditor" | "statistics_consumer";
                 traffickedAcrossBorders: boolean;
                 /** @enum {string} */
                 recruiterRelation: "intimate_partner" | "family_member" | "friend_or_acquaintance" | "employer" | "stranger" | "other" | "unknown";
@@ -2058,7 +2155,10 @@ export interface components {
             version: number;
             /** @enum {string} */
             status: "notified" | "acknowledged" | "closed";
+            /** @description A child’s case: under 18, or presumed so while the age is unknown or uncertain (CETS 197 Art. 10(3)). */
             minor: boolean;
+            /** @description Why `minor` is true: `declared` by the facts given, `presumed` (age unknown or uncertain, until an age assessment), `assessed` by child protection; null for an adult. */
+            minorBasis: ("presumed" | "declared" | "assessed") | null;
             referrals: {
                 referralId: string;
                 /** @enum {string} */
@@ -2093,7 +2193,17 @@ export interface components {
             version: number;
             /** @enum {string} */
             status: "notified" | "acknowledged" | "closed";
+            /** @description A child’s case: under 18, or presumed so while the age is unknown or uncertain (CETS 197 Art. 10(3)). */
             minor: boolean;
+            /** @description Why `minor` is true: `declared` by the facts given, `presumed` (age unknown or uncertain, until an age assessment), `assessed` by child protection; null for an adult. */
+            minorBasis: ("presumed" | "declared" | "assessed") | null;
+            /** @description Child protection asked to join this child’s case: the authority routed (null: the contact point chooses), the deadline and who acknowledged. */
+            childProtection?: {
+                childProtectionOrgId: string | null;
+                requestedAt: string;
+                dueAt: string;
+                acknowledgedBy: string | null;
+            };
             /** @enum {string} */
             situation: "identified_by_law_enforcement" | "referred_and_returned_by_iom" | "identified_by_international_ngo" | "identified_by_consulate" | "foreign_victim" | "child_victim" | "indefinite_case";
             notifiedAt: string;
@@ -2104,7 +2214,14 @@ export interface components {
                 /** @enum {string} */
                 sex: "female" | "male" | "other" | "unknown";
                 ageBand: string | null;
-                citizenship: components["schemas"]["CountryCodeInput"];
+                /** @description The age was given as an estimate. */
+                ageApproximate?: boolean;
+                /** @description The main citizenship: ISO 3166-1 alpha-2, `XK`, `stateless` or `unknown`. */
+                citizenship: components["schemas"]["CitizenshipInput"];
+                /** @description Every citizenship, the main one first, when there are several. */
+                citizenships?: components["schemas"]["CitizenshipInput"][];
+                /** @description ISO 3166-2 subdivision where the person is (routes child protection). */
+                county?: string | null;
                 returnWanted: boolean;
                 plannedReturnDate: string | null;
             };
@@ -2162,7 +2279,10 @@ export interface components {
             version: number;
             /** @enum {string} */
             status: "notified" | "acknowledged" | "closed";
+            /** @description A child’s case: under 18, or presumed so while the age is unknown or uncertain (CETS 197 Art. 10(3)). */
             minor: boolean;
+            /** @description Why `minor` is true: `declared` by the facts given, `presumed` (age unknown or uncertain, until an age assessment), `assessed` by child protection; null for an adult. */
+            minorBasis: ("presumed" | "declared" | "assessed") | null;
             /** @description Why your organisation takes part. */
             purposes: string[];
         };
@@ -2508,7 +2628,17 @@ export interface components {
             version: number;
             /** @enum {string} */
             status: "notified" | "acknowledged" | "closed";
+            /** @description A child’s case: under 18, or presumed so while the age is unknown or uncertain (CETS 197 Art. 10(3)). */
             minor: boolean;
+            /** @description Why `minor` is true: `declared` by the facts given, `presumed` (age unknown or uncertain, until an age assessment), `assessed` by child protection; null for an adult. */
+            minorBasis: ("presumed" | "declared" | "assessed") | null;
+            /** @description Child protection asked to join this child’s case: the authority routed (null: the contact point chooses), the deadline and who acknowledged. */
+            childProtection?: {
+                childProtectionOrgId: string | null;
+                requestedAt: string;
+                dueAt: string;
+                acknowledgedBy: string | null;
+            };
             /** @enum {string} */
             situation: "identified_by_law_enforcement" | "referred_and_returned_by_iom" | "identified_by_international_ngo" | "identified_by_consulate" | "foreign_victim" | "child_victim" | "indefinite_case";
             notifyingOrganisationId: string;
@@ -2533,7 +2663,19 @@ export interface components {
                 ageAtIdentification: number | null;
                 birthYear: number | null;
                 ageBand: string | null;
-                citizenship: components["schemas"]["CountryCode"];
+                /** @description The age was given as an estimate. */
+                ageApproximate?: boolean;
+                /** @description The main citizenship: ISO 3166-1 alpha-2, `XK`, `stateless` or `unknown`. */
+                citizenship: components["schemas"]["Citizenship"];
+                /** @description Every citizenship, the main one first, when there are several. */
+                citizenships?: components["schemas"]["Citizenship"][];
+                /** @description ISO 3166-2 subdivision where the person is (routes child protection). */
+                county?: string | null;
+                /**
+                 * @description The type of the organisation that identified the person, when a correction recorded it apart from the notifier.
+                 * @enum {string}
+                 */
+                identifyingOrganisationType?: "national_contact_point" | "consulate" | "law_enforcement" | "international_organisation" | "ngo" | "child_protection" | "service_provider" | "auditor" | "statistics_consumer";
                 traffickedAcrossBorders: boolean;
                 /** @enum {string} */
                 recruiterRelation: "intimate_partner" | "family_member" | "friend_or_acquaintance" | "employer" | "stranger" | "other" | "unknown";
@@ -2641,7 +2783,10 @@ export interface components {
             version: number;
             /** @enum {string} */
             status: "notified" | "acknowledged" | "closed";
+            /** @description A child’s case: under 18, or presumed so while the age is unknown or uncertain (CETS 197 Art. 10(3)). */
             minor: boolean;
+            /** @description Why `minor` is true: `declared` by the facts given, `presumed` (age unknown or uncertain, until an age assessment), `assessed` by child protection; null for an adult. */
+            minorBasis: ("presumed" | "declared" | "assessed") | null;
             /** @enum {string} */
             situation: "identified_by_law_enforcement" | "referred_and_returned_by_iom" | "identified_by_international_ngo" | "identified_by_consulate" | "foreign_victim" | "child_victim" | "indefinite_case";
             notifyingOrganisationId: string;
@@ -2666,7 +2811,19 @@ export interface components {
                 ageAtIdentification: number | null;
                 birthYear: number | null;
                 ageBand: string | null;
-                citizenship: components["schemas"]["CountryCode"];
+                /** @description The age was given as an estimate. */
+                ageApproximate?: boolean;
+                /** @description The main citizenship: ISO 3166-1 alpha-2, `XK`, `stateless` or `unknown`. */
+                citizenship: components["schemas"]["Citizenship"];
+                /** @description Every citizenship, the main one first, when there are several. */
+                citizenships?: components["schemas"]["Citizenship"][];
+                /** @description ISO 3166-2 subdivision where the person is (routes child protection). */
+                county?: string | null;
+                /**
+                 * @description The type of the organisation that identified the person, when a correction recorded it apart from the notifier.
+                 * @enum {string}
+                 */
+                identifyingOrganisationType?: "national_contact_point" | "consulate" | "law_enforcement" | "international_organisation" | "ngo" | "child_protection" | "service_provider" | "auditor" | "statistics_consumer";
                 traffickedAcrossBorders: boolean;
                 /** @enum {string} */
                 recruiterRelation: "intimate_partner" | "family_member" | "friend_or_acquaintance" | "employer" | "stranger" | "other" | "unknown";
@@ -2725,7 +2882,10 @@ export interface components {
             version: number;
             /** @enum {string} */
             status: "notified" | "acknowledged" | "closed";
+            /** @description A child’s case: under 18, or presumed so while the age is unknown or uncertain (CETS 197 Art. 10(3)). */
             minor: boolean;
+            /** @description Why `minor` is true: `declared` by the facts given, `presumed` (age unknown or uncertain, until an age assessment), `assessed` by child protection; null for an adult. */
+            minorBasis: ("presumed" | "declared" | "assessed") | null;
             referrals: {
                 referralId: string;
                 /** @enum {string} */
@@ -2760,7 +2920,17 @@ export interface components {
             version: number;
             /** @enum {string} */
             status: "notified" | "acknowledged" | "closed";
+            /** @description A child’s case: under 18, or presumed so while the age is unknown or uncertain (CETS 197 Art. 10(3)). */
             minor: boolean;
+            /** @description Why `minor` is true: `declared` by the facts given, `presumed` (age unknown or uncertain, until an age assessment), `assessed` by child protection; null for an adult. */
+            minorBasis: ("presumed" | "declared" | "assessed") | null;
+            /** @description Child protection asked to join this child’s case: the authority routed (null: the contact point chooses), the deadline and who acknowledged. */
+            childProtection?: {
+                childProtectionOrgId: string | null;
+                requestedAt: string;
+                dueAt: string;
+                acknowledgedBy: string | null;
+            };
             /** @enum {string} */
             situation: "identified_by_law_enforcement" | "referred_and_returned_by_iom" | "identified_by_international_ngo" | "identified_by_consulate" | "foreign_victim" | "child_victim" | "indefinite_case";
             notifiedAt: string;
@@ -2771,7 +2941,14 @@ export interface components {
                 /** @enum {string} */
                 sex: "female" | "male" | "other" | "unknown";
                 ageBand: string | null;
-                citizenship: components["schemas"]["CountryCode"];
+                /** @description The age was given as an estimate. */
+                ageApproximate?: boolean;
+                /** @description The main citizenship: ISO 3166-1 alpha-2, `XK`, `stateless` or `unknown`. */
+                citizenship: components["schemas"]["Citizenship"];
+                /** @description Every citizenship, the main one first, when there are several. */
+                citizenships?: components["schemas"]["Citizenship"][];
+                /** @description ISO 3166-2 subdivision where the person is (routes child protection). */
+                county?: string | null;
                 returnWanted: boolean;
                 plannedReturnDate: string | null;
             };
@@ -2829,7 +3006,10 @@ export interface components {
             version: number;
             /** @enum {string} */
             status: "notified" | "acknowledged" | "closed";
+            /** @description A child’s case: under 18, or presumed so while the age is unknown or uncertain (CETS 197 Art. 10(3)). */
             minor: boolean;
+            /** @description Why `minor` is true: `declared` by the facts given, `presumed` (age unknown or uncertain, until an age assessment), `assessed` by child protection; null for an adult. */
+            minorBasis: ("presumed" | "declared" | "assessed") | null;
             /** @description Why your organisation takes part. */
             purposes: string[];
         };
@@ -3222,7 +3402,7 @@ export interface components {
                     /** @constant */
                     status?: 403;
                     /** @enum {unknown} */
-                    code?: "capacity-not-allowed" | "consent-required" | "forbidden" | "ledger-access-denied" | "not-a-contact-point" | "not-the-national-contact-point" | "not-the-provider" | "not-the-requested-organisation" | "not-your-step" | "purpose-not-allowed" | "release-not-for-this-organisation" | "statistics-not-for-this-organisation";
+                    code?: "capacity-not-allowed" | "consent-required" | "forbidden" | "ledger-access-denied" | "not-a-contact-point" | "not-child-protection" | "not-the-national-contact-point" | "not-the-provider" | "not-the-requested-organisation" | "not-your-step" | "purpose-not-allowed" | "release-not-for-this-organisation" | "statistics-not-for-this-organisation";
                 };
             };
         };
@@ -3250,7 +3430,7 @@ export interface components {
                     /** @constant */
                     status?: 409;
                     /** @enum {unknown} */
-                    code?: "already-a-participant" | "already-acknowledged" | "already-handed-over" | "bus-repair-refused" | "case-already-exists" | "case-closed" | "case-not-closed" | "child-protection-required" | "concurrency-conflict" | "consent-already-recorded" | "consent-not-given" | "consent-to-return-in-force" | "consent-to-return-required" | "contact-point-refused" | "departure-conditions-unmet" | "follow-up-already-recorded" | "idempotency-key-in-use" | "information-already-provided" | "information-overwrite-refused" | "information-request-already-exists" | "law-enforcement-not-victims-side" | "no-pending-travel-document-request" | "no-reflection-period-running" | "no-risk-disagreement" | "not-arrived" | "not-in-transit" | "organisation-exists" | "personal-data-already-erased" | "personal-data-erased" | "proceedings-conditions-unmet" | "query-too-narrow" | "reflection-period-already-running" | "return-already-active" | "return-already-departed" | "return-already-exists" | "return-cancelled" | "return-not-cancellable" | "return-request-already-acknowledged" | "return-stopped" | "service-referral-already-assigned" | "service-referral-already-exists" | "service-referral-not-open" | "service-referral-refused" | "travel-document-already-requested";
+                    code?: "already-a-participant" | "already-acknowledged" | "already-handed-over" | "bus-repair-refused" | "case-already-exists" | "case-closed" | "case-not-closed" | "child-consent-refused" | "child-protection-already-acknowledged" | "child-protection-not-requested" | "child-protection-required" | "concurrency-conflict" | "consent-already-recorded" | "consent-not-given" | "consent-to-return-in-force" | "consent-to-return-required" | "contact-point-refused" | "correction-refused" | "departure-conditions-unmet" | "emergency-referral-refused" | "follow-up-already-recorded" | "idempotency-key-in-use" | "information-already-provided" | "information-overwrite-refused" | "information-request-already-exists" | "law-enforcement-not-victims-side" | "no-pending-travel-document-request" | "no-reflection-period-running" | "no-risk-disagreement" | "not-arrived" | "not-in-transit" | "organisation-exists" | "personal-data-already-erased" | "personal-data-erased" | "proceedings-conditions-unmet" | "query-too-narrow" | "reflection-period-already-running" | "return-already-active" | "return-already-departed" | "return-already-exists" | "return-cancelled" | "return-not-cancellable" | "return-request-already-acknowledged" | "return-stopped" | "service-referral-already-assigned" | "service-referral-already-exists" | "service-referral-not-open" | "service-referral-refused" | "travel-document-already-requested";
                 };
             };
         };
@@ -3306,7 +3486,7 @@ export interface components {
                     /** @constant */
                     status?: 422;
                     /** @enum {unknown} */
-                    code?: "idempotency-key-reused" | "information-not-requested" | "invalid-acknowledgement" | "invalid-addressee" | "invalid-assistance" | "invalid-best-interests-determination" | "invalid-consent" | "invalid-family-assessment" | "invalid-follow-up" | "invalid-guardian-appointment" | "invalid-handover" | "invalid-information-request" | "invalid-ledger-range" | "invalid-monitoring-contact" | "invalid-notification" | "invalid-participant" | "invalid-proceedings-command" | "invalid-reception" | "invalid-reflection-period" | "invalid-reflection-period-end" | "invalid-return-acknowledgement" | "invalid-return-request" | "invalid-risk-assessment" | "invalid-risk-comment" | "invalid-risk-resolution" | "invalid-statistics-query" | "invalid-travel-document" | "invalid-travel-document-request" | "invalid-travel-plan" | "invalid-unannounced-arrival" | "invalid-victim-status" | "too-many-webhooks" | "unknown-organisation-reference" | "unknown-parent" | "webhook-url-refused";
+                    code?: "idempotency-key-reused" | "information-not-requested" | "invalid-acknowledgement" | "invalid-addressee" | "invalid-age-assessment" | "invalid-assistance" | "invalid-best-interests-determination" | "invalid-consent" | "invalid-correction" | "invalid-family-assessment" | "invalid-follow-up" | "invalid-guardian-appointment" | "invalid-handover" | "invalid-information-request" | "invalid-ledger-range" | "invalid-monitoring-contact" | "invalid-notification" | "invalid-participant" | "invalid-proceedings-command" | "invalid-reception" | "invalid-reflection-period" | "invalid-reflection-period-end" | "invalid-return-acknowledgement" | "invalid-return-request" | "invalid-risk-assessment" | "invalid-risk-comment" | "invalid-risk-resolution" | "invalid-statistics-query" | "invalid-travel-document" | "invalid-travel-document-request" | "invalid-travel-plan" | "invalid-unannounced-arrival" | "invalid-victim-status" | "too-many-webhooks" | "unknown-organisation-reference" | "unknown-parent" | "webhook-url-refused";
                 };
             };
         };
@@ -3648,11 +3828,19 @@ export interface operations {
                     formsOfExploitation: ("sexual_exploitation" | "forced_labour" | "forced_begging" | "forced_criminality" | "child_labour" | "forced_marriage" | "servitude" | "slavery" | "organ_removal" | "illegal_adoption" | "surrogacy" | "other")[];
                     /** @enum {string} */
                     sex: "female" | "male" | "other" | "unknown";
-                    /** @description Age at identification, when known. */
+                    /** @description Age at identification, when known. Leave out age and birth year when neither is known: the person is then presumed a child (CETS 197 Art. 10(3)) until child protection assesses the age. */
                     age?: number;
-                    /** @description When the exact age is not known. */
+                    /**
+                     * @description The age is an estimate: the person is presumed a child until child protection assesses the age.
+                     * @default false
+                     */
+                    ageApproximate?: boolean;
+                    /** @description When the exact age is not known. A birth year whose lower bound of age is under 18 presumes a child. */
                     birthYear?: number;
-                    citizenship: components["schemas"]["CountryCodeInput"];
+                    /** @description ISO 3166-1 alpha-2, `XK` (Kosovo), `stateless` or `unknown`; several as a list, the main one first (RO + MD). A citizenship that names no country is routed to the contact point of the country of identification. */
+                    citizenship: components["schemas"]["CitizenshipInput"] | components["schemas"]["CitizenshipInput"][];
+                    /** @description ISO 3166-2 subdivision (county) where the person is, without the country prefix (`B` for Bucharest, `CJ` for Cluj): routes child protection for a child. */
+                    county?: string;
                     traffickedAcrossBorders: boolean;
                     /** @enum {string} */
                     recruiterRelation: "intimate_partner" | "family_member" | "friend_or_acquaintance" | "employer" | "stranger" | "other" | "unknown";
@@ -4181,19 +4369,22 @@ export interface operations {
         };
         requestBody: {
             content: {
-                /**
-                 * @example {
-                 *       "purpose": "sharing",
-                 *       "sharingWith": "provider-shelter",
-                 *       "givenOn": "2026-11-20"
-                 *     }
-                 */
                 "application/json": {
                     /** @enum {string} */
                     purpose: "assistance" | "sharing" | "return" | "research" | "proceedings";
                     /** @description Only for `sharing`: the organisation the data may be shared with. */
                     sharingWith?: string;
                     givenOn: string;
+                    /**
+                     * @description Who gave it; default the person. For a child: `guardian` (the appointed guardian) or `parent` (only when no family involvement in the trafficking is recorded); the person’s own consent is refused for a child.
+                     * @enum {string}
+                     */
+                    givenBy?: "person" | "guardian" | "parent";
+                    /**
+                     * @description For a child: the child’s views, recorded (required for a child).
+                     * @enum {string}
+                     */
+                    childViews?: "agrees" | "disagrees" | "mixed" | "unable_to_express";
                 };
             };
         };
@@ -4390,16 +4581,15 @@ export interface operations {
         };
         requestBody: {
             content: {
-                /**
-                 * @example {
-                 *       "service": "shelter",
-                 *       "providerOrganisationId": "provider-shelter"
-                 *     }
-                 */
                 "application/json": {
                     /** @enum {string} */
                     service: "shelter" | "basic_needs" | "medical" | "psychological" | "legal" | "financial_material" | "vocational" | "educational" | "interpretation";
                     providerOrganisationId: string;
+                    /**
+                     * @description Emergency assistance for a child (shelter or medical), referred by child protection before any consent; recorded as emergency.
+                     * @default false
+                     */
+                    emergency?: boolean;
                 };
             };
         };
@@ -4655,6 +4845,202 @@ export interface operations {
                 "application/json": {
                     /** @enum {string} */
                     reason: "completed" | "cancelled";
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaseView"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    createCasesChildProtectionAcknowledgement: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                caseId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /** @example {} */
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaseView"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    createCasesAgeAssessment: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                caseId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "method": "multidisciplinary",
+                 *       "assessedOn": "2026-11-20",
+                 *       "result": "adult",
+                 *       "estimatedAge": 19
+                 *     }
+                 */
+                "application/json": {
+                    /** @enum {string} */
+                    method: "documents" | "interview" | "medical_examination" | "multidisciplinary";
+                    assessedOn: string;
+                    /** @enum {string} */
+                    result: "child" | "adult";
+                    /** @description The assessed age, when the assessment gives one (it must agree with `result`). */
+                    estimatedAge?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaseView"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            409: components["responses"]["Problem409"];
+            412: components["responses"]["Problem412"];
+            413: components["responses"]["Problem413"];
+            415: components["responses"]["Problem415"];
+            422: components["responses"]["Problem422"];
+            428: components["responses"]["Problem428"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
+    createCasesCorrections: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag you read (e.g. "3"): the change is refused with 412 if the resource changed since. */
+                "If-Match"?: string;
+            };
+            path: {
+                caseId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    reason: "data_entry_error" | "new_information" | "document_verified" | "rectification_requested" | "other";
+                    /** @default {} */
+                    attributes?: {
+                        /** @description Age at identification (null: unknown). */
+                        age?: number | null;
+                        ageApproximate?: boolean;
+                        /** @description Null: unknown. */
+                        birthYear?: number | null;
+                        /** @enum {string} */
+                        sex?: "female" | "male" | "other" | "unknown";
+                        /** @description The whole new list (the main one first), or one. */
+                        citizenship?: components["schemas"]["CitizenshipInput"] | components["schemas"]["CitizenshipInput"][];
+                        formsOfExploitation?: ("sexual_exploitation" | "forced_labour" | "forced_begging" | "forced_criminality" | "child_labour" | "forced_marriage" | "servitude" | "slavery" | "organ_removal" | "illegal_adoption" | "surrogacy" | "other")[];
+                        /** @enum {string} */
+                        situation?: "identified_by_law_enforcement" | "referred_and_returned_by_iom" | "identified_by_international_ngo" | "identified_by_consulate" | "foreign_victim" | "child_victim" | "indefinite_case";
+                        /**
+                         * @description The type of the organisation that identified the person, when it is not the notifier.
+                         * @enum {string}
+                         */
+                        identifyingOrganisationType?: "national_contact_point" | "consulate" | "law_enforcement" | "international_organisation" | "ngo" | "child_protection" | "service_provider" | "auditor" | "statistics_consumer";
+                        countryOfIdentification?: components["schemas"]["CountryCodeInput"];
+                        countryOfExploitation?: components["schemas"]["CountryCodeInput"];
+                        identificationDate?: string;
+                        traffickedAcrossBorders?: boolean;
+                        /** @enum {string} */
+                        recruiterRelation?: "intimate_partner" | "family_member" | "friend_or_acquaintance" | "employer" | "stranger" | "other" | "unknown";
+                        county?: string | null;
+                    };
+                    /**
+                     * @description Corrected personal data: written to the vault; the event names only the fields.
+                     * @default {}
+                     */
+                    person?: {
+                        givenName?: string;
+                        familyName?: string;
+                        otherNames?: string[];
+                        birthDate?: string;
+                        birthPlace?: string;
+                        contacts?: {
+                            phone?: string;
+                            /** Format: email */
+                            email?: string;
+                            address?: string;
+                        };
+                        documents?: {
+                            /** @enum {string} */
+                            kind: "passport" | "identity_card" | "birth_certificate" | "residence_permit" | "other";
+                            number: string;
+                            issuingCountry: components["schemas"]["CountryCodeInput"];
+                            expiryDate?: string;
+                        }[];
+                        narrative?: string;
+                        health?: string;
+                    };
                 };
             };
         };
@@ -5057,6 +5443,7 @@ export interface operations {
                     };
                 };
             };
+            429: components["responses"]["Problem429"];
             503: components["responses"]["Problem503"];
         };
     };
@@ -5115,7 +5502,7 @@ export interface operations {
                     /** @description Where TRM POSTs the notifications: https:// (http:// outside production), no credentials */
                     url: string;
                     /** @description Only these event types; absent: every type your purposes see */
-                    events?: ("CaseNotified" | "NotificationAcknowledged" | "InformationRequested" | "InformationProvided" | "VictimStatusDetermined" | "ReflectionPeriodGranted" | "ReflectionPeriodEnded" | "ConsentRecorded" | "ConsentWithdrawn" | "ParticipantAdded" | "ParticipantRemoved" | "ServiceReferralMade" | "ServiceReferralAssigned" | "ServiceReferralAccepted" | "ServiceReferralDeclined" | "ServiceReferralClosed" | "AssistanceDelivered" | "MonitoringContactRecorded" | "RiskFlagRaised" | "CaseClosed" | "CaseReopened" | "PersonalDataErased" | "DeadlineMissed" | "ReturnRequested" | "LateNotificationFlagged" | "ReturnRequestAcknowledged" | "RiskAssessmentRecorded" | "RiskAssessmentCommented" | "RiskDisagreementResolved" | "TravelDocumentRequested" | "TravelDocumentIssued" | "TravelDocumentRefused" | "TravelPlanned" | "ReceptionArranged" | "GuardianAppointed" | "BestInterestsDetermined" | "FamilyAssessed" | "Departed" | "TransitRecorded" | "Arrived" | "HandedOverToAssistance" | "FollowUpRecorded" | "ReturnCancelled" | "UnannouncedArrivalRecorded")[];
+                    events?: ("CaseNotified" | "NotificationAcknowledged" | "InformationRequested" | "InformationProvided" | "VictimStatusDetermined" | "ReflectionPeriodGranted" | "ReflectionPeriodEnded" | "ConsentRecorded" | "ConsentWithdrawn" | "ParticipantAdded" | "ParticipantRemoved" | "ServiceReferralMade" | "ServiceReferralAssigned" | "ServiceReferralAccepted" | "ServiceReferralDeclined" | "ServiceReferralClosed" | "AssistanceDelivered" | "MonitoringContactRecorded" | "RiskFlagRaised" | "CaseClosed" | "CaseReopened" | "PersonalDataErased" | "DeadlineMissed" | "ChildProtectionRequested" | "ChildProtectionAcknowledged" | "AgeAssessed" | "AttributesCorrected" | "ReturnRequested" | "LateNotificationFlagged" | "ReturnRequestAcknowledged" | "RiskAssessmentRecorded" | "RiskAssessmentCommented" | "RiskDisagreementResolved" | "TravelDocumentRequested" | "TravelDocumentIssued" | "TravelDocumentRefused" | "TravelPlanned" | "ReceptionArranged" | "GuardianAppointed" | "BestInterestsDetermined" | "FamilyAssessed" | "Departed" | "TransitRecorded" | "Arrived" | "HandedOverToAssistance" | "FollowUpRecorded" | "ReturnCancelled" | "UnannouncedArrivalRecorded")[];
                 };
             };
         };
