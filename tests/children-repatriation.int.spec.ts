@@ -79,9 +79,9 @@ describe('minority in referrals reaches the return', () => {
     const r = `/v1/returns/${returnId}`;
     expect((await post(t.dgaspc, `${r}/family-assessment`, { assessedOn: '2026-11-20', outcome: 'not_suitable' })).statusCode).toBe(200);
     expect(await unmetOf(returnId)).toContain('family-not-suitable-without-placement');
-    const bad = await post(t.dgaspc, `${r}/family-assessment`, { assessedOn: '2026-11-20', outcome: 'suitable', placementAtArrivalBy: 'dgaspc-bucharest' });
+    const bad = await post(t.dgaspc, `${r}/family-assessment`, { assessedOn: '2026-11-20', outcome: 'suitable', placementOrganisationId: 'dgaspc-bucharest' });
     expect([bad.statusCode, bad.json().code]).toEqual([422, 'invalid-family-assessment']);
-    const placed = await post(t.dgaspc, `${r}/family-assessment`, { assessedOn: '2026-11-20', outcome: 'not_suitable', placementAtArrivalBy: 'dgaspc-bucharest' });
+    const placed = await post(t.dgaspc, `${r}/family-assessment`, { assessedOn: '2026-11-20', outcome: 'not_suitable', placementOrganisationId: 'dgaspc-bucharest' });
     expect(placed.statusCode, placed.body).toBe(200);
     expect(await unmetOf(returnId)).not.toContain('family-not-suitable-without-placement');
   });

@@ -258,7 +258,7 @@ export const FamilyAssessedData = z.object({
    * taking part that places the child at arrival. Without it a return to a family not suitable
    * does not depart. Absent: none.
    */
-  placementAtArrivalBy: z.string().optional(),
+  placementOrganisationId: z.string().optional(),
 });
 export type FamilyAssessedData = z.infer<typeof FamilyAssessedData>;
 

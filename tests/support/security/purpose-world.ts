@@ -119,6 +119,8 @@ export async function buildPurposeWorld(stack: SecurityStack): Promise<PurposeWo
   ]) {
     await ok(stack, anitp, `${c}/participants`, { organisationId, purpose });
   }
+  // Child protection joined the child's case at notification: it acknowledges (its deadline is met).
+  await ok(stack, dgaspc, `${c}/child-protection/acknowledgement`, {});
   for (const consent of [
     { purpose: 'assistance', givenOn: '2026-11-19' },
     { purpose: 'sharing', sharingWith: 'provider-shelter', givenOn: '2026-11-19' },
@@ -216,6 +218,11 @@ export async function buildPurposeWorld(stack: SecurityStack): Promise<PurposeWo
   } finally {
     stack.clock.now = start;
   }
+  // The hand-over reaches referrals over the bus: wait for its referrals, so the world is quiet when the tests begin.
+  await until('referrals to record the hand-over', async () => {
+    const file = (await call(stack, anitp, 'GET', c)).json() as { referrals?: Array<{ returnId: string | null }> };
+    return (file.referrals ?? []).filter((x) => x.returnId === returnId).length === 2;
+  });
 
   const criminal = (linked.created ?? {}) as Json;
   return {

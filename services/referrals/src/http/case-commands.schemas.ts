@@ -67,12 +67,7 @@ export const ConsentBody = z
     ),
     childViews: ChildViews.optional().describe('For a child: the child’s views, recorded (required for a child).'),
   })
-  .meta({
-    examples: [
-      { purpose: 'sharing', sharingWith: 'provider-shelter', givenOn: '2026-11-20' },
-      { purpose: 'assistance', givenOn: '2026-11-20', givenBy: 'guardian', childViews: 'agrees' },
-    ],
-  });
+  .meta({ examples: [{ purpose: 'sharing', sharingWith: 'provider-shelter', givenOn: '2026-11-20' }] });
 
 export const WithdrawConsentBody = z
   .strictObject({ purpose: ConsentPurpose, sharingWith: OrgRef.optional(), withdrawnOn: IsoDate })
@@ -95,7 +90,7 @@ export const MakeReferralBody = z
       .default(false)
       .describe('Emergency assistance for a child (shelter or medical), referred by child protection before any consent; recorded as emergency.'),
   })
-  .meta({ examples: [{ service: 'shelter', providerOrganisationId: 'provider-shelter' }, { service: 'shelter', providerOrganisationId: 'provider-shelter', emergency: true }] });
+  .meta({ examples: [{ service: 'shelter', providerOrganisationId: 'provider-shelter' }] });
 
 export const AgeAssessmentBody = z
   .strictObject({
@@ -136,7 +131,7 @@ export const CorrectionBody = z
     person: PersonInput.default({}).describe('Corrected personal data: written to the vault; the event names only the fields.'),
   })
   .refine((b) => Object.keys(b.attributes).length > 0 || Object.keys(b.person).length > 0, { message: 'correct at least one attribute or personal-data item', path: ['attributes'] })
-  .meta({ examples: [{ reason: 'document_verified', attributes: { birthYear: 2010, age: null } }, { reason: 'data_entry_error', attributes: { citizenship: ['RO', 'MD'] }, person: { familyName: 'Example' } }] });
+  .meta({ examples: [{ reason: 'document_verified', attributes: { birthYear: 2010, age: null } }] });
 
 export const AssignReferralBody = z
   .strictObject({ providerOrganisationId: OrgRef })

@@ -53,9 +53,9 @@ const ready: RepatriationEvent[] = [
   { type: 'GuardianAppointed', data: { ...ids, appointedBy: 'dgaspc-bucharest', appointedOn: '2026-11-19', recordedAt: at } },
   { type: 'BestInterestsDetermined', data: { ...ids, determinedBy: 'dgaspc-bucharest', determinedOn: '2026-11-19', returnInBestInterests: true, recordedAt: at } },
 ];
-const family = (outcome: 'suitable' | 'not_suitable', placementAtArrivalBy?: string): RepatriationEvent => ({
+const family = (outcome: 'suitable' | 'not_suitable', placementOrganisationId?: string): RepatriationEvent => ({
   type: 'FamilyAssessed',
-  data: { ...ids, assessedBy: 'dgaspc-bucharest', assessedOn: '2026-11-19', outcome, recordedAt: at, ...(placementAtArrivalBy ? { placementAtArrivalBy } : {}) },
+  data: { ...ids, assessedBy: 'dgaspc-bucharest', assessedOn: '2026-11-19', outcome, recordedAt: at, ...(placementOrganisationId ? { placementOrganisationId } : {}) },
 });
 const depart = (facts: CaseFacts = childFacts): ReturnCommand => ({ type: 'Depart', data: {}, metadata: by('ngo-it', facts, new Date('2026-12-10T08:00:00.000Z')) });
 
@@ -67,15 +67,15 @@ describe('a family assessed not suitable stops a return to that family', () => {
   });
 
   it('records the placement only for a family not suitable, and only by child protection taking part', () => {
-    const assess = (outcome: 'suitable' | 'not_suitable', placementAtArrivalBy: string): ReturnCommand => ({
+    const assess = (outcome: 'suitable' | 'not_suitable', placementOrganisationId: string): ReturnCommand => ({
       type: 'AssessFamily',
-      data: { assessedOn: '2026-11-20', outcome, placementAtArrivalBy },
+      data: { assessedOn: '2026-11-20', outcome, placementOrganisationId },
       metadata: by('dgaspc-bucharest'),
     });
     spec
       .given(ready)
       .when(assess('not_suitable', 'dgaspc-bucharest'))
-      .then([{ type: 'FamilyAssessed', data: { ...ids, assessedBy: 'dgaspc-bucharest', assessedOn: '2026-11-20', outcome: 'not_suitable', placementAtArrivalBy: 'dgaspc-bucharest', recordedAt: at } }]);
+      .then([{ type: 'FamilyAssessed', data: { ...ids, assessedBy: 'dgaspc-bucharest', assessedOn: '2026-11-20', outcome: 'not_suitable', placementOrganisationId: 'dgaspc-bucharest', recordedAt: at } }]);
     spec.given(ready).when(assess('suitable', 'dgaspc-bucharest')).thenRefuses('invalid-family-assessment', ['placement-only-for-a-family-not-suitable']);
     spec.given(ready).when(assess('not_suitable', 'iom-it')).thenRefuses('invalid-family-assessment', ['placement-by-child-protection-participant']);
   });

@@ -79,7 +79,7 @@ export type ReturnCommand =
   | { type: 'ArrangeReception'; data: { receivingOrganisationId: string; pointOfArrival: string }; metadata: CommandMetadata }
   | { type: 'AppointGuardian'; data: { appointedOn: IsoDate }; metadata: CommandMetadata }
   | { type: 'DetermineBestInterests'; data: { determinedOn: IsoDate; returnInBestInterests: boolean }; metadata: CommandMetadata }
-  | { type: 'AssessFamily'; data: { assessedOn: IsoDate; outcome: FamilyAssessmentOutcome; placementAtArrivalBy?: string }; metadata: CommandMetadata }
+  | { type: 'AssessFamily'; data: { assessedOn: IsoDate; outcome: FamilyAssessmentOutcome; placementOrganisationId?: string }; metadata: CommandMetadata }
   | { type: 'Depart'; data: Record<string, never>; metadata: CommandMetadata }
   | { type: 'RecordTransit'; data: { country: CountryCode }; metadata: CommandMetadata }
   | { type: 'RecordArrival'; data: { pointOfArrival: string | null }; metadata: CommandMetadata }
@@ -139,7 +139,7 @@ export interface ReturnState {
   reception: { receivingOrganisationId: string; pointOfArrival: string; arrangedBy?: string } | null;
   guardianAppointed: boolean;
   bestInterests: { returnInBestInterests: boolean; determinedBy: string; determinedOn: IsoDate } | null;
-  familyAssessment: { outcome: FamilyAssessmentOutcome; assessedBy: string; placementAtArrivalBy?: string } | null;
+  familyAssessment: { outcome: FamilyAssessmentOutcome; assessedBy: string; placementOrganisationId?: string } | null;
   departedAt: string | null;
   transits: CountryCode[];
   arrival: { receivedBy: string; pointOfArrival: string; arrivedAt: string } | null;
@@ -280,7 +280,7 @@ export function departureUnmet(state: ReturnState, facts: CaseFacts, today: IsoD
     else if (!state.bestInterests.returnInBestInterests) unmet.push('best-interests-against-return');
     if (!state.familyAssessment) unmet.push('family-assessment-missing');
     // A family assessed not suitable stops a return to it unless child protection places the child at arrival (issue 17).
-    else if (state.familyAssessment.outcome === 'not_suitable' && !state.familyAssessment.placementAtArrivalBy) unmet.push('family-not-suitable-without-placement');
+    else if (state.familyAssessment.outcome === 'not_suitable' && !state.familyAssessment.placementOrganisationId) unmet.push('family-not-suitable-without-placement');
   }
   if ((child || state.escortRequired) && !state.travelPlan?.escortOrganisationId) unmet.push('escort-missing');
   return unmet;
@@ -539,7 +539,7 @@ export function createReturnDecider(policy: RepatriationPolicy = DEFAULT_REPATRI
             if (command.data.determinedOn > today) throw invalid('invalid-best-interests-determination', ['determined-on-in-future']);
             return [{ type: 'BestInterestsDetermined', data: { ...ids(), determinedBy: org, ...command.data, recordedAt: at } }];
           }
-          const placement = command.data.placementAtArrivalBy;
+          const placement = command.data.placementOrganisationId;
           const familyUnmet: string[] = [];
           if (command.data.assessedOn > today) familyUnmet.push('assessed-on-in-future');
           if (placement !== undefined && command.data.outcome !== 'not_suitable') familyUnmet.push('placement-only-for-a-family-not-suitable');
@@ -802,7 +802,7 @@ export function evolve(state: ReturnState, event: RepatriationEvent): ReturnStat
         familyAssessment: {
           outcome: event.data.outcome,
           assessedBy: event.data.assessedBy,
-          ...(event.data.placementAtArrivalBy ? { placementAtArrivalBy: event.data.placementAtArrivalBy } : {}),
+          ...(event.data.placementOrganisationId ? { placementOrganisationId: event.data.placementOrganisationId } : {}),
         },
       };
     case 'Departed':

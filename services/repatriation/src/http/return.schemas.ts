@@ -151,14 +151,14 @@ export const FamilyAssessmentBody = z
   .strictObject({
     assessedOn: IsoDate,
     outcome: FamilyAssessmentOutcome,
-    placementAtArrivalBy: z
+    placementOrganisationId: z
       .string()
       .min(1)
       .max(63)
       .optional()
       .describe('Only with `not_suitable`: child protection taking part that places the child at arrival. Without it, a return to a family not suitable does not depart (`family-not-suitable-without-placement`).'),
   })
-  .meta({ examples: [{ assessedOn: '2026-11-20', outcome: 'suitable_with_support' }, { assessedOn: '2026-11-20', outcome: 'not_suitable', placementAtArrivalBy: 'dgaspc-bucharest' }] });
+  .meta({ examples: [{ assessedOn: '2026-11-20', outcome: 'suitable_with_support' }] });
 
 export const DepartureBody = z.strictObject({}).meta({ examples: [{}] });
 
@@ -252,7 +252,7 @@ export const FullReturnView = z.object({
   childSafeguards: z.object({
     guardianAppointed: z.boolean(),
     bestInterests: z.object({ returnInBestInterests: z.boolean(), determinedBy: z.string(), determinedOn: IsoDate }).nullable(),
-    familyAssessment: z.object({ outcome: FamilyAssessmentOutcome, assessedBy: z.string(), placementAtArrivalBy: z.string().optional() }).nullable(),
+    familyAssessment: z.object({ outcome: FamilyAssessmentOutcome, assessedBy: z.string(), placementOrganisationId: z.string().optional() }).nullable(),
   }),
   departedAt: z.string().nullable(),
   transits: z.array(CountryCode),
