@@ -86,7 +86,7 @@ interface Contributions {
   /** Units with a value (the mean's denominator). */
   rows: number;
 }
-interface CellStats {
+export interface CellStats {
   units: number;
   cases: Set<string>;
   amounts: Map<string, Map<string, bigint>>;
@@ -94,6 +94,9 @@ interface CellStats {
 }
 
 export const STRUCTURAL = '∅';
+
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 
 /** Canonical key of a cell of `figure` (STRUCTURAL for a structural zero). */
 export function canonicalKey(figure: FigureDef, pairs: Record<string, string>): string {
@@ -150,10 +153,13 @@ export function foldRows(rows: readonly FigureRow[], categories: Record<string, 
   });
 }
 
-function tabulateInto(cells: Map<string, CellStats>, figure: FigureDef, rows: readonly FigureRow[]): void {
+async function tabulateInto(cells: Map<string, CellStats>, figure: FigureDef, rows: readonly FigureRow[]): Promise<void> {
   const local = new Map<string, CellStats>();
   const combos = tableDims(figure.dims);
+  let n = 0;
   for (const row of rows) {
+    // Bounded slices: a release never holds the event loop for long.
+    if (++n % 100 === 0) await yieldToLoop();
     for (const dims of combos) {
       const pairs: Record<string, string> = {};
       for (const d of dims) pairs[d] = row.dims[d]!;
@@ -181,8 +187,10 @@ function tabulateInto(cells: Map<string, CellStats>, figure: FigureDef, rows: re
   for (const [key, c] of local) if (!cells.has(key)) cells.set(key, c);
 }
 
-interface Table {
+export interface Table {
   figure: FigureDef;
+  /** A relation between published cells that no query shows as such (protected and audited, never served). */
+  derived?: true;
   /** Augmented (rows+1)×(cols+1) canonical keys, margins last; STRUCTURAL for a structural zero. */
   keys: string[][];
 }
@@ -195,6 +203,35 @@ function layout(figure: FigureDef, dims: readonly string[], categories: Record<s
   return { figure, keys: rows.map((r) => cols.map((c) => canonicalKey(figure, { ...r, ...c }))) };
 }
 
+/**
+ * Acknowledgements-overdue counts late + overdue, a subtotal of victims-notified's
+ * acknowledgement categories, not one of its cells: the relation "on time + pending + delayed =
+ * all" is a table of its own (for the figure's total and each of its dimensions), protected with
+ * the others so that no delayed cell is the difference of published notified cells.
+ */
+function hierarchyTables(categories: Record<string, readonly string[]>): Table[] {
+  const notified = FIGURES.find((f) => f.id === 'victims-notified')!;
+  const overdue = FIGURES.find((f) => f.population === 'acknowledgement_overdue_or_late');
+  if (!overdue) return [];
+  const out: Table[] = [];
+  const rowsFor = (col: Record<string, string>) => [
+    canonicalKey(notified, { ...col, acknowledgement: 'on_time' }),
+    canonicalKey(notified, { ...col, acknowledgement: 'pending' }),
+    canonicalKey(overdue, col),
+    canonicalKey(notified, col),
+  ];
+  const build = (cols: Array<Record<string, string>>): Table => {
+    const columns = cols.map(rowsFor);
+    return { figure: overdue, derived: true, keys: columns[0]!.map((_, i) => columns.map((c) => c[i]!)) };
+  };
+  out.push(build([{}, {}]));
+  for (const d of overdue.dims) {
+    if (d === 'acknowledgement') continue;
+    out.push(build([...categories[d]!.map((v) => ({ [d]: v })), {}]));
+  }
+  return out;
+}
+
 /** True when the sum of all contributions but the two largest is below p % of the largest. */
 export function dominated(contributions: Iterable<number>, p: number): boolean {
   const sorted = [...contributions].filter((x) => x > 0).sort((x, y) => y - x);
@@ -203,7 +240,6 @@ export function dominated(contributions: Iterable<number>, p: number): boolean {
   return rest < (p / 100) * sorted[0]!;
 }
 
-const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * Complementary suppression over linked tables to a fixed point: a table is protected again
@@ -244,7 +280,7 @@ async function protectLinked(
     );
     work += values.length * values[0]!.length;
     // Bounded slices of work: a release never holds the event loop for long.
-    if (work > 5_000) {
+    if (work > 1_000) {
       work = 0;
       await yieldToLoop();
     }
@@ -262,18 +298,28 @@ export interface YearInput {
  * of the same year and tier published (`basis`), and returns the published cells and the basis
  * the next release compares with.
  */
-export async function protectYear(input: YearInput, policy: TierPolicy, basis: Basis): Promise<{ published: ProtectedYear; basis: Basis }> {
-  const { k } = policy;
+/**
+ * The linked system of one year: the release's categories, every cell by canonical key with its
+ * true units and cases, and every table of every figure (for the protection and its audit).
+ */
+export async function linkedSystem(input: YearInput, k: number) {
   const categories = releaseCategories(input.rows['victims-notified'] ?? [], k);
   const cells = new Map<string, CellStats>();
   const tables: Table[] = [];
   const figureTotals = new Map<string, number>();
   for (const figure of FIGURES) {
     const rows = foldRows(input.rows[figure.id] ?? [], categories);
-    tabulateInto(cells, figure, rows);
+    await tabulateInto(cells, figure, rows);
     figureTotals.set(figure.id, new Set(rows.map((r) => r.caseId)).size);
     for (const dims of tableDims(figure.dims)) tables.push(layout(figure, dims, categories));
   }
+  tables.push(...hierarchyTables(categories));
+  return { categories, cells, tables, figureTotals };
+}
+
+export async function protectYear(input: YearInput, policy: TierPolicy, basis: Basis): Promise<{ published: ProtectedYear; basis: Basis }> {
+  const { k } = policy;
+  const { categories, cells, tables, figureTotals } = await linkedSystem(input, k);
   const casesOf = (key: string) => cells.get(key)?.cases.size ?? 0;
   const unitsOf = (key: string) => cells.get(key)?.units ?? 0;
   // Differencing: a count that differs from any count published before for the same cell by
@@ -295,6 +341,7 @@ export async function protectYear(input: YearInput, policy: TierPolicy, basis: B
   // every zero, so hiding them only takes information away.
   const hiddenZeros = new Set<string>();
   for (const t of tables) {
+    if (t.derived) continue;
     const total = figureTotals.get(t.figure.id)!;
     const small = (n: number) => n > 0 && n < k;
     const rows = t.keys.length;
@@ -318,7 +365,7 @@ export async function protectYear(input: YearInput, policy: TierPolicy, basis: B
   const magnitudeTables = new Map<FigureDef['source'], Table[]>();
   for (const t of tables) (magnitudeTables.get(t.figure.source) ?? magnitudeTables.set(t.figure.source, []).get(t.figure.source)!).push(t);
   for (const figure of FIGURES) {
-    const ftables = tables.filter((t) => t.figure === figure);
+    const ftables = tables.filter((t) => t.figure === figure && !t.derived);
     if (figure.amounts) {
       const currencies = new Set<string>();
       for (const t of ftables) for (const r of t.keys) for (const key of r) for (const cur of cells.get(key)?.amounts.keys() ?? []) currencies.add(cur);
@@ -359,6 +406,7 @@ export async function protectYear(input: YearInput, policy: TierPolicy, basis: B
   const next: Basis = structuredClone(basis);
   let count = 0;
   for (const t of tables) {
+    if (t.derived) continue;
     for (const r of t.keys) {
       for (const key of r) {
         if (key === STRUCTURAL || out[key]) continue;
