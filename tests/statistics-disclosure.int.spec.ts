@@ -219,6 +219,23 @@ describe('finding 4: linked tables', () => {
   });
 });
 
+describe('tiers', () => {
+  it('the central contact point\'s analysts read the internal tier (k = 3, exact), everyone else the public one; each answer names its tier', async () => {
+    const analyst = await stack.token('anitp', ['statistics_reader']);
+    const internal = await get('/v1/statistics/figures/victims-notified?year=2026&groupBy=sex', analyst);
+    expect(internal.statusCode).toBe(200);
+    expect(internal.json()).toMatchObject({ tier: 'internal', disclosure: { tier: 'internal', k: 3, roundingBase: 1 } });
+    const pub = await get('/v1/statistics/figures/victims-notified?year=2026&groupBy=sex');
+    expect(pub.json()).toMatchObject({ tier: 'public', disclosure: { tier: 'public', k: K } });
+    expect(internal.json().release).toEqual(pub.json().release);
+    for (const token of [await stack.token('anitp-rc-bucharest', ['statistics_reader']), anitp]) {
+      expect((await get('/v1/statistics/figures/victims-notified?year=2026', token)).json().tier).toBe('public');
+    }
+    // The internal tier is protected too: her citizenship (1 < 3) is folded there as well.
+    expect((await get('/v1/statistics/figures/victims-notified?year=2026&groupBy=citizenship,sex', analyst)).body).not.toContain('"MD"');
+  });
+});
+
 describe('finding 3: differencing', () => {
   it('within a release: a new case changes no answer until the next release, and no header counts events', async () => {
     const url = '/v1/statistics/figures/victims-notified?year=2026&groupBy=sex,ageBand';

@@ -122,7 +122,7 @@ export async function statisticsRoutes(app: FastifyInstance, ctx: StatisticsCont
         tags: TAG,
         summary: 'One figure for one year, filtered and grouped (JSON or CSV)',
         description:
-          'Filters are query parameters named by dimension (`?year=2026&sex=female&groupBy=ageBand`); filters and groupBy together name at most two dimensions. Cells with fewer than k cases are suppressed (`value: null`), with complementary suppression; counts are rounded to the policy base. A filter selecting fewer than k cases is refused (409 query-too-narrow). The `TRM-Complete-Up-To` header and `completeUpTo` say which events the figures include.',
+          'Read from the latest release (header `TRM-Release`, `release`), in the caller\'s tier (`tier`: public, or internal for the central contact point\'s analysts). Filters are query parameters named by dimension (`?year=2026&sex=female&groupBy=ageBand`); filters and groupBy together name at most two dimensions, a slice of one of the release\'s linked tables. Cells with fewer than k cases, lines and figures whose margin is below k (zeros included), and counts that moved by fewer than k since an earlier release are suppressed (`value: null`), with complementary suppression across every table of the release; open categories below k are folded into `other`; counts and amounts are rounded to the tier\'s bases. A filter on a population below k, a folded category or a hidden margin is refused (409 query-too-narrow). The `TRM-Complete-Up-To` header and `completeUpTo` give the release\'s watermark.',
         params: FigureParams,
         querystring: FigureQuery,
       },
