@@ -101,18 +101,39 @@ export class StreamChecker {
       }
     };
     for (let k = 0; k < sources.length; k++) await pull(k);
+    // A binary min-heap of the runs by their next record: O(log runs) per record.
+    const heap: number[] = [];
+    const less = (a: number, b: number) => heads[a]! < heads[b]!;
+    const down = (i: number) => {
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < heap.length && less(heap[l]!, heap[m]!)) m = l;
+        if (r < heap.length && less(heap[r]!, heap[m]!)) m = r;
+        if (m === i) return;
+        [heap[i], heap[m]] = [heap[m]!, heap[i]!];
+        i = m;
+      }
+    };
+    for (let k = 0; k < heads.length; k++) if (heads[k] !== null) heap.push(k);
+    for (let i = Math.floor(heap.length / 2) - 1; i >= 0; i--) down(i);
     let prev: StreamRecord | null = null;
     try {
-      for (;;) {
-        let min = -1;
-        for (let k = 0; k < heads.length; k++) if (heads[k] !== null && (min < 0 || heads[k]! < heads[min]!)) min = k;
-        if (min < 0) return null;
+      while (heap.length > 0) {
+        const min = heap[0]!;
         const cur = decode(heads[min]!);
         await pull(min);
+        if (heads[min] === null) {
+          heap[0] = heap[heap.length - 1]!;
+          heap.pop();
+        }
+        if (heap.length > 0) down(0);
         const bad = judge(prev, cur);
         if (bad) return bad;
         prev = cur;
       }
+      return null;
     } finally {
       for (const s of sources) await (s as AsyncIterator<string>).return?.();
     }
