@@ -55,20 +55,24 @@ async function eventually<T>(what: string, probe: () => Promise<T | undefined | 
 const at = (path: string) => received.filter((r) => r.path === path);
 const typesAt = (path: string) => at(path).map((r) => r.json.type);
 
-/** Every notification of this case has reached the outboxes and none is left pending. */
+/** Every event has been through its service's webhook consumer, and no delivery is left pending. */
 async function quiescent(): Promise<void> {
-  let last = '';
+  let last = -1;
   let stable = 0;
   await eventually('webhooks to settle', async () => {
-    const { rows } = await sql<{ n: string; pending: string }>`
-      select (select count(*) from referrals.inbox)::text || '/' || (select count(*) from repatriation.inbox)::text || '/' ||
-             (select count(*) from referrals.webhook_deliveries)::text || '/' || (select count(*) from repatriation.webhook_deliveries)::text as n,
-             ((select count(*) from referrals.webhook_deliveries where status = 'pending') + (select count(*) from repatriation.webhook_deliveries where status = 'pending'))::text as pending`.execute(stack.db);
-    const now = `${rows[0]!.n}|${received.length}`;
-    stable = now === last && rows[0]!.pending === '0' ? stable + 1 : 0;
-    last = now;
-    return stable >= 10;
-  }, 30_000);
+    let behind = 0;
+    for (const schema of ['referrals', 'repatriation']) {
+      const { rows } = await sql<{ n: string }>`
+        select count(*)::text as n from (select stream_id, max(stream_version) as v from ${sql.table(`${schema}.events`)} group by stream_id) e
+        left join ${sql.table(`${schema}.consumer_streams`)} c on c.consumer = ${`${schema}-webhooks`} and c.stream_id = e.stream_id
+        where coalesce(c.version, 0) < e.v`.execute(stack.db);
+      const { rows: pending } = await sql<{ n: string }>`select count(*)::text as n from ${sql.table(`${schema}.webhook_deliveries`)} where status = 'pending'`.execute(stack.db);
+      behind += Number(rows[0]!.n) + Number(pending[0]!.n);
+    }
+    stable = behind === 0 && received.length === last ? stable + 1 : 0;
+    last = received.length;
+    return stable >= 3;
+  }, 60_000);
 }
 
 async function subscribe(token: string, path: string, events?: string[]): Promise<string> {
