@@ -143,12 +143,26 @@ export function releaseCategories(caseRows: readonly FigureRow[], k: number): Re
   return out;
 }
 
-/** Folds every value of an open dimension that is not a category of the release into `other`. */
+/**
+ * Folds every value of an open dimension that is not a category of the release into `other`. A
+ * closed dimension's value outside its list (a category added to the contracts later) goes to its
+ * `other` or `unknown`, else becomes a category of the release: every unit is in exactly one
+ * category of every dimension, or the tables would not add up and the protection would not hold.
+ */
 export function foldRows(rows: readonly FigureRow[], categories: Record<string, string[]>): FigureRow[] {
-  const keep = Object.fromEntries(OPEN_DIMENSIONS.map((d) => [d, new Set(categories[d])]));
+  const keep = Object.fromEntries(Object.keys(categories).map((d) => [d, new Set(categories[d])]));
   return rows.map((r) => {
     const dims = { ...r.dims };
-    for (const d of OPEN_DIMENSIONS) if (dims[d] !== undefined && !keep[d]!.has(dims[d]!)) dims[d] = 'other';
+    for (const [d, v] of Object.entries(dims)) {
+      const known = keep[d];
+      if (!known || known.has(v)) continue;
+      if (OPEN_DIMENSIONS.includes(d as DimensionId) || known.has('other')) dims[d] = 'other';
+      else if (known.has('unknown')) dims[d] = 'unknown';
+      else {
+        categories[d]!.push(v);
+        known.add(v);
+      }
+    }
     return { ...r, dims };
   });
 }
