@@ -85,6 +85,7 @@ describe('a child’s case, notification to closure', () => {
     const gated = await send('anitp', 'POST', `${c}/service-referrals`, { service: 'shelter', providerOrganisationId: 'provider-shelter' }, 409);
     expect(gated.unmet.sort()).toEqual(['consent-for-assistance-missing', 'consent-for-sharing-with-provider-missing']);
     await send('anitp', 'POST', `${c}/participants`, { organisationId: 'dgaspc-bucharest', purpose: 'child_protection' });
+    await send('dgaspc', 'POST', `${c}/child-protection/acknowledgement`, {});
     const guardian = { givenBy: 'guardian', childViews: 'agrees' };
     await send('ngo', 'POST', `${c}/consents`, { purpose: 'assistance', givenOn: '2026-11-21', ...guardian });
     await send('ngo', 'POST', `${c}/consents`, { purpose: 'sharing', sharingWith: 'provider-shelter', givenOn: '2026-11-21', ...guardian });
@@ -148,12 +149,15 @@ describe('a child’s case, notification to closure', () => {
     const types = timeline.entries.filter((e: { type: string }) => e.type !== 'PersonalDataAccessed').map((e: { type: string }) => e.type);
     expect(types).toEqual([
       'CaseNotified',
+      // A child's case: child protection joins at notification (routing policy) and acknowledges.
+      'ChildProtectionRequested',
+      'ParticipantAdded',
       'NotificationAcknowledged',
       'InformationRequested',
       'InformationProvided',
       'VictimStatusDetermined',
       'ReflectionPeriodGranted',
-      'ParticipantAdded',
+      'ChildProtectionAcknowledged',
       'ConsentRecorded',
       'ConsentRecorded',
       'ConsentRecorded',

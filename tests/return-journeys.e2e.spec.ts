@@ -173,15 +173,16 @@ describe('a child\'s return', () => {
     await ok(t.dgaspc, `${r}/guardian`, { appointedOn: '2026-11-20' });
     await ok(t.dgaspc, `${r}/family-assessment`, { assessedOn: '2026-11-20', outcome: 'not_suitable' });
     const stopped = await ok(t.dgaspc, `${r}/best-interests-determination`, { determinedOn: '2026-11-20', returnInBestInterests: false });
-    expect(stopped).toMatchObject({ stopped: true, nextStep: 'cancel-return', departureUnmet: ['best-interests-against-return'] });
+    // Departure names every unmet condition: the negative determination, and the family not suitable without a placement at arrival (issue 17).
+    expect(stopped).toMatchObject({ stopped: true, nextStep: 'cancel-return', departureUnmet: ['best-interests-against-return', 'family-not-suitable-without-placement'] });
 
     const board = await stack.app.inject({ url: '/v1/returns/board?limit=100', headers: { authorization: `Bearer ${t.anitp}` } });
-    expect(board.json().items.find((i: { returnId: string }) => i.returnId === returnId)).toMatchObject({ stopped: true, unmet: ['best-interests-against-return'] });
+    expect(board.json().items.find((i: { returnId: string }) => i.returnId === returnId)).toMatchObject({ stopped: true, unmet: ['best-interests-against-return', 'family-not-suitable-without-placement'] });
 
     stack.clock.now = new Date('2026-12-10T06:00:00.000Z');
     const refused = await post(t.ngo, `${r}/departure`, {});
     expect(refused.statusCode).toBe(409);
-    expect(refused.json()).toMatchObject({ code: 'departure-conditions-unmet', unmet: ['best-interests-against-return'] });
+    expect(refused.json()).toMatchObject({ code: 'departure-conditions-unmet', unmet: ['best-interests-against-return', 'family-not-suitable-without-placement'] });
     const overruled = await post(t.dgaspc, `${r}/best-interests-determination`, { determinedOn: '2026-12-10', returnInBestInterests: true });
     expect(overruled.json().code).toBe('return-stopped');
 
