@@ -65,7 +65,10 @@ describe('webhooks in embedded mode', () => {
     const signature = Buffer.from(String(got!.headers['webhook-signature']).replace(/^v1a,/, ''), 'base64');
     expect(keys.some((jwk) => verify(null, signed, createPublicKey({ key: jwk as never, format: 'jwk' }), signature))).toBe(true);
 
-    const deliveries = (await host.app.inject({ method: 'GET', url: `/v1/webhooks/${sub.json().id}/deliveries`, headers: { authorization: `Bearer ${tokens.anitpAdmin}` } })).json();
-    expect(deliveries.items).toEqual([expect.objectContaining({ status: 'delivered', attempts: 1, lastStatusCode: 200 })]);
+    // The answer is recorded once the receiver has answered: look until it is.
+    const deliveries = async () => (await host.app.inject({ method: 'GET', url: `/v1/webhooks/${sub.json().id}/deliveries`, headers: { authorization: `Bearer ${tokens.anitpAdmin}` } })).json().items;
+    const until = Date.now() + 5_000;
+    while ((await deliveries())[0]?.status !== 'delivered' && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    expect(await deliveries()).toEqual([expect.objectContaining({ status: 'delivered', attempts: 1, lastStatusCode: 200 })]);
   });
 });
