@@ -97,9 +97,13 @@ export class TreeCache {
     const below = await readLevel(this.db, this.schema, base, k * span, span);
     if (below.length === span) return span === 1 ? below[0]! : fold(below);
     if (base === 0) throw new RangeError(`leaves ${k * 2 ** h}..${(k + 1) * 2 ** h} are not all in the ledger`);
-    // The stored level is missing some nodes: build them from the level below.
     const nodes: Buffer[] = [];
-    for (let i = 0; i < span; i++) nodes.push(await this.aligned(base, k * span + i));
+    if (h === base) {
+      // A stored node is missing (a ledger older than tree_nodes): from the 256 of the stored level below.
+      for (let i = 0; i < TILE; i++) nodes.push(await this.aligned(h - TILE_HEIGHT, k * TILE + i));
+    } else {
+      for (let i = 0; i < span; i++) nodes.push(await this.aligned(base, k * span + i));
+    }
     return fold(nodes);
   }
 

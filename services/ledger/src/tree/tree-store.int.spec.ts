@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendEntries, latestHead, readLeafHashes } from '../repositories/ledger.repository.js';
 import { loadKeyring, rotateKeyFile } from '../signing/signing-keys.js';
 import { startTreeHeadSigner } from '../signing/tree-head.signer.js';
-import { TreeCache } from './tree-cache.js';
+import { TreeCache, backfillTreeNodes } from './tree-cache.js';
 
 /** Issue 15, finding 4: the tree lives in PostgreSQL, and a replica never signs over leaves the database lost. */
 
@@ -93,6 +93,24 @@ describe('the tree in PostgreSQL (issue 15, finding 4)', () => {
     expect(await tree.levelHashes(0, 256, 3)).toEqual(Buffer.concat([reference.leaf(256), reference.leaf(257), reference.leaf(258)]));
     expect(await tree.levelHashes(8, 0, 1)).toEqual(reference.root(256));
     expect(await tree.levelSize(8)).toBe(Math.floor(n / 256));
+  });
+
+  it('serves a ledger older than tree_nodes (no stored subtree hashes) correctly, and backfills them once', async () => {
+    const reference = await memoryTree();
+    const n = reference.size;
+    await db.transaction().execute(async (tx) => {
+      await sql`alter table ${sql.table(`${SCHEMA}.tree_nodes`)} disable trigger user`.execute(tx);
+      await sql`delete from ${sql.table(`${SCHEMA}.tree_nodes`)}`.execute(tx);
+      await sql`alter table ${sql.table(`${SCHEMA}.tree_nodes`)} enable trigger user`.execute(tx);
+    });
+    const tree = new TreeCache(db, SCHEMA);
+    expect((await tree.root(n)).equals(reference.root(n))).toBe(true);
+    expect(await tree.levelHashes(8, 0, 1)).toEqual(reference.root(256));
+    expect(await backfillTreeNodes(db, SCHEMA)).toBe(n);
+    const { rows } = await sql<{ n: string }>`select count(*)::text as n from ${sql.table(`${SCHEMA}.tree_nodes`)}`.execute(db);
+    expect(Number(rows[0]!.n)).toBe(Math.floor(n / 256));
+    expect(await backfillTreeNodes(db, SCHEMA)).toBe(n % 256);
+    expect((await tree.root(n)).equals(reference.root(n))).toBe(true);
   });
 
   it('refuses to sign a head over leaves the database no longer has (a rollback under a running replica)', async () => {
