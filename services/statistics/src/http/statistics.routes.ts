@@ -230,7 +230,7 @@ export async function statisticsRoutes(app: FastifyInstance, ctx: StatisticsCont
         summary: 'Makes a release now (central national contact point)',
         description:
           'Every statistics answer comes from the latest release: a fixed watermark, its tables protected together once, when it is made. Releases are made on a schedule (policy TRM_STATS_RELEASE_EVERY) and, by the central contact point of the home country, on demand (at most TRM_STATS_RELEASES_PER_DAY in any 24 hours: 429 release-limit-reached). Regional centres and foreign contact points: 403.',
-        body: z.strictObject({}),
+        body: z.strictObject({}).meta({ examples: [{}] }),
       },
     },
     async (request, reply) => {
