@@ -109,6 +109,7 @@ for (const n of sizes) {
       console.log(
         `${''.padEnd(8)} LP audit (HiGHS): ${audit.variables} variables, ${audit.constraints} relations, ${audit.audited.length} suppressed sensitive cells audited, narrowest interval ${narrowest}, ${audit.failures.length} below 1; ${(audit.ms / 1000).toFixed(1)} s`,
       );
+      for (const f of audit.failures) console.log(`${''.padEnd(8)}   below 1: ${f.key} (true ${f.truth}, feasible [${f.min}, ${f.max}])`);
     }
   }
 }
