@@ -2431,6 +2431,7 @@ export interface components {
                     /** @enum {string} */
                     outcome: "suitable" | "suitable_with_support" | "not_suitable";
                     assessedBy: string;
+                    placementOrganisationId?: string;
                 } | null;
             };
             departedAt?: string | null;
@@ -2570,6 +2571,7 @@ export interface components {
                     /** @enum {string} */
                     outcome: "suitable" | "suitable_with_support" | "not_suitable";
                     assessedBy: string;
+                    placementOrganisationId?: string;
                 } | null;
             };
             departedAt?: string | null;
@@ -3158,6 +3160,7 @@ export interface components {
                     /** @enum {string} */
                     outcome: "suitable" | "suitable_with_support" | "not_suitable";
                     assessedBy: string;
+                    placementOrganisationId?: string;
                 } | null;
             };
             departedAt?: string | null;
@@ -3297,6 +3300,7 @@ export interface components {
                     /** @enum {string} */
                     outcome: "suitable" | "suitable_with_support" | "not_suitable";
                     assessedBy: string;
+                    placementOrganisationId?: string;
                 } | null;
             };
             departedAt?: string | null;
@@ -11169,6 +11173,8 @@ export interface operations {
                     assessedOn: string;
                     /** @enum {string} */
                     outcome: "suitable" | "suitable_with_support" | "not_suitable";
+                    /** @description Only with `not_suitable`: child protection taking part that places the child at arrival. Without it, a return to a family not suitable does not depart (`family-not-suitable-without-placement`). */
+                    placementOrganisationId?: string;
                 };
             };
         };
