@@ -23,7 +23,7 @@ export async function deadlineRoutes(app: FastifyInstance, ctx: ReferralsContext
         tags: ['deadlines'],
         summary: 'Your due and overdue items',
         description:
-          'Open deadlines your organisation must act on (the contact points: every deadline of their cases), soonest first: acknowledgement (*policy* 2 days), answers to requests for information (*policy* 7 days), reflection periods (`ending_soon` within *policy* 5 days, `overdue` once ended without a decision). `missedRecorded` says the scheduler recorded `DeadlineMissed`.',
+          'Open deadlines your organisation must act on (the contact points: every deadline of their cases), soonest first: a child’s case for child protection to acknowledge (`child_protection`, *policy* 24 hours; the contact point’s until it chooses child protection when no route applies), acknowledgement (*policy* 2 days), answers to requests for information (*policy* 7 days), reflection periods (`ending_soon` within *policy* 5 days, `overdue` once ended without a decision). `missedRecorded` says the scheduler recorded `DeadlineMissed`.',
         querystring: Query,
         response: { 200: DeadlineList },
       },
