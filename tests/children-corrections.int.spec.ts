@@ -87,6 +87,22 @@ describe('presumption of minority: a notification without age or birth year', ()
   });
 });
 
+describe('minor status follows the facts', () => {
+  it('a birth date given later in an answer makes the case a child’s, with child protection joining and on its board', async () => {
+    const caseId = await notify({ age: 24 });
+    const asked = await call('anitp', 'POST', `/v1/cases/${caseId}/information-requests`, { requestedFrom: 'ngo-it', items: ['birthDate'] });
+    expect(asked.statusCode, asked.body).toBe(201);
+    const answered = await call('ngo', 'POST', `/v1/cases/${caseId}/information-requests/${asked.json().id}/answer`, { person: { birthDate: '2011-04-02' } });
+    expect(answered.statusCode, answered.body).toBe(200);
+    // Age 24 and born in 2011 disagree: presumed a child until child protection assesses the age.
+    expect(answered.json()).toMatchObject({ minor: true, minorBasis: 'presumed' });
+    expect(await boardOf('dgaspc')).toContainEqual(expect.objectContaining({ caseId, kind: 'child_protection' }));
+    const provided = (await eventsOf(caseId)).find((e) => e.type === 'InformationProvided')!;
+    expect(provided.data).toMatchObject({ birthYear: 2011, minor: true, minorBasis: 'presumed' });
+    expect(JSON.stringify(provided.data)).not.toContain('2011-04-02');
+  });
+});
+
 describe('who can be notified', () => {
   it('an XK citizen, a stateless person and an RO + MD citizen answer 201; an unknown code is 400 and writes nothing', async () => {
     const xk = await call('ngo', 'POST', '/v1/cases', notification({ citizenship: 'XK' }));
