@@ -613,7 +613,7 @@ export interface paths {
         };
         /**
          * Your due and overdue items
-         * @description Open deadlines your organisation must act on (the contact points: every deadline of their cases), soonest first: acknowledgement (*policy* 2 days), answers to requests for information (*policy* 7 days), reflection periods (`ending_soon` within *policy* 5 days, `overdue` once ended without a decision). `missedRecorded` says the scheduler recorded `DeadlineMissed`.
+         * @description Open deadlines your organisation must act on (the contact points: every deadline of their cases), soonest first: a child’s case for child protection to acknowledge (`child_protection`, *policy* 24 hours; the contact point’s until it chooses child protection when no route applies), acknowledgement (*policy* 2 days), answers to requests for information (*policy* 7 days), reflection periods (`ending_soon` within *policy* 5 days, `overdue` once ended without a decision). `missedRecorded` says the scheduler recorded `DeadlineMissed`.
          */
         get: operations["listDeadlines"];
         put?: never;
@@ -4373,6 +4373,13 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "purpose": "sharing",
+                 *       "sharingWith": "provider-shelter",
+                 *       "givenOn": "2026-11-20"
+                 *     }
+                 */
                 "application/json": {
                     /** @enum {string} */
                     purpose: "assistance" | "sharing" | "return" | "research" | "proceedings";
@@ -4585,6 +4592,12 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "service": "shelter",
+                 *       "providerOrganisationId": "provider-shelter"
+                 *     }
+                 */
                 "application/json": {
                     /** @enum {string} */
                     service: "shelter" | "basic_needs" | "medical" | "psychological" | "legal" | "financial_material" | "vocational" | "educational" | "interpretation";
@@ -4989,6 +5002,15 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "reason": "document_verified",
+                 *       "attributes": {
+                 *         "birthYear": 2010,
+                 *         "age": null
+                 *       }
+                 *     }
+                 */
                 "application/json": {
                     /** @enum {string} */
                     reason: "data_entry_error" | "new_information" | "document_verified" | "rectification_requested" | "other";
