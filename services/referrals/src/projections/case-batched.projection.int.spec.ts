@@ -55,13 +55,26 @@ function history(): RecordedEvent[] {
   }
   for (let i = 0; i < 5; i++) {
     const c = caseId(i);
-    if (i % 2 === 0) out.push(ev(c, 'InformationProvided', { informationRequestId: `ir-${i}` }));
+    if (i % 2 === 0) out.push(ev(c, 'InformationProvided', { informationRequestId: `ir-${i}`, ...(i === 4 ? { birthYear: 2011, minor: true, minorBasis: 'presumed', ageBand: '14-17' } : {}) }));
     else out.push(ev(c, 'DeadlineMissed', { deadlineId: `information-request:ir-${i}`, detectedAt: at(200) }));
     out.push(ev(c, 'ParticipantRemoved', { organisationId: 'iom', purpose: 'service_provider' }));
     if (i === 1) out.push(ev(c, 'ParticipantAdded', { organisationId: 'iom', purpose: 'service_provider' }));
     if (i === 2) {
       out.push(ev(c, 'ReflectionPeriodGranted', { periodNumber: 1, endsOn: '2026-03-01' }));
       out.push(ev(c, 'ReflectionPeriodEnded', { periodNumber: 1 }));
+    }
+    // Issue 17/18: child protection joining a child's case (the contact point chooses it), corrections, age assessments.
+    if (i === 0) {
+      out.push(ev(c, 'ChildProtectionRequested', { childProtectionOrgId: null, trigger: 'notification', requestedAt: at(300), dueAt: at(324) }));
+      out.push(ev(c, 'ParticipantAdded', { organisationId: 'dgaspc', purpose: 'child_protection' }));
+      out.push(ev(c, 'ChildProtectionAcknowledged', { acknowledgedBy: 'dgaspc', acknowledgedAt: at(301), late: false }));
+    }
+    if (i === 3 || i === 4) {
+      out.push(ev(c, 'AttributesCorrected', {
+        correctedBy: 'anitp', reason: 'data_entry_error', personalDataFields: [], minor: true, minorBasis: 'declared', ageBand: '14-17', correctedAt: at(310),
+        changes: [{ attribute: 'situation', from: 'identified_by_law_enforcement', to: 'child_victim' }, { attribute: 'citizenship', from: ['RO'], to: ['RO', 'MD'] }, { attribute: 'birthYear', from: null, to: 2010 }],
+      }));
+      out.push(ev(c, 'AgeAssessed', { assessedBy: 'dgaspc', method: 'interview', assessedOn: '2026-01-05', result: 'child', estimatedAge: 15, ageBand: '14-17', minor: true }));
     }
     out.push(ev(c, 'CaseClosed', { reason: 'reintegrated' }));
     if (i % 2 === 1 || i === 4) out.push(ev(c, 'CaseReopened', { reason: 'new_needs' }));
