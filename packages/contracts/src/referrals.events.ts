@@ -514,6 +514,8 @@ export const CorrectableAttribute = z.enum([
   'traffickedAcrossBorders',
   'recruiterRelation',
   'county',
+  'returnWanted',
+  'plannedReturnDate',
 ]);
 export type CorrectableAttribute = z.infer<typeof CorrectableAttribute>;
 export const CorrectionReason = z.enum(['data_entry_error', 'new_information', 'document_verified', 'rectification_requested', 'other']);

@@ -136,7 +136,7 @@ export function registerReferralsProblems(): void {
     'invalid-correction': {
       status: 422,
       title: 'Inconsistent correction',
-      description: '`unmet`: correction-changes-nothing, identification-date-in-future, birth-year-out-of-range, stateless-or-unknown-citizenship-alone. Nothing was written.',
+      description: '`unmet`: correction-changes-nothing, identification-date-in-future, birth-year-out-of-range, planned-return-date-without-return-wanted, planned-return-before-identification, stateless-or-unknown-citizenship-alone. Nothing was written.',
     },
     'correction-refused': {
       status: 409,

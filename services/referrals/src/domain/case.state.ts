@@ -231,6 +231,8 @@ export function evolve(state: CaseState, event: EvolveEvent<ReferralsEvent>): Ca
           traffickedAcrossBorders: d.traffickedAcrossBorders,
           recruiterRelation: d.recruiterRelation,
           county: d.county ?? null,
+          returnWanted: d.returnWanted,
+          plannedReturnDate: d.plannedReturnDate,
         },
         citizenships: citizenshipsOf(d),
         notifiedAt: d.notifiedAt,

@@ -214,6 +214,13 @@ describe('corrections (issue 18)', () => {
     spec.given(history(notify())).when({ ...correct({ sex: 'female' }), metadata: anitp } as CaseCommand).thenRefuses('invalid-correction', ['correction-changes-nothing']);
     spec.given(history(notify())).when({ ...correct({ identificationDate: '2026-12-01' }) } as CaseCommand).thenRefuses('invalid-correction', ['identification-date-in-future']);
     spec.given(history(notify())).when({ ...correct({ citizenship: ['RO', 'stateless'] }) } as CaseCommand).thenRefuses('invalid-correction', ['stateless-or-unknown-citizenship-alone']);
+    // Dates: a planned return needs return wanted and comes after identification.
+    spec.given(history(notify())).when({ ...correct({ plannedReturnDate: '2026-12-01' }) } as CaseCommand).thenRefuses('invalid-correction', ['planned-return-date-without-return-wanted']);
+    spec
+      .given(history(notify()))
+      .when({ ...correct({ returnWanted: true, plannedReturnDate: '2026-12-01' }) } as CaseCommand)
+      .thenMatches(([e]) => expect(e?.data).toMatchObject({ changes: [{ attribute: 'returnWanted', from: false, to: true }, { attribute: 'plannedReturnDate', from: null, to: '2026-12-01' }] }));
+    spec.given(history(notify())).when({ ...correct({ returnWanted: true, plannedReturnDate: '2026-11-01' }) } as CaseCommand).thenRefuses('invalid-correction', ['planned-return-before-identification']);
   });
 
   it('the notifier corrects what it submitted within the policy days; others may not', () => {

@@ -198,6 +198,9 @@ export function correctAttributes(command: Of<'CorrectAttributes'>, state: CaseS
   if (idDate > today) unmet.push('identification-date-in-future');
   const by = after.birthYear as number | null;
   if (by !== null && by !== undefined && (by > Number(idDate.slice(0, 4)) || by < 1900)) unmet.push('birth-year-out-of-range');
+  const planned = (after.plannedReturnDate as string | null | undefined) ?? null;
+  if (planned !== null && after.returnWanted === false) unmet.push('planned-return-date-without-return-wanted');
+  if (planned !== null && planned < idDate) unmet.push('planned-return-before-identification');
   const citizenships = after.citizenship as string[];
   if (citizenships.length > 1 && citizenships.some(isCountrylessCitizenship)) unmet.push('stateless-or-unknown-citizenship-alone');
   if (unmet.length > 0) throw new DomainError('invalid-correction', 'invalid', 'The correction is not consistent.', unmet);

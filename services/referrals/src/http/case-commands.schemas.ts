@@ -126,6 +126,8 @@ export const CorrectionBody = z
         traffickedAcrossBorders: z.boolean().optional(),
         recruiterRelation: RecruiterRelation.optional(),
         county: z.string().regex(/^[A-Z0-9]{1,3}$/).nullable().optional(),
+        returnWanted: z.boolean().optional(),
+        plannedReturnDate: IsoDate.nullable().optional(),
       })
       .default({}),
     person: PersonInput.default({}).describe('Corrected personal data: written to the vault; the event names only the fields.'),
