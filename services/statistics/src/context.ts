@@ -1,6 +1,6 @@
 import type { Db } from '@trm/db';
 import type { Decider } from '@trm/event-store';
-import type { TierPolicy } from './domain/disclosure.js';
+import type { LinkedAuditor, TierPolicy } from './domain/disclosure.js';
 import type { ReleaseCommand, ReleaseEvent, ReleaseState } from './domain/release.decider.js';
 import type { Release } from './repositories/releases.repository.js';
 
@@ -23,6 +23,8 @@ export interface StatisticsContext {
   policy: StatisticsPolicy;
   release: Decider<ReleaseCommand, ReleaseEvent, ReleaseState>;
   clock(): Date;
+  /** The LP audit that repairs what the per-table protection leaves pinned (policy TRM_STATS_LP_AUDIT). */
+  auditor?: LinkedAuditor | undefined;
   /** The latest release, once read (one at a time). */
   cache: { release?: Release | undefined };
 }

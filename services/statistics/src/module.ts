@@ -34,6 +34,8 @@ export const StatisticsEnv = z.object({
   TRM_STATS_RELEASES_PER_DAY: z.coerce.number().int().min(0).default(24),
   /** Country of the contact point whose central organisation makes releases on demand and reads the internal tier. */
   TRM_STATS_HOME_COUNTRY: z.string().regex(/^[A-Z]{2}$/).default('RO'),
+  /** Audit every release with the attacker's linear program (HiGHS) and suppress what it finds pinned across linked tables. */
+  TRM_STATS_LP_AUDIT: z.enum(['true', 'false']).default('true'),
   /** Most events the live consumer folds in one transaction (batches form under load only). */
   STATISTICS_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).default(200),
 });
@@ -59,6 +61,7 @@ export const statisticsModule: ServiceModule = {
       release: createReleaseDecider({ k: settings.TRM_STATS_K }),
       clock: host.clock,
       cache: {},
+      auditor: settings.TRM_STATS_LP_AUDIT === 'true' ? (await import('./audit/lp-audit.js')).auditRelease : undefined,
     };
     await host.app.register(statisticsService, ctx);
     const consumer = await startFactsConsumer({

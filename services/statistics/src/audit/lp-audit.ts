@@ -112,6 +112,8 @@ export async function auditRelease(
       if (r.Status !== 'Optimal') throw new Error(`LP ${sense} ${key}: ${r.Status}`);
       return r.ObjectiveValue;
     };
+    // Each LP is short; between them the event loop runs.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     const cell = { key, truth: truth(key), min: solve('Minimize'), max: solve('Maximize') };
     audited.push(cell);
     if (cell.max - cell.min < opts.protectionLevel - 1e-9 || cell.truth < cell.min - 1e-6 || cell.truth > cell.max + 1e-6) failures.push(cell);

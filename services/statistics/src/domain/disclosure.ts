@@ -331,7 +331,24 @@ export async function linkedSystem(input: YearInput, k: number) {
   return { categories, cells, tables, figureTotals };
 }
 
-export async function protectYear(input: YearInput, policy: TierPolicy, basis: Basis): Promise<{ published: ProtectedYear; basis: Basis }> {
+/**
+ * The attacker's linear program over a whole linked system (src/audit/lp-audit.ts, HiGHS): for
+ * each suppressed sensitive cell, the interval the published values leave it. Injected, so the
+ * pure protection does not load a solver.
+ */
+export type LinkedAuditor = (
+  published: ProtectedYear,
+  tables: readonly Table[],
+  truth: (key: string) => number,
+  opts: { roundingBase: number; protectionLevel: number; sensitive: (key: string) => boolean },
+) => Promise<{ failures: Array<{ key: string }> }>;
+
+export async function protectYear(
+  input: YearInput,
+  policy: TierPolicy,
+  basis: Basis,
+  opts: { auditor?: LinkedAuditor | undefined } = {},
+): Promise<{ published: ProtectedYear; basis: Basis; auditRounds?: number }> {
   const { k } = policy;
   const { categories, cells, tables, figureTotals } = await linkedSystem(input, k);
   const casesOf = (key: string) => cells.get(key)?.cases.size ?? 0;
@@ -348,6 +365,48 @@ export async function protectYear(input: YearInput, policy: TierPolicy, basis: B
   };
   const suppressed = new Set<string>();
   await protectLinked(tables, unitsOf, sensitive, suppressed);
+  // The per-table fixed point does not see every relation of a linked system (a cell may be free
+  // in each table and pinned by all of them at once). With an auditor, the release's linear
+  // program finds such cells; each gets one more complementary suppression (the smallest published
+  // non-zero cell on one of its lines, in any table), the fixed point runs again, and so on.
+  let auditRounds = 0;
+  if (opts.auditor) {
+    const byKey = new Map<string, Table[]>();
+    for (const t of tables) for (const r of t.keys) for (const key of r) if (key !== STRUCTURAL) (byKey.get(key) ?? byKey.set(key, []).get(key)!).push(t);
+    for (let round = 0; round < 50; round++) {
+      const view: ProtectedYear = { year: input.year, tier: policy.tier, categories, cells: {}, stats: { tables: 0, cells: 0, suppressed: 0 } };
+      for (const key of byKey.keys()) view.cells[key] = suppressed.has(key) ? { v: null, s: true } : { v: roundTo(unitsOf(key), policy.roundingBase) };
+      const result = await opts.auditor(view, tables.filter((t) => t.figure.source === 'cases'), unitsOf, {
+        roundingBase: policy.roundingBase,
+        protectionLevel: 1,
+        sensitive: (key) => casesOf(key) > 0 && casesOf(key) < k,
+      });
+      auditRounds++;
+      if (result.failures.length === 0) break;
+      let added = false;
+      for (const f of result.failures) {
+        let best: string | undefined;
+        for (const t of byKey.get(f.key) ?? []) {
+          t.keys.forEach((r, i) =>
+            r.forEach((key, j) => {
+              if (key !== f.key) return;
+              const line = [...t.keys[i]!, ...t.keys.map((row) => row[j]!)];
+              for (const c of line) {
+                if (c === STRUCTURAL || suppressed.has(c) || unitsOf(c) <= 0) continue;
+                if (best === undefined || unitsOf(c) < unitsOf(best)) best = c;
+              }
+            }),
+          );
+        }
+        if (best !== undefined) {
+          suppressed.add(best);
+          added = true;
+        }
+      }
+      if (!added) break;
+      await protectLinked(tables, unitsOf, sensitive, suppressed);
+    }
+  }
 
   // Zeros that would describe a small group: every cell of a figure whose population is below
   // k, and every cell of a line (row or column) whose margin is below k, is shown suppressed,
@@ -461,6 +520,7 @@ export async function protectYear(input: YearInput, policy: TierPolicy, basis: B
   return {
     published: { year: input.year, tier: policy.tier, categories, cells: out, stats: { tables: tables.length, cells: count, suppressed: Object.values(out).filter((c) => c.s).length } },
     basis: next,
+    auditRounds,
   };
 }
 

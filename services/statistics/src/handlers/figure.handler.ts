@@ -54,6 +54,7 @@ export async function makeRelease(ctx: StatisticsContext, kind: ReleaseMeta['kin
     now: ctx.clock(),
     tiers: [ctx.policy.tiers.public, ctx.policy.tiers.internal],
     watermark,
+    auditor: ctx.auditor,
   });
   ctx.cache.release = undefined;
   return result;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from '@trm/db';
 import type { DbOrTx } from '@trm/event-store';
-import { type Basis, type FigureRow, type ProtectedYear, type TierPolicy, protectYear } from '../domain/disclosure.js';
+import { type Basis, type FigureRow, type LinkedAuditor, type ProtectedYear, type TierPolicy, protectYear } from '../domain/disclosure.js';
 import { FIGURES } from '../domain/figures.js';
 import { loadFigureRows } from './facts.repository.js';
 
@@ -53,7 +53,7 @@ export interface ReleaseTiming {
 export async function createRelease(
   db: Db,
   schema: string,
-  opts: { kind: ReleaseMeta['kind']; requestedBy: string | null; now: Date; tiers: readonly TierPolicy[]; watermark: ReleaseWatermark[] },
+  opts: { kind: ReleaseMeta['kind']; requestedBy: string | null; now: Date; tiers: readonly TierPolicy[]; watermark: ReleaseWatermark[]; auditor?: LinkedAuditor | undefined },
 ): Promise<{ meta: ReleaseMeta; timing: ReleaseTiming }> {
   const releaseId = randomUUID();
   const timing: ReleaseTiming = { readMs: 0, protectMs: 0, writeMs: 0, years: 0, cells: 0, suppressed: 0 };
@@ -82,7 +82,7 @@ export async function createRelease(
             order by r.seq desc limit 1`.execute(tx);
           timing.readMs += performance.now() - t0;
           t0 = performance.now();
-          const { published, basis } = await protectYear({ year, rows: input.get(year)! }, tier, prev[0]?.basis ?? {});
+          const { published, basis } = await protectYear({ year, rows: input.get(year)! }, tier, prev[0]?.basis ?? {}, { auditor: opts.auditor });
           timing.protectMs += performance.now() - t0;
           timing.years += 1;
           timing.cells += published.stats.cells;
