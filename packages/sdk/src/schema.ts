@@ -5040,6 +5040,8 @@ export interface operations {
                         /** @enum {string} */
                         recruiterRelation?: "intimate_partner" | "family_member" | "friend_or_acquaintance" | "employer" | "stranger" | "other" | "unknown";
                         county?: string | null;
+                        returnWanted?: boolean;
+                        plannedReturnDate?: string | null;
                     };
                     /**
                      * @description Corrected personal data: written to the vault; the event names only the fields.
