@@ -204,8 +204,8 @@ export const ROUTES: Record<string, RouteAccessEntry> = {
   'GET /problems': { service: 'platform', public: true },
   'GET /problems/:code': { service: 'platform', public: true },
   'GET /metrics': { service: 'platform', roles: ['operator'], registryOperator: true },
-  'GET /v1/operator/bus': { service: 'platform', roles: ['operator'], registryOperator: true, note: 'The bus doctor: consumers, dead letters, relays. No case data.' },
-  'POST /v1/operator/bus/repairs': { service: 'platform', roles: ['operator'], registryOperator: true, note: 'Replays or discards a dead letter, resets a relay checkpoint.' },
+  'GET /bus-doctor': { service: 'platform', roles: ['operator'], registryOperator: true, note: 'The bus doctor: consumers, dead letters, relays. No case data.' },
+  'POST /bus-doctor/repairs': { service: 'platform', roles: ['operator'], registryOperator: true, note: 'Replays or discards a dead letter, resets a relay checkpoint.' },
 
   'GET /v1/organisations': { service: 'registry', roles: EVERY_ROLE },
   'GET /v1/organisations/:orgId': { service: 'registry', roles: EVERY_ROLE },
