@@ -7,7 +7,7 @@ import { completenessOf } from './completeness.js';
 import { InformationItemsRefused } from './case.errors.js';
 import { mayRead, personalDataAccessOf } from './personal-data.rules.js';
 import { furtherContactPointUnmet, isFurtherContactPoint } from './routing.js';
-import { childConsentUnmet, childProtectionJoins, childrenPolicyOf, emergencyReferralUnmet, minorityAfterBirthYear } from './children.decisions.js';
+import { childConsentUnmet, childProtectionJoins, childrenPolicyOf, consentCounts, emergencyReferralUnmet, minorityAfterBirthYear } from './children.decisions.js';
 
 /** Council of Europe Convention Art. 13: a reflection period of at least 30 days. A treaty floor, not a policy. */
 export const REFLECTION_MIN_DAYS = 30;
@@ -332,7 +332,9 @@ function recordConsent(command: Of<'RecordConsent'>, state: CaseState, caseId: s
   // Consent for a child: the guardian, or a parent when the family is not involved, with the child's views.
   const child = childConsentUnmet(state, command.data);
   if (child.length > 0) throw unmetConditions('child-consent-refused', 'A child’s consent is given by the appointed guardian, or a parent when no family involvement is recorded, with the child’s views recorded.', child);
-  if (state.consents[consentKey(purpose, sharingWith)]) throw new DomainError('consent-already-recorded', 'conflict', 'This consent is already in force.');
+  // A child's case: a consent the person gave before it turned out a child's is replaced by the representative's.
+  const existing = state.consents[consentKey(purpose, sharingWith)];
+  if (existing && consentCounts(state, existing)) throw new DomainError('consent-already-recorded', 'conflict', 'This consent is already in force.');
   const giver = command.data.givenBy !== undefined ? { givenBy: command.data.givenBy } : {};
   const views = command.data.childViews !== undefined ? { childViews: command.data.childViews } : {};
   return [{ type: 'ConsentRecorded', data: { caseId, purpose, sharingWith, givenOn, recordedBy: meta.organisationId, ...giver, ...views } }];
@@ -410,8 +412,13 @@ function addParticipant(command: Of<'AddParticipant'>, state: CaseState, caseId:
  */
 function referralGate(state: CaseState, provider: OrganisationRef): void {
   const unmet: string[] = [];
-  if (!state.consents[consentKey('assistance', null)]) unmet.push('consent-for-assistance-missing');
-  if (!state.consents[consentKey('sharing', provider.id)]) unmet.push('consent-for-sharing-with-provider-missing');
+  // For a child, only the guardian's or a parent's consent counts (one the person gave as an adult, before the case became a child's, does not).
+  const assistance = state.consents[consentKey('assistance', null)];
+  const sharing = state.consents[consentKey('sharing', provider.id)];
+  if (!assistance) unmet.push('consent-for-assistance-missing');
+  else if (!consentCounts(state, assistance)) unmet.push('consent-for-assistance-not-by-legal-representative');
+  if (!sharing) unmet.push('consent-for-sharing-with-provider-missing');
+  else if (!consentCounts(state, sharing)) unmet.push('consent-for-sharing-not-by-legal-representative');
   if (state.minor && !state.participants.some((p) => p.purpose === 'child_protection')) unmet.push('child-protection-participant-missing');
   if (!PURPOSE_TYPES.service_provision!.includes(provider.type)) unmet.push('provider-not-a-service-provider');
   if (!provider.active) unmet.push('provider-inactive');

@@ -1,5 +1,6 @@
 import type {
   CaseNotifiedData,
+  ConsentGiver,
   ConsentPurpose,
   CorrectableAttribute,
   MinorBasis,
@@ -91,7 +92,7 @@ export interface CaseState {
   acknowledgementDueAt: string | null;
   participants: Array<{ organisationId: string; purpose: ParticipantPurpose }>;
   /** Consents in force, keyed by `consentKey`. */
-  consents: Record<string, { purpose: ConsentPurpose; sharingWith: string | null; givenOn: string }>;
+  consents: Record<string, { purpose: ConsentPurpose; sharingWith: string | null; givenOn: string; givenBy?: ConsentGiver; childViews?: string }>;
   presentItems: InformationItem[];
   /**
    * For each item in the vault, the organisations whose values it holds (the notifier's, an
@@ -333,7 +334,8 @@ export function evolve(state: CaseState, event: EvolveEvent<ReferralsEvent>): Ca
     }
     case 'ConsentRecorded': {
       const d = event.data;
-      return { ...state, consents: { ...state.consents, [consentKey(d.purpose, d.sharingWith)]: { purpose: d.purpose, sharingWith: d.sharingWith, givenOn: d.givenOn } } };
+      const who = { ...(d.givenBy ? { givenBy: d.givenBy } : {}), ...(d.childViews ? { childViews: d.childViews } : {}) };
+      return { ...state, consents: { ...state.consents, [consentKey(d.purpose, d.sharingWith)]: { purpose: d.purpose, sharingWith: d.sharingWith, givenOn: d.givenOn, ...who } } };
     }
     case 'ConsentWithdrawn': {
       const consents = { ...state.consents };

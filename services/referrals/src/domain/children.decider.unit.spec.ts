@@ -258,6 +258,22 @@ describe('consent for a child (CETS 197 Art. 10(4))', () => {
     spec.given(history(notify())).when(consent({ givenBy: 'guardian' })).thenRefuses('invalid-consent', ['representative-only-for-a-child']);
   });
 
+  it('a consent the person gave before the case turned out a child’s no longer counts: the guardian’s replaces it', () => {
+    const adultConsents: Cmd[] = [
+      notify(),
+      { type: 'RecordConsent', data: { purpose: 'assistance', sharingWith: null, givenOn: '2026-11-20' } },
+      { type: 'RecordConsent', data: { purpose: 'sharing', sharingWith: 'provider-shelter', givenOn: '2026-11-20' } },
+    ];
+    const refer: CaseCommand = { type: 'MakeServiceReferral', data: { referralId: 'r9', service: 'shelter', provider }, metadata: anitp };
+    spec.given(history(...adultConsents)).when(refer).thenMatches(([e]) => expect(e?.type).toBe('ServiceReferralMade'));
+    const becameChild = history(...adultConsents, correct({ birthYear: 2011, ageAtIdentification: null }));
+    spec.given(becameChild).when(refer).thenRefuses('service-referral-refused', ['consent-for-assistance-not-by-legal-representative', 'consent-for-sharing-not-by-legal-representative']);
+    spec
+      .given(becameChild)
+      .when(consent({ givenBy: 'guardian', childViews: 'agrees' }))
+      .thenMatches(([e]) => expect(e).toMatchObject({ type: 'ConsentRecorded', data: { givenBy: 'guardian' } }));
+  });
+
   it('emergency assistance (shelter, medical) may be referred by child protection before any consent, recorded as emergency', () => {
     const refer = (service: string, metadata = dgaspc): CaseCommand =>
       ({ type: 'MakeServiceReferral', data: { referralId: 'e1', service, provider, emergency: true }, metadata }) as CaseCommand;

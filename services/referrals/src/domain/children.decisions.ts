@@ -129,6 +129,15 @@ export function childConsentUnmet(state: CaseState, data: Of<'RecordConsent'>['d
   return unmet;
 }
 
+/**
+ * Whether a consent in force counts for this case: for a child only one given by the guardian or
+ * a parent (a consent the person gave before the case turned out a child's does not).
+ */
+export function consentCounts(state: CaseState, c: { givenBy?: string } | undefined): boolean {
+  if (!c) return false;
+  return !state.minor || c.givenBy === 'guardian' || c.givenBy === 'parent';
+}
+
 /** Family involvement in the trafficking is recorded: the recruiter relation says family member. */
 export function familyInvolved(state: CaseState): boolean {
   return state.attributes.recruiterRelation === 'family_member';

@@ -82,7 +82,13 @@ const ReflectionView = z.object({
   endReason: z.string().nullable(),
   endingSoon: z.boolean(),
 });
-const ConsentView = z.object({ purpose: ConsentPurpose, sharingWith: z.string().nullable(), givenOn: IsoDate });
+const ConsentView = z.object({
+  purpose: ConsentPurpose,
+  sharingWith: z.string().nullable(),
+  givenOn: IsoDate,
+  givenBy: z.enum(['person', 'guardian', 'parent']).optional().describe('For a child: the guardian or a parent; absent: the person.'),
+  childViews: z.string().optional().describe('For a child: the child’s views, recorded.'),
+});
 const Delivery = z.object({ periodFrom: IsoDate, periodTo: IsoDate, cost: Money });
 export const ReferralView = z.object({
   referralId: z.string(),
