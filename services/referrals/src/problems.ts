@@ -58,7 +58,7 @@ export function registerReferralsProblems(): void {
       status: 409,
       title: 'Service referral refused',
       description:
-        '`unmet` lists every gate not met: consent-for-assistance-missing, consent-for-sharing-with-provider-missing, child-protection-participant-missing, provider-not-a-service-provider, provider-inactive, case-closed.',
+        '`unmet` lists every gate not met: consent-for-assistance-missing, consent-for-sharing-with-provider-missing, consent-for-assistance-not-by-legal-representative and consent-for-sharing-not-by-legal-representative (a child’s case: the person’s own consent does not count, the guardian’s or a parent’s does), child-protection-participant-missing, provider-not-a-service-provider, provider-inactive, case-closed.',
     },
     'service-referral-not-found': { status: 404, title: 'Service referral not found', description: 'No such referral in this case, or it is not yours.' },
     'service-referral-not-open': { status: 409, title: 'Referral not in the needed state', description: '`unmet` names the state the referral must be in (referral-made, referral-accepted).' },

@@ -149,7 +149,7 @@ export async function applyReferralsEvent(
     }
     case 'ConsentRecorded': {
       const d = ConsentRecordedData.parse(envelope.data);
-      if (d.purpose === 'return') await setReturnConsent(tx, schema, d.caseId, true);
+      if (d.purpose === 'return') await setReturnConsent(tx, schema, d.caseId, true, d.givenBy);
       return;
     }
     case 'ConsentWithdrawn': {

@@ -13,6 +13,8 @@ export interface CaseFacts {
   participants: Array<{ organisationId: string; purpose: string }>;
   /** Consent to return recorded and not withdrawn. */
   returnConsent: boolean;
+  /** Who gave it (person, guardian, parent); null or absent: not recorded. For a child only the guardian's or a parent's counts. */
+  returnConsentGivenBy?: string | null;
   minor: boolean;
   /**
    * Why the case is a child's, as referrals says (issue 17): `presumed` (age unknown or uncertain)

@@ -81,6 +81,18 @@ describe('a family assessed not suitable stops a return to that family', () => {
   });
 });
 
+describe('a child’s consent to return is the legal representative’s', () => {
+  it('refuses departure on a consent the person gave before the case turned out a child’s; the guardian’s or a parent’s counts', () => {
+    const all = [...ready, family('suitable')];
+    spec.given(all).when(depart({ ...childFacts, returnConsentGivenBy: 'person' })).thenRefuses('departure-conditions-unmet', ['consent-to-return-not-by-legal-representative']);
+    spec.given(all).when(depart({ ...childFacts, returnConsentGivenBy: 'guardian' })).thenMatches(([e]) => expect(e?.type).toBe('Departed'));
+    spec.given(all).when(depart({ ...childFacts, returnConsentGivenBy: 'parent' })).thenMatches(([e]) => expect(e?.type).toBe('Departed'));
+    // An adult's own consent is the consent.
+    const adult = { ...childFacts, minor: false, birthYear: 1990, returnConsentGivenBy: 'person' };
+    spec.given(all).when(depart(adult)).thenMatches(([e]) => expect(e?.type).toBe('Departed'));
+  });
+});
+
 describe('presumption of minority reaches the return', () => {
   it('a presumed child is a child on any date until child protection assesses the age, which then decides', () => {
     const presumed = { ...childFacts, birthYear: null, ageAtIdentification: 25, minorBasis: 'presumed' };

@@ -275,6 +275,8 @@ export function departureUnmet(state: ReturnState, facts: CaseFacts, today: IsoD
   const child = isChildOn(facts, state.travelPlan?.departureDate ?? state.plannedDepartureDate ?? today);
   if (child) {
     if (!facts.participants.some((p) => p.purpose === 'child_protection')) unmet.push('child-protection-not-participant');
+    // A child's consent to return is the guardian's or a parent's (CETS 197 Art. 10(4)); one the person gave before the case turned out a child's does not count.
+    if (facts.returnConsent && facts.returnConsentGivenBy === 'person') unmet.push('consent-to-return-not-by-legal-representative');
     if (!state.guardianAppointed) unmet.push('guardian-not-appointed');
     if (!state.bestInterests) unmet.push('best-interests-determination-missing');
     else if (!state.bestInterests.returnInBestInterests) unmet.push('best-interests-against-return');
@@ -334,6 +336,7 @@ const STEP_FOR: Record<string, string> = {
   'travel-document-not-valid-on-departure': 'issue-travel-document',
   'reception-not-arranged': 'arrange-reception',
   'child-protection-not-participant': 'add-child-protection',
+  'consent-to-return-not-by-legal-representative': 'record-consent-of-legal-representative',
   'guardian-not-appointed': 'appoint-guardian',
   'best-interests-determination-missing': 'determine-best-interests',
   'family-assessment-missing': 'assess-family',

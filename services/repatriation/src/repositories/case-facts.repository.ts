@@ -66,8 +66,13 @@ export async function setRegionalCentre(db: DbOrTx, schema: string, caseId: stri
   await addParticipants(db, schema, caseId, [{ organisationId: regionalCentreId, purpose: 'regional_centre' }]);
 }
 
-export async function setReturnConsent(db: DbOrTx, schema: string, caseId: string, given: boolean): Promise<void> {
-  await db.withSchema(schema).updateTable('case_facts').set({ return_consent: given, updated_at: new Date() }).where('case_id', '=', caseId).execute();
+export async function setReturnConsent(db: DbOrTx, schema: string, caseId: string, given: boolean, givenBy?: string): Promise<void> {
+  await db
+    .withSchema(schema)
+    .updateTable('case_facts')
+    .set({ return_consent: given, return_consent_given_by: given ? (givenBy ?? 'person') : null, updated_at: new Date() })
+    .where('case_id', '=', caseId)
+    .execute();
 }
 
 export async function addParticipants(db: DbOrTx, schema: string, caseId: string, ps: Array<{ organisationId: string; purpose: string }>): Promise<void> {
@@ -132,6 +137,7 @@ export async function loadCaseFacts(db: DbOrTx, schema: string, caseId: string):
     regionalCentreId: row.regional_centre_id,
     participants: participants.map((p: { organisation_id: string; purpose: string }) => ({ organisationId: p.organisation_id, purpose: p.purpose })),
     returnConsent: row.return_consent,
+    returnConsentGivenBy: row.return_consent_given_by ?? null,
     minor: row.minor,
     minorBasis: row.minor_basis ?? null,
     birthYear: row.birth_year,
