@@ -1997,6 +1997,13 @@ export interface components {
                 purpose: "assistance" | "sharing" | "return" | "research" | "proceedings";
                 sharingWith: string | null;
                 givenOn: string;
+                /**
+                 * @description For a child: the guardian or a parent; absent: the person.
+                 * @enum {string}
+                 */
+                givenBy?: "person" | "guardian" | "parent";
+                /** @description For a child: the child’s views, recorded. */
+                childViews?: string;
             }[];
             referrals: {
                 referralId: string;
@@ -2726,6 +2733,13 @@ export interface components {
                 purpose: "assistance" | "sharing" | "return" | "research" | "proceedings";
                 sharingWith: string | null;
                 givenOn: string;
+                /**
+                 * @description For a child: the guardian or a parent; absent: the person.
+                 * @enum {string}
+                 */
+                givenBy?: "person" | "guardian" | "parent";
+                /** @description For a child: the child’s views, recorded. */
+                childViews?: string;
             }[];
             referrals: {
                 referralId: string;
