@@ -373,30 +373,46 @@ export async function protectYear(
   if (opts.auditor) {
     const byKey = new Map<string, Table[]>();
     for (const t of tables) for (const r of t.keys) for (const key of r) if (key !== STRUCTURAL) (byKey.get(key) ?? byKey.set(key, []).get(key)!).push(t);
+    // More suppression only removes constraints, so an interval never narrows: after the first
+    // round only the cells found pinned are audited again.
+    let pending: Set<string> | undefined;
     for (let round = 0; round < 50; round++) {
       const view: ProtectedYear = { year: input.year, tier: policy.tier, categories, cells: {}, stats: { tables: 0, cells: 0, suppressed: 0 } };
       for (const key of byKey.keys()) view.cells[key] = suppressed.has(key) ? { v: null, s: true } : { v: roundTo(unitsOf(key), policy.roundingBase) };
       const result = await opts.auditor(view, tables.filter((t) => t.figure.source === 'cases'), unitsOf, {
         roundingBase: policy.roundingBase,
         protectionLevel: 1,
-        sensitive: (key) => casesOf(key) > 0 && casesOf(key) < k,
+        sensitive: (key) => (pending ? pending.has(key) : casesOf(key) > 0 && casesOf(key) < k),
       });
       auditRounds++;
       if (result.failures.length === 0) break;
+      pending = new Set(result.failures.map((f) => f.key));
       let added = false;
       for (const f of result.failures) {
+        // Breadth-first over hidden cells from the pinned one, line by line through every table:
+        // the smallest published non-zero cell at the nearest depth (a pin may come from a
+        // relation a few hidden cells away, such as a margin derivable through another table).
         let best: string | undefined;
-        for (const t of byKey.get(f.key) ?? []) {
-          t.keys.forEach((r, i) =>
-            r.forEach((key, j) => {
-              if (key !== f.key) return;
-              const line = [...t.keys[i]!, ...t.keys.map((row) => row[j]!)];
-              for (const c of line) {
-                if (c === STRUCTURAL || suppressed.has(c) || unitsOf(c) <= 0) continue;
-                if (best === undefined || unitsOf(c) < unitsOf(best)) best = c;
-              }
-            }),
-          );
+        const seen = new Set<string>([f.key]);
+        let frontier = [f.key];
+        while (best === undefined && frontier.length > 0) {
+          const next: string[] = [];
+          for (const h of frontier) {
+            for (const t of byKey.get(h) ?? []) {
+              t.keys.forEach((r, i) =>
+                r.forEach((key, j) => {
+                  if (key !== h) return;
+                  for (const c of [...t.keys[i]!, ...t.keys.map((row) => row[j]!)]) {
+                    if (c === STRUCTURAL || seen.has(c)) continue;
+                    seen.add(c);
+                    if (suppressed.has(c)) next.push(c);
+                    else if (unitsOf(c) > 0 && (best === undefined || unitsOf(c) < unitsOf(best))) best = c;
+                  }
+                }),
+              );
+            }
+          }
+          frontier = next;
         }
         if (best !== undefined) {
           suppressed.add(best);
