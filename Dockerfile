@@ -1,5 +1,7 @@
 # One image for every TRM service; the compose file picks the entry point.
-FROM node:20-bookworm-slim AS build
+# Node 24, the current LTS (Node 20 reached its end of life in April 2026). Development and CI run
+# Node 20 here; the image is not built on this machine (no Docker engine).
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.base.json ./
 COPY packages ./packages
@@ -11,7 +13,7 @@ RUN npm ci --no-audit --no-fund && npx tsc -b && npm prune --omit=dev \
  && rm -f apps/trm/src/token.ts apps/trm/dist/token.* \
  && npm pkg delete scripts.token
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=build /app /app
