@@ -111,8 +111,11 @@ for (const n of sizes) {
     if (values.audit) {
       const system = await linkedSystem(input, tier.k);
       const cases = (key: string) => system.cells.get(key)?.cases.size ?? 0;
-      const audit = await auditRelease(result.published, system.tables.filter((t) => t.figure.source === 'cases'), (key) => system.cells.get(key)?.units ?? 0, {
-        roundingBase: tier.roundingBase,
+      // As the repair does: the attacker is given exact counts (stronger than the rounding), so the
+      // published cells are constants. For that, the true counts of the published cells.
+      const exact = { ...result.published, cells: Object.fromEntries(Object.entries(result.published.cells).map(([key, c]) => [key, c.s ? c : { ...c, v: system.cells.get(key)?.units ?? 0 }])) };
+      const audit = await auditRelease(exact, system.tables.filter((t) => t.figure.source === 'cases'), (key) => system.cells.get(key)?.units ?? 0, {
+        roundingBase: 1,
         protectionLevel: 1,
         sensitive: (key) => cases(key) > 0 && cases(key) < tier.k,
       });

@@ -378,9 +378,11 @@ export async function protectYear(
     let pending: Set<string> | undefined;
     for (let round = 0; round < 50; round++) {
       const view: ProtectedYear = { year: input.year, tier: policy.tier, categories, cells: {}, stats: { tables: 0, cells: 0, suppressed: 0 } };
-      for (const key of byKey.keys()) view.cells[key] = suppressed.has(key) ? { v: null, s: true } : { v: roundTo(unitsOf(key), policy.roundingBase) };
+      // Audited as if published counts were exact: a stronger attacker than rounding allows, and
+      // a much smaller program (published cells are constants, not intervals).
+      for (const key of byKey.keys()) view.cells[key] = suppressed.has(key) ? { v: null, s: true } : { v: unitsOf(key) };
       const result = await opts.auditor(view, tables.filter((t) => t.figure.source === 'cases'), unitsOf, {
-        roundingBase: policy.roundingBase,
+        roundingBase: 1,
         protectionLevel: 1,
         sensitive: (key) => (pending ? pending.has(key) : casesOf(key) > 0 && casesOf(key) < k),
       });
