@@ -1731,6 +1731,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/ledger/cases/{caseId}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A case's disclosed export: its entries with inclusion proofs against the latest head
+         * @description Every entry of the case up to the latest signed head: the events the caller may see in full, the others as their leaf hash, each with its RFC 9162 audit path; the head and its C2SP checkpoint. It verifies against the same checkpoint as the structural export; a changed byte of an event fails.
+         */
+        get: operations["listLedgerCasesExport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/ledger/cases/{caseId}/state": {
         parameters: {
             query?: never;
@@ -1777,7 +1797,7 @@ export interface paths {
         };
         /**
          * One figure for one year, filtered and grouped (JSON or CSV)
-         * @description Filters are query parameters named by dimension (`?year=2026&sex=female&groupBy=ageBand`); filters and groupBy together name at most two dimensions. Cells with fewer than k cases are suppressed (`value: null`), with complementary suppression; counts are rounded to the policy base. A filter selecting fewer than k cases is refused (409 query-too-narrow). The `TRM-Complete-Up-To` header and `completeUpTo` say which events the figures include.
+         * @description Read from the latest release (header `TRM-Release`, `release`), in the caller's tier (`tier`: public, or internal for the central contact point's analysts). Filters are query parameters named by dimension (`?year=2026&sex=female&groupBy=ageBand`); filters and groupBy together name at most two dimensions, a slice of one of the release's linked tables. Cells with fewer than k cases, lines and figures whose margin is below k (zeros included), and counts that moved by fewer than k since an earlier release are suppressed (`value: null`), with complementary suppression across every table of the release; open categories below k are folded into `other`; counts and amounts are rounded to the tier's bases. A filter on a population below k, a folded category or a hidden margin is refused (409 query-too-narrow). The `TRM-Complete-Up-To` header and `completeUpTo` give the release's watermark.
          */
         get: operations["getFigure"];
         put?: never;
@@ -2334,6 +2354,46 @@ export interface components {
                 prevHash: string | null;
                 hash: string;
             };
+        };
+        LedgerCaseExportInput: {
+            caseId: string;
+            /** @description The tree size every proof is for: the latest signed head */
+            treeSize: number;
+            head: components["schemas"]["SignedTreeHeadInput"];
+            /** @description The same head as a C2SP checkpoint (signed note), when one was signed */
+            checkpoint: string | null;
+            items: {
+                index: number;
+                /** @description SHA-256, lowercase hex */
+                leafHash: string;
+                /** @description Only where the caller may see the event in full (LEDGER_DISCLOSURE); else the leaf hash alone */
+                event?: {
+                    /** @enum {string} */
+                    service: "referrals" | "repatriation" | "proceedings" | "statistics" | "ledger";
+                    eventId: string;
+                    type: string;
+                    schemaVersion: number;
+                    streamId: string;
+                    streamVersion: number;
+                    globalPosition: string;
+                    transactionId: string;
+                    data: {
+                        [key: string]: unknown;
+                    };
+                    metadata: {
+                        actor: string;
+                        organisation: string;
+                        correlationId: string;
+                        causationId: string | null;
+                        requestId: string | null;
+                    };
+                    recordedAt: string;
+                    prevHash: string | null;
+                    hash: string;
+                };
+                /** @description RFC 9162 PATH of this leaf in the tree of treeSize */
+                auditPath: string[];
+            }[];
         };
         /** @description A return, with the fields your purposes in the case let you see (docs/ACCESS.md, repatriation): a field outside them is absent. */
         ReturnViewInput: {
@@ -3070,6 +3130,46 @@ export interface components {
                 prevHash: string | null;
                 hash: string;
             };
+        };
+        LedgerCaseExport: {
+            caseId: string;
+            /** @description The tree size every proof is for: the latest signed head */
+            treeSize: number;
+            head: components["schemas"]["SignedTreeHead"];
+            /** @description The same head as a C2SP checkpoint (signed note), when one was signed */
+            checkpoint: string | null;
+            items: {
+                index: number;
+                /** @description SHA-256, lowercase hex */
+                leafHash: string;
+                /** @description Only where the caller may see the event in full (LEDGER_DISCLOSURE); else the leaf hash alone */
+                event?: {
+                    /** @enum {string} */
+                    service: "referrals" | "repatriation" | "proceedings" | "statistics" | "ledger";
+                    eventId: string;
+                    type: string;
+                    schemaVersion: number;
+                    streamId: string;
+                    streamVersion: number;
+                    globalPosition: string;
+                    transactionId: string;
+                    data: {
+                        [key: string]: unknown;
+                    };
+                    metadata: {
+                        actor: string;
+                        organisation: string;
+                        correlationId: string;
+                        causationId: string | null;
+                        requestId: string | null;
+                    };
+                    recordedAt: string;
+                    prevHash: string | null;
+                    hash: string;
+                };
+                /** @description RFC 9162 PATH of this leaf in the tree of treeSize */
+                auditPath: string[];
+            }[];
         };
         /** @description A return, with the fields your purposes in the case let you see (docs/ACCESS.md, repatriation): a field outside them is absent. */
         ReturnView: {
@@ -11869,6 +11969,34 @@ export interface operations {
             503: components["responses"]["Problem503"];
         };
     };
+    listLedgerCasesExport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                caseId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LedgerCaseExport"];
+                };
+            };
+            400: components["responses"]["Problem400"];
+            401: components["responses"]["Problem401"];
+            403: components["responses"]["Problem403"];
+            404: components["responses"]["Problem404"];
+            429: components["responses"]["Problem429"];
+            503: components["responses"]["Problem503"];
+        };
+    };
     getCaseLedgerState: {
         parameters: {
             query?: {
@@ -12089,6 +12217,7 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /** @example {} */
                 "application/json": Record<string, never>;
             };
         };
