@@ -126,6 +126,49 @@ export async function returnRoutes(app: FastifyInstance, ctx: RepatriationContex
   const { schema } = ctx;
 
   /**
+   * A new return of a case (a request, or an arrival nobody announced): the caller takes part in
+   * the case for a purpose the route admits, the case has no return under way, and the answer is
+   * the caller's own view (201). An idempotent replay is answered only while the caller still
+   * takes part in the case.
+   */
+  async function createReturn(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    route: 'POST /v1/returns' | 'POST /v1/returns/unannounced-arrivals',
+    caseId: string,
+    alreadyActive: string,
+    command: (returnId: string) => Omit<ReturnCommand, 'metadata'>,
+  ) {
+    const now = ctx.clock();
+    const answer = await runIdempotent({ db: ctx.db, schema, request }, async (tx) => {
+      const facts = await loadCaseFacts(tx, schema, caseId);
+      if (!facts || !isCaseParticipant(facts, request.principal.orgId)) throw notFound('case');
+      requirePurpose(route, returnPurposesOf(facts, null, request.principal.orgId, request.principal.orgType));
+      if (await activeReturnOfCase(tx, schema, caseId)) throw new ProblemError(409, 'return-already-active', alreadyActive);
+      const returnId = uuidv7();
+      const { state, version } = await executeReturnCommand(
+        ctx,
+        tx,
+        returnId,
+        { ...command(returnId), metadata: metadataOf(request, now, facts) } as ReturnCommand,
+        undefined,
+        request,
+      );
+      return {
+        statusCode: 201,
+        headers: { location: `/v1/returns/${returnId}`, etag: etag(version) },
+        body: viewFor(request, returnId, version, state, facts, now),
+      };
+    });
+    if (answer.replayed) {
+      const facts = await loadCaseFacts(ctx.db, schema, caseId);
+      if (!facts || !isCaseParticipant(facts, request.principal.orgId)) throw notFound('case');
+    }
+    ctx.committed();
+    return sendIdempotent(reply, answer);
+  }
+
+  /**
    * The return, its case facts and the caller's purposes in it, if the caller's organisation takes
    * part and its purposes see anything of a return (the access matrix); a 404 otherwise, exactly as
    * if it did not exist (law enforcement that is not the escort, an NGO supporting proceedings).
@@ -237,48 +280,17 @@ export async function returnRoutes(app: FastifyInstance, ctx: RepatriationContex
         response: { 201: ReturnView },
       },
     },
-    async (request, reply) => {
-      const body = request.body;
-      const now = ctx.clock();
-      const answer = await runIdempotent({ db: ctx.db, schema, request }, async (tx) => {
-        const facts = await loadCaseFacts(tx, schema, body.caseId);
-        if (!facts || !isCaseParticipant(facts, request.principal.orgId)) throw notFound('case');
-        requirePurpose('POST /v1/returns', returnPurposesOf(facts, null, request.principal.orgId, request.principal.orgType));
-        if (await activeReturnOfCase(tx, schema, body.caseId)) {
-          throw new ProblemError(409, 'return-already-active', 'The case already has a return under way.');
-        }
-        const returnId = uuidv7();
-        const { state, version } = await executeReturnCommand(
-          ctx,
-          tx,
+    (request, reply) =>
+      createReturn(request, reply, 'POST /v1/returns', request.body.caseId, 'The case already has a return under way.', (returnId) => ({
+        type: 'RequestReturn',
+        data: {
           returnId,
-          {
-            type: 'RequestReturn',
-            data: {
-              returnId,
-              plannedDepartureDate: body.plannedDepartureDate,
-              needs: body.needs,
-              escortRequired: body.escortRequired,
-              travelDocumentNeeded: body.travelDocumentNeeded,
-            },
-            metadata: metadataOf(request, now, facts),
-          },
-          undefined,
-          request,
-        );
-        return {
-          statusCode: 201,
-          headers: { location: `/v1/returns/${returnId}`, etag: etag(version) },
-          body: viewFor(request, returnId, version, state, facts, now),
-        };
-      });
-      if (answer.replayed) {
-        const facts = await loadCaseFacts(ctx.db, schema, body.caseId);
-        if (!facts || !isCaseParticipant(facts, request.principal.orgId)) throw notFound('case');
-      }
-      ctx.committed();
-      return sendIdempotent(reply as unknown as FastifyReply, answer);
-    },
+          plannedDepartureDate: request.body.plannedDepartureDate,
+          needs: request.body.needs,
+          escortRequired: request.body.escortRequired,
+          travelDocumentNeeded: request.body.travelDocumentNeeded,
+        },
+      })),
   );
 
   r.post(
@@ -294,38 +306,15 @@ export async function returnRoutes(app: FastifyInstance, ctx: RepatriationContex
         response: { 201: ReturnView },
       },
     },
-    async (request, reply) => {
-      const body = request.body;
-      const now = ctx.clock();
-      const answer = await runIdempotent({ db: ctx.db, schema, request }, async (tx) => {
-        const facts = await loadCaseFacts(tx, schema, body.caseId);
-        if (!facts || !isCaseParticipant(facts, request.principal.orgId)) throw notFound('case');
-        requirePurpose('POST /v1/returns/unannounced-arrivals', returnPurposesOf(facts, null, request.principal.orgId, request.principal.orgType));
-        if (await activeReturnOfCase(tx, schema, body.caseId)) {
-          throw new ProblemError(409, 'return-already-active', 'The case already has a return under way: record its arrival there.');
-        }
-        const returnId = uuidv7();
-        const { state, version } = await executeReturnCommand(
-          ctx,
-          tx,
-          returnId,
-          { type: 'RecordUnannouncedArrival', data: { returnId, ...body }, metadata: metadataOf(request, now, facts) },
-          undefined,
-          request,
-        );
-        return {
-          statusCode: 201,
-          headers: { location: `/v1/returns/${returnId}`, etag: etag(version) },
-          body: viewFor(request, returnId, version, state, facts, now),
-        };
-      });
-      if (answer.replayed) {
-        const facts = await loadCaseFacts(ctx.db, schema, body.caseId);
-        if (!facts || !isCaseParticipant(facts, request.principal.orgId)) throw notFound('case');
-      }
-      ctx.committed();
-      return sendIdempotent(reply as unknown as FastifyReply, answer);
-    },
+    (request, reply) =>
+      createReturn(
+        request,
+        reply,
+        'POST /v1/returns/unannounced-arrivals',
+        request.body.caseId,
+        'The case already has a return under way: record its arrival there.',
+        (returnId) => ({ type: 'RecordUnannouncedArrival', data: { returnId, ...request.body } }),
+      ),
   );
 
   r.get(
